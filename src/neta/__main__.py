@@ -1,0 +1,3 @@
+from neta.cli import main
+
+raise SystemExit(main())

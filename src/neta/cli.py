@@ -1,0 +1,222 @@
+"""`neta …` / `python -m neta …`: one subcommand a stage. Imports are lazy so `--help` is quick."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+from neta import __version__
+from neta.errors import NetaError
+
+log = logging.getLogger("neta")
+
+
+def _schedule(text: str) -> list[list[float]]:
+    """Parse "0:1e-3,1000:1e-4" into [[0, 1e-3], [1000, 1e-4]]."""
+    try:
+        pairs = [item.split(":") for item in text.split(",") if item]
+        return [[int(step), float(value)] for step, value in pairs]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"schedule {text!r}: expected STEP:VALUE pairs separated by commas, e.g. 0:1e-3,1000:1e-4"
+        ) from exc
+
+
+# --- handlers --------------------------------------------------------------------------------
+
+
+def cmd_inspect(args) -> int:
+    from neta.h5io import describe
+
+    for path in args.files:
+        print(describe(path, n_values=args.values))
+    return 0
+
+
+def cmd_etl_synth(args) -> int:
+    from neta.atomic import atomic_dir
+    from neta.etl.synth import synth_etl
+
+    with atomic_dir(args.out) as tmp:
+        paths = synth_etl(tmp, fmt=args.format, writers=args.writers, seed=args.seed)
+    log.info("wrote %d synthetic %s files to %s", len(paths), args.format, args.out)
+    return 0
+
+
+def cmd_etl_convert(args) -> int:
+    from neta.etl.convert import convert_etl
+
+    summary = convert_etl(
+        args.input,
+        args.format,
+        args.out,
+        size=args.size,
+        classes=args.classes,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+    )
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
+def cmd_hiragana_train(args) -> int:
+    from neta.train.hiragana import train_hiragana
+
+    summary = train_hiragana(
+        args.etl,
+        args.out,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr_schedule=args.lr_schedule,
+        keep_prob_schedule=args.keep_prob_schedule,
+        baseline_steps=args.baseline_steps,
+        baseline_lr=args.baseline_lr,
+        baseline_batch_size=args.baseline_batch_size,
+        init_std=args.init_std,
+        bias_init=args.bias_init,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+    )
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
+def cmd_hiragana_evaluate(args) -> int:
+    from neta.device import set_threads
+    from neta.evaluate.hiragana import evaluate_hiragana
+
+    set_threads(args.threads)
+    metrics = evaluate_hiragana(
+        args.model,
+        args.etl,
+        metrics_path=args.metrics,
+        confusion_path=args.confusion,
+        filters_path=args.filters,
+        errors_path=args.errors,
+        device=args.device,
+    )
+    log.info("CNN test accuracy %.4f, baseline %.4f", metrics["cnn"]["accuracy"], metrics["baseline"]["accuracy"])
+    return 0
+
+
+def cmd_hiragana_eval(args) -> int:
+    from neta.etl.convert import preprocess
+    from neta.etl.formats import get_format
+    from neta.etl.reader import read_etl_dir
+    from neta.evaluate.hiragana import evaluate_arrays, model_classes
+
+    fmt = get_format(args.format)
+    records = read_etl_dir(args.etl_dir, fmt, model_classes(args.model))
+    images = preprocess(records.images, fmt.bits, size=args.size)
+    metrics = evaluate_arrays(args.model, images, records.chars, device=args.device)
+    print(json.dumps(metrics, ensure_ascii=False, sort_keys=True, indent=2))
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neta", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"neta {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    inspect = commands.add_parser("inspect", help="print every dataset and attribute of HDF5 files")
+    inspect.add_argument("files", nargs="+", metavar="FILE.h5")
+    inspect.add_argument("--values", type=int, default=5, help="sample values shown a dataset")
+    inspect.set_defaults(handler=cmd_inspect)
+
+    _add_etl(commands)
+    _add_hiragana(commands)
+    return parser
+
+
+def _add_etl(commands) -> None:
+    etl = commands.add_parser("etl", help="ETL handwritten-character database files")
+    sub = etl.add_subparsers(dest="etl_command", required=True, metavar="ACTION")
+
+    synth = sub.add_parser(
+        "synth", help="write SYNTHETIC format-exact ETL files (stand-in for the registration-only database)"
+    )
+    synth.add_argument("--format", default="ETL8G", help="ETL format to write (default ETL8G)")
+    synth.add_argument("--out", required=True, help="directory to create (replaced atomically)")
+    synth.add_argument("--writers", type=int, default=5, help="number of synthetic writers")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(handler=cmd_etl_synth)
+
+    convert = sub.add_parser("convert", help="ETL files -> HDF5 of small images, split by writer")
+    convert.add_argument("--format", required=True, help="ETL8G, ETL9G, ETL8B2, ETL9B, ETL1, ETL6 or ETL7")
+    convert.add_argument("--input", required=True, help="directory holding the ETL files")
+    convert.add_argument("--out", required=True, help="HDF5 file to write")
+    convert.add_argument("--size", type=int, default=28, help="side of the output images")
+    convert.add_argument("--classes", type=int, default=71, choices=(71, 75), help="hiragana class set")
+    convert.add_argument("--test-fraction", type=float, default=0.2, help="fraction of writers held out")
+    convert.add_argument("--seed", type=int, default=0)
+    convert.set_defaults(handler=cmd_etl_convert)
+
+
+def _add_hiragana(commands) -> None:
+    hiragana = commands.add_parser("hiragana", help="train and evaluate the hiragana recognizer")
+    sub = hiragana.add_subparsers(dest="hiragana_command", required=True, metavar="ACTION")
+
+    train = sub.add_parser("train", help="train the CNN and the softmax baseline")
+    train.add_argument("--etl", required=True, help="etl_28.h5 from `neta etl convert`")
+    train.add_argument("--out", required=True, help="checkpoint to write (model.pt)")
+    train.add_argument("--steps", type=int, default=20000)
+    train.add_argument("--batch-size", type=int, default=50)
+    train.add_argument("--lr-schedule", type=_schedule, default=_schedule("0:1e-3,1000:1e-4,3000:1e-5"))
+    train.add_argument("--keep-prob-schedule", type=_schedule, default=_schedule("0:1.0,3000:0.3"))
+    train.add_argument("--init-std", type=float, default=0.1)
+    train.add_argument("--bias-init", type=float, default=0.1)
+    train.add_argument("--baseline-steps", type=int, default=10000)
+    train.add_argument("--baseline-lr", type=float, default=5e-3)
+    train.add_argument("--baseline-batch-size", type=int, default=50)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto")
+    train.add_argument("--threads", type=int, default=1)
+    train.set_defaults(handler=cmd_hiragana_train)
+
+    evaluate = sub.add_parser("evaluate", help="test-split metrics and figures for a trained model")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--etl", required=True, help="etl_28.h5 (its test split is used)")
+    evaluate.add_argument("--metrics", required=True, help="metrics.json to write")
+    evaluate.add_argument("--confusion", required=True, help="confusion.png to write")
+    evaluate.add_argument("--filters", required=True, help="filters.png to write")
+    evaluate.add_argument("--errors", required=True, help="errors.png to write")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--threads", type=int, default=1)
+    evaluate.set_defaults(handler=cmd_hiragana_evaluate)
+
+    ev = sub.add_parser("eval", help="print JSON metrics of a model on any directory of ETL files")
+    ev.add_argument("--model", required=True)
+    ev.add_argument("--etl-dir", required=True)
+    ev.add_argument("--format", required=True)
+    ev.add_argument("--size", type=int, default=28)
+    ev.add_argument("--device", default="auto")
+    ev.set_defaults(handler=cmd_hiragana_eval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    started = time.perf_counter()
+    try:
+        status = args.handler(args)
+    except NetaError as exc:
+        print(f"neta: error: {exc}", file=sys.stderr)
+        return 2
+    log.info("%s finished in %.1f s", args.command, time.perf_counter() - started)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

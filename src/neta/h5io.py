@@ -1,0 +1,199 @@
+"""The one way neta writes and reads HDF5 artifacts.
+
+House style (DESIGN.md): written to a temporary file beside the output and renamed on success, ``"w"``
+mode only, datasets chunked along the first axis and compressed, ``track_times=False`` so the same
+inputs give the same bytes, and provenance attributes on the root group.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from neta import __version__
+from neta.atomic import atomic_path, file_sha256
+from neta.errors import NetaError
+
+# Aim each chunk at about 1 MiB: big enough for gzip to pay off, small enough to read a few rows.
+_CHUNK_BYTES = 1 << 20
+
+
+def params_hash(params: Mapping) -> str:
+    return hashlib.sha256(_canonical_json(params).encode("utf-8")).hexdigest()
+
+
+def _canonical_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+@functools.cache
+def git_commit() -> str | None:
+    """The commit of the source tree neta runs from, or None outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def provenance_attrs(stage: str, params: Mapping, inputs: Sequence[str | os.PathLike]) -> dict:
+    return {
+        "neta_version": __version__,
+        "git_commit": git_commit() or "unknown",
+        "stage": stage,
+        "params_json": _canonical_json(dict(params)),
+        "params_sha256": params_hash(dict(params)),
+        "inputs_json": _canonical_json({str(p): file_sha256(p) for p in inputs}),
+    }
+
+
+def _chunks(array: np.ndarray) -> tuple[int, ...]:
+    row_bytes = max(1, array.itemsize * int(np.prod(array.shape[1:], dtype=np.int64)))
+    rows = int(max(1, min(array.shape[0], _CHUNK_BYTES // row_bytes)))
+    return (rows, *array.shape[1:])
+
+
+def _create(group: h5py.Group, name: str, value) -> h5py.Dataset:
+    array = np.asarray(value)
+    if array.dtype.kind in "UO":
+        data = np.array([str(v) for v in array.ravel()], dtype=object).reshape(array.shape)
+        kwargs = {"dtype": h5py.string_dtype("utf-8")}
+    else:
+        data, kwargs = array, {}
+    if array.ndim == 0 or array.size == 0:
+        return group.create_dataset(name, data=data, track_times=False, **kwargs)
+    compression = {} if array.dtype.kind in "UO" else {"compression": "gzip", "compression_opts": 4}
+    return group.create_dataset(
+        name, data=data, chunks=_chunks(array), track_times=False, **compression, **kwargs
+    )
+
+
+def _attr_value(value):
+    if isinstance(value, (dict, list, tuple)) and not (
+        isinstance(value, (list, tuple)) and value and all(isinstance(v, (int, float)) for v in value)
+    ):
+        return _canonical_json(value)
+    return value
+
+
+def write_h5(
+    path: str | os.PathLike,
+    datasets: Mapping[str, np.ndarray],
+    *,
+    stage: str,
+    params: Mapping = {},
+    inputs: Sequence[str | os.PathLike] = (),
+    attrs: Mapping = {},
+    dataset_attrs: Mapping[str, Mapping] = {},
+) -> None:
+    """Write ``datasets`` (name -> array) to ``path`` atomically with provenance on the root."""
+    unknown = set(dataset_attrs) - set(datasets)
+    if unknown:
+        raise ValueError(f"dataset_attrs names datasets that are not written: {sorted(unknown)}")
+    root_attrs = {**provenance_attrs(stage, params, inputs), **attrs}
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w", track_order=True) as handle:
+            for name, value in datasets.items():
+                dataset = _create(handle, name.lstrip("/"), value)
+                for key, attr in dataset_attrs.get(name, {}).items():
+                    dataset.attrs[key] = _attr_value(attr)
+            for key, value in root_attrs.items():
+                handle.attrs[key] = _attr_value(value)
+
+
+def _read_dataset(dataset: h5py.Dataset) -> np.ndarray:
+    if h5py.check_string_dtype(dataset.dtype) is not None:
+        return dataset.asstr()[()] if dataset.ndim == 0 else np.asarray(dataset.asstr()[...], dtype=str)
+    return dataset[()]
+
+
+def read_h5(path: str | os.PathLike, names: Sequence[str] | None = None) -> tuple[dict, dict]:
+    """Return (datasets, root attributes); string datasets come back as numpy ``str`` arrays."""
+    path = Path(path)
+    if not path.is_file():
+        raise NetaError(f"{path}: no such HDF5 file (run the stage that makes it first)")
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as exc:
+        raise NetaError(f"{path}: not a readable HDF5 file ({exc}); delete it and rerun its stage") from exc
+    with handle:
+        wanted = list(names) if names is not None else [k for k in handle if isinstance(handle[k], h5py.Dataset)]
+        missing = [n for n in wanted if n.lstrip("/") not in handle]
+        if missing:
+            raise NetaError(f"{path}: missing dataset(s) {missing}; it has {sorted(handle)}")
+        data = {n.lstrip("/"): _read_dataset(handle[n.lstrip("/")]) for n in wanted}
+        attrs = {k: _decode_attr(v) for k, v in handle.attrs.items()}
+    return data, attrs
+
+
+def _decode_attr(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def describe(path: str | os.PathLike, n_values: int = 5) -> str:
+    """A readable listing of every dataset and attribute, as ``neta inspect`` prints it."""
+    path = Path(path)
+    read_h5(path, names=[])  # the same clear error for a missing or unreadable file
+    lines = [f"{path}"]
+    with h5py.File(path, "r") as handle:
+        lines += _describe_attrs(handle, indent="  ")
+
+        def visit(name: str, obj) -> None:
+            if isinstance(obj, h5py.Group):
+                lines.append(f"  /{name}/  (group)")
+                lines.extend(_describe_attrs(obj, indent="    "))
+                return
+            compression = obj.compression or "none"
+            if obj.compression_opts is not None:
+                compression += f"({obj.compression_opts})"
+            lines.append(
+                f"  /{name}  shape={obj.shape} dtype={_dtype_name(obj)} chunks={obj.chunks} "
+                f"compression={compression}"
+            )
+            lines.append(f"      values: {_sample(obj, n_values)}")
+            lines.extend(_describe_attrs(obj, indent="      "))
+
+        handle.visititems(visit)
+    return "\n".join(lines)
+
+
+def _dtype_name(dataset: h5py.Dataset) -> str:
+    return "str" if h5py.check_string_dtype(dataset.dtype) is not None else str(dataset.dtype)
+
+
+def _sample(dataset: h5py.Dataset, n_values: int) -> str:
+    if dataset.ndim == 0:
+        return repr(_read_dataset(dataset))
+    head = dataset.asstr()[:n_values] if _dtype_name(dataset) == "str" else dataset[:n_values]
+    flat = np.asarray(head).ravel()[:n_values]
+    more = " …" if dataset.size > len(flat) else ""
+    return "[" + ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in flat) + "]" + more
+
+
+def _describe_attrs(obj, indent: str) -> list[str]:
+    lines = []
+    for key, value in obj.attrs.items():
+        text = repr(_decode_attr(value))
+        if len(text) > 200:
+            text = text[:197] + "..."
+        lines.append(f"{indent}@{key} = {text}")
+    return lines

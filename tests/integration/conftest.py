@@ -1,0 +1,100 @@
+"""Real `snakemake` runs on a copy of the workflow in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COPIED = ["Snakefile", "workflow", "src", "profiles", "envs", "config.yaml"]
+
+
+def deep_update(base: dict, extra: dict) -> dict:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_update(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+class Workflow:
+    """A copy of the workflow with its own config; runs snakemake with the test's interpreter."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write_config(self, config: dict) -> None:
+        (self.root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+
+    def config(self) -> dict:
+        return yaml.safe_load((self.root / "config.yaml").read_text(encoding="utf-8"))
+
+    def snakemake(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+        env = dict(os.environ)
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        proc = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            )
+        return proc
+
+    def planned_jobs(self, *targets: str) -> dict[str, int]:
+        """Rule -> job count that a dry run would execute (empty when nothing is to do)."""
+        proc = self.snakemake("--dry-run", *targets)
+        text = proc.stdout + proc.stderr
+        counts: dict[str, int] = {}
+        table = re.search(r"Job stats:\n(.*?)\n\n", text + "\n\n", re.S)
+        if table is None:
+            assert "Nothing to be done" in text, text
+            return counts
+        for line in table.group(1).splitlines()[2:]:
+            parts = line.split()
+            if len(parts) == 2 and parts[0] != "total" and parts[1].isdigit():
+                counts[parts[0]] = int(parts[1])
+        return counts
+
+
+TINY_CONFIG = {
+    "hiragana": {
+        "synth": {"writers": 6},
+        "split": {"test_fraction": 0.34},
+        "train": {
+            "steps": 40,
+            "batch_size": 32,
+            "lr_schedule": [[0, 1.0e-3], [20, 5.0e-4]],
+            "keep_prob_schedule": [[0, 1.0], [20, 0.5]],
+        },
+        "baseline": {"steps": 40, "batch_size": 32},
+    },
+}
+
+
+@pytest.fixture
+def workflow_copy(tmp_path: Path) -> Workflow:
+    root = tmp_path / "neta"
+    root.mkdir()
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(source, root / name)
+    flow = Workflow(root)
+    flow.write_config(deep_update(flow.config(), TINY_CONFIG))
+    return flow

@@ -1,0 +1,63 @@
+# Input functions, path helpers and code-input lists; nothing else.
+from pathlib import Path
+
+SRC = Path(workflow.basedir) / "src" / "neta"
+
+# Modules every stage imports; editing one reruns everything that writes artifacts.
+SHARED_CODE = [
+    "__init__.py",
+    "atomic.py",
+    "errors.py",
+    "h5io.py",
+    "cli.py",
+    "device.py",
+]
+
+# Source files each stage runs, so editing them reruns that stage and what it feeds, and nothing else.
+STAGE_CODE = {
+    "synthetic_etl": ["etl/synth.py", "etl/writer.py", "etl/formats.py", "etl/jis.py"],
+    "convert_etl": ["etl/reader.py", "etl/convert.py", "etl/formats.py", "etl/jis.py"],
+    "train_hiragana": ["models/hiragana.py", "train/hiragana.py", "train/schedules.py"],
+    "evaluate_hiragana": ["models/hiragana.py", "evaluate/hiragana.py"],
+}
+
+
+def stage_code(stage):
+    return [str(SRC / name) for name in SHARED_CODE + STAGE_CODE[stage]]
+
+
+def results_path(*parts):
+    return str(Path("results", *parts))
+
+
+def hiragana_path(name):
+    return results_path("hiragana", name)
+
+
+def log_path(rule_name):
+    return results_path("logs", f"{rule_name}.log")
+
+
+def benchmark_path(rule_name):
+    return results_path("benchmarks", f"{rule_name}.tsv")
+
+
+def etl_input_dir(wildcards):
+    """Real ETL files when hiragana.etl_dir is set, else the synthetic stand-in."""
+    return config["hiragana"]["etl_dir"] or hiragana_path("etl_synthetic")
+
+
+def etl_format():
+    return config["hiragana"]["format"] if config["hiragana"]["etl_dir"] else "ETL8G"
+
+
+def schedule_arg(schedule):
+    """[[0, 1e-3], [1000, 1e-4]] -> "0:0.001,1000:0.0001", the CLI's schedule syntax."""
+    return ",".join(f"{int(step)}:{value!r}" for step, value in schedule)
+
+
+def hiragana_outputs():
+    return [
+        hiragana_path(name)
+        for name in ("metrics.json", "confusion.png", "filters.png", "errors.png")
+    ]
