@@ -13,6 +13,8 @@ from neta.errors import NetaError
 
 log = logging.getLogger("neta")
 
+USER_AGENT = f"neta/{__version__} (research crawler; +https://github.com/neta-workflow/neta)"
+
 
 def _schedule(text: str) -> list[list[float]]:
     """Parse "0:1e-3,1000:1e-4" into [[0, 1e-3], [1000, 1e-4]]."""
@@ -117,6 +119,80 @@ def cmd_hiragana_eval(args) -> int:
     return 0
 
 
+def cmd_parse_bokete(args) -> int:
+    from neta.scrape.bokete import bokes_to_json_lines, parse_bokete_file
+
+    for path in args.pages:
+        sys.stdout.write(bokes_to_json_lines(parse_bokete_file(path, args.url)))
+    return 0
+
+
+def cmd_snapshot_bokete(args) -> int:
+    from neta.snapshot.bokete import build_bokete_snapshot
+
+    summary = build_bokete_snapshot(args.out, seed=args.seed)
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
+def _loopback_limits(args) -> dict[str, float]:
+    return {"127.0.0.1": args.loopback_rate_limit, "localhost": args.loopback_rate_limit}
+
+
+def cmd_scrape_bokete(args) -> int:
+    from neta.scrape.bokete import parse_bokete
+    from neta.scrape.crawl import run_scrape
+    from neta.scrape.sites import open_site
+
+    with open_site("bokete", base_url=args.base_url, snapshot_dir=args.snapshot) as site:
+        summary = run_scrape(
+            [site.url(path) for path in args.start],
+            args.out,
+            base_origin_map=site.origin_map,
+            user_agent=USER_AGENT,
+            contact=args.contact,
+            cache_path=args.cache,
+            rate_limit=args.rate_limit,
+            host_rate_limits=_loopback_limits(args),
+            allowed_hosts=site.allowed_hosts(args.allow_host),
+            max_pages=args.max_pages,
+            max_bokes=args.max_bokes,
+            min_stars=args.min_stars,
+            max_failure_ratio=args.max_failure_ratio,
+            parse=parse_bokete,
+        )
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
+def cmd_download_bokete(args) -> int:
+    from pathlib import Path
+
+    from neta.images.download import image_urls_from_csv, run_download
+    from neta.scrape.sites import open_site
+
+    manifest = Path(args.manifest)
+    with open_site("bokete", base_url=args.base_url, snapshot_dir=args.snapshot) as site:
+        summary = run_download(
+            image_urls_from_csv(args.bokes),
+            manifest.parent,
+            manifest,
+            base_origin_map=site.origin_map,
+            user_agent=USER_AGENT,
+            contact=args.contact,
+            cache_path=args.cache,
+            rate_limit=args.rate_limit,
+            host_rate_limits=_loopback_limits(args),
+            allowed_hosts=None if not site.snapshot else site.allowed_hosts(args.allow_host),
+            max_bytes=args.max_bytes,
+            workers=args.workers,
+            max_failure_ratio=args.max_failure_ratio,
+            failed_manifest_path=manifest.with_name("manifest.failed.csv"),
+        )
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 
@@ -133,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_etl(commands)
     _add_hiragana(commands)
+    _add_parse(commands)
+    _add_snapshot(commands)
+    _add_scrape(commands)
     return parser
 
 
@@ -199,6 +278,59 @@ def _add_hiragana(commands) -> None:
     ev.add_argument("--size", type=int, default=28)
     ev.add_argument("--device", default="auto")
     ev.set_defaults(handler=cmd_hiragana_eval)
+
+
+def _add_parse(commands) -> None:
+    parse = commands.add_parser("parse", help="parse saved pages into JSON lines (one record an item)")
+    sub = parse.add_subparsers(dest="parse_command", required=True, metavar="SITE")
+    bokete = sub.add_parser("bokete", help="bokete pages, any known layout (auto-detected)")
+    bokete.add_argument("pages", nargs="+", metavar="PAGE.html")
+    bokete.add_argument("--url", help="the URL the page was saved from (links and source_url resolve against it)")
+    bokete.set_defaults(handler=cmd_parse_bokete)
+
+
+def _add_snapshot(commands) -> None:
+    snapshot = commands.add_parser("snapshot", help="build the bundled OFFLINE snapshot of a site")
+    sub = snapshot.add_subparsers(dest="snapshot_command", required=True, metavar="SITE")
+    bokete = sub.add_parser("bokete", help="bokete: pages in three layouts, sample photos, bokes written for neta")
+    bokete.add_argument("--out", required=True, help="directory to (re)build")
+    bokete.add_argument("--seed", type=int, default=0)
+    bokete.set_defaults(handler=cmd_snapshot_bokete)
+
+
+def _add_site_options(parser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--base-url", help="live site root, e.g. https://bokete.jp")
+    where.add_argument("--snapshot", help="offline snapshot directory, served on 127.0.0.1 while the stage runs")
+    parser.add_argument("--allow-host", action="append", default=[], help="another host that may be fetched")
+    parser.add_argument("--cache", required=True, help="SQLite HTTP cache shared by crawl and downloads")
+    parser.add_argument("--rate-limit", type=float, default=1.0, help="requests/s to a live host")
+    parser.add_argument("--loopback-rate-limit", type=float, default=0.0, help="requests/s to 127.0.0.1; 0 = off")
+    parser.add_argument("--contact", required=True, help="e-mail or URL for the User-Agent")
+    parser.add_argument("--max-failure-ratio", type=float, default=0.1)
+
+
+def _add_scrape(commands) -> None:
+    scrape = commands.add_parser("scrape", help="crawl a site politely (robots.txt, rate limit, cache, resume)")
+    sub = scrape.add_subparsers(dest="scrape_command", required=True, metavar="SITE")
+    bokete = sub.add_parser("bokete", help="bokete odai and bokes -> bokes.csv")
+    _add_site_options(bokete)
+    bokete.add_argument("--start", action="append", required=True, help="start path, e.g. /boke/hot (repeatable)")
+    bokete.add_argument("--out", required=True, help="bokes.csv to write")
+    bokete.add_argument("--max-pages", type=int, default=400)
+    bokete.add_argument("--max-bokes", type=int, default=5000)
+    bokete.add_argument("--min-stars", type=int, default=0)
+    bokete.set_defaults(handler=cmd_scrape_bokete)
+
+    download = commands.add_parser("download", help="download the images a crawl found, checked and deduplicated")
+    sub = download.add_subparsers(dest="download_command", required=True, metavar="SITE")
+    bokete = sub.add_parser("bokete", help="odai photos of bokes.csv -> images/<sha256>.<ext> + manifest.csv")
+    _add_site_options(bokete)
+    bokete.add_argument("--bokes", required=True, help="bokes.csv from `neta scrape bokete`")
+    bokete.add_argument("--manifest", required=True, help="manifest.csv to write; images go beside it")
+    bokete.add_argument("--workers", type=int, default=4)
+    bokete.add_argument("--max-bytes", type=int, default=20 * 2**20)
+    bokete.set_defaults(handler=cmd_download_bokete)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import time
-
 import h5py
 import numpy as np
 import pytest
@@ -40,9 +37,10 @@ def test_full_path_then_reruns_follow_edits(workflow_copy):
     assert flow.planned_jobs() == {}
 
     # Editing the ETL reader reruns convert and what it feeds, not the synthetic files.
+    # (Snakemake ignores a bare `touch`: it compares the checksum of small inputs.)
     reader = flow.root / "src" / "neta" / "etl" / "reader.py"
-    later = time.time() + 5
-    os.utime(reader, (later, later))
+    with reader.open("a", encoding="utf-8") as handle:
+        handle.write("\n# edited by the test\n")
     assert flow.planned_jobs() == {"convert_etl": 1, "train_hiragana": 1, "evaluate_hiragana": 1, "all": 1}
     flow.snakemake()
     assert flow.planned_jobs() == {}

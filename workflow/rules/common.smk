@@ -13,17 +13,44 @@ SHARED_CODE = [
     "device.py",
 ]
 
+# The polite HTTP layer every crawl and download goes through, and the snapshot it may serve.
+POLITE_HTTP_CODE = [
+    "scrape/charset.py",
+    "scrape/fetch.py",
+    "scrape/ratelimit.py",
+    "scrape/robots.py",
+    "scrape/session.py",
+    "scrape/sites.py",
+    "scrape/urls.py",
+    "snapshot/server.py",
+]
+
 # Source files each stage runs, so editing them reruns that stage and what it feeds, and nothing else.
 STAGE_CODE = {
     "synthetic_etl": ["etl/synth.py", "etl/writer.py", "etl/formats.py", "etl/jis.py"],
     "convert_etl": ["etl/reader.py", "etl/convert.py", "etl/formats.py", "etl/jis.py"],
     "train_hiragana": ["models/hiragana.py", "train/hiragana.py", "train/schedules.py"],
     "evaluate_hiragana": ["models/hiragana.py", "evaluate/hiragana.py"],
+    "bokete_snapshot": [
+        "snapshot/bokete.py",
+        "snapshot/bokete_pages.py",
+        "snapshot/data/bokete.yaml",
+    ],
+    "scrape_bokete": POLITE_HTTP_CODE
+    + [
+        "scrape/crawl.py",
+        "scrape/pagestore.py",
+        "scrape/records.py",
+        "scrape/bokete/*.py",
+    ],
+    "download_bokete_images": POLITE_HTTP_CODE + ["images/download.py"],
 }
 
 
 def stage_code(stage):
-    return [str(SRC / name) for name in SHARED_CODE + STAGE_CODE[stage]]
+    return sorted(
+        str(path) for name in SHARED_CODE + STAGE_CODE[stage] for path in SRC.glob(name)
+    )
 
 
 def results_path(*parts):
@@ -61,3 +88,34 @@ def hiragana_outputs():
         hiragana_path(name)
         for name in ("metrics.json", "confusion.png", "filters.png", "errors.png")
     ]
+
+
+def bokete_path(name):
+    return results_path("bokete", name)
+
+
+def cache_path(site):
+    """The HTTP cache a site's crawl and downloads share, so a rerun fetches nothing twice."""
+    return results_path("cache", f"{site}.sqlite")
+
+
+def bokete_snapshot_input(wildcards):
+    """The bundled offline snapshot when no live base_url is configured, else nothing."""
+    return [] if config["bokete"]["base_url"] else [bokete_path("snapshot")]
+
+
+def bokete_site_arg():
+    base_url = config["bokete"]["base_url"]
+    return (
+        f"--base-url {base_url}"
+        if base_url
+        else f"--snapshot {bokete_path('snapshot')}"
+    )
+
+
+def repeated_arg(flag, values):
+    return " ".join(f"{flag} {value}" for value in values)
+
+
+def bokete_outputs():
+    return [bokete_path("bokes.csv"), bokete_path("images/manifest.csv")]

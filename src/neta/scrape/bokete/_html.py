@@ -1,0 +1,95 @@
+"""HTML helpers shared by the bokete layout adapters: decoding, text, numbers, dates."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timedelta, timezone
+
+from bs4 import BeautifulSoup, Tag
+from bs4.dammit import EncodingDetector
+
+# Pages that declare Shift_JIS are in practice written in Microsoft's superset (browsers decode them
+# that way too); strict shift_jis would fail on characters such as ① or ～.
+_WIDER_ENCODINGS = {
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "ms_kanji": "cp932",
+}
+
+# bokete is a Japanese site and shows times in JST without saying so.
+JST = timezone(timedelta(hours=9))
+
+_ASCII_SPACE = " \t\r\n\f"
+_NUMBER = re.compile(r"\d[\d,]*")
+_DATE = re.compile(
+    r"(?P<y>\d{4})[-/年.](?P<m>\d{1,2})[-/月.](?P<d>\d{1,2})日?"
+    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
+)
+
+
+def make_soup(html: bytes | str) -> BeautifulSoup:
+    """Parse with lxml; for bytes, honour the page's <meta charset> / http-equiv declaration."""
+    if isinstance(html, str):
+        return BeautifulSoup(html, "lxml")
+    data, bom_encoding = EncodingDetector.strip_byte_order_mark(html)
+    declared = bom_encoding or EncodingDetector.find_declared_encoding(data, is_html=True)
+    if declared:
+        encoding = _WIDER_ENCODINGS.get(declared.lower(), declared)
+        try:
+            # Decoding here rather than in lxml keeps the codec choice ours (libxml2 would use its own
+            # Shift_JIS table, which differs from browsers on characters such as ～).
+            return BeautifulSoup(data.decode(encoding, errors="replace"), "lxml")
+        except LookupError:
+            pass  # an unknown charset name: let bs4 guess
+    return BeautifulSoup(data, "lxml")
+
+
+def element_text(element: Tag) -> str:
+    """Visible text with <br> as a newline; only ASCII whitespace is trimmed at the ends because
+    full-width spaces inside a boke are part of the joke's layout."""
+    parts: list[str] = []
+    for node in element.descendants:
+        if isinstance(node, Tag):
+            if node.name == "br":
+                parts.append("\n")
+        elif type(node).__name__ == "NavigableString":
+            parts.append(str(node))
+    lines = "".join(parts).split("\n")
+    return "\n".join(line.strip(_ASCII_SPACE) for line in lines).strip(_ASCII_SPACE)
+
+
+def parse_count(text: str) -> int | None:
+    """First integer in ``text``, accepting thousands separators and full-width digits ("1,234")."""
+    match = _NUMBER.search(unicodedata.normalize("NFKC", text))
+    return int(match.group(0).replace(",", "")) if match else None
+
+
+def parse_date(text: str) -> str | None:
+    """ISO 8601 for an absolute date/time in ``text`` (JST when no zone is given), else None.
+
+    Relative times ("5時間くらい前") are not dates: they depend on when the page was saved.
+    """
+    text = unicodedata.normalize("NFKC", text).strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        if len(text) <= 10:
+            return parsed.date().isoformat()
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=JST)).isoformat()
+    match = _DATE.search(text)
+    if not match:
+        return None
+    y, m, d = int(match["y"]), int(match["m"]), int(match["d"])
+    try:
+        if match["H"] is None:
+            return datetime(y, m, d).date().isoformat()
+        stamp = datetime(y, m, d, int(match["H"]), int(match["M"]), int(match["S"] or 0), tzinfo=JST)
+    except ValueError:
+        return None
+    return stamp.isoformat()

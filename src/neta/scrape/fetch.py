@@ -1,0 +1,77 @@
+"""One polite GET: allowed host, robots.txt, then the request, following redirects hop by hop.
+
+Redirects are never left to requests/urllib3: each hop's target is checked against the allowed hosts
+and robots.txt *before* it is requested, so a redirect to a foreign host is recorded, not fetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import requests
+import urllib3
+
+from neta.scrape.robots import RobotsPolicy
+from neta.scrape.urls import host_allowed, normalize_url
+
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+OK, HTTP_ERROR, DISALLOWED, OFF_HOST, NETWORK_ERROR, REDIRECT_LOOP = (
+    "ok", "http_error", "disallowed", "off_host", "network_error", "too_many_redirects")
+# requests-cache reads a streamed body through urllib3 directly, so urllib3's own errors can surface
+# unwrapped (e.g. ProtocolError for a body shorter than its Content-Length).
+TRANSFER_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError)
+
+
+@dataclass
+class FetchResult:
+    url: str                      # the URL asked for (recorded form)
+    final_url: str                # the URL of the last hop (recorded form)
+    status: str                   # one of the constants above
+    response: requests.Response | None = None   # set when status is OK
+    error: str = ""
+    from_cache: bool = False
+    http_status: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+def polite_get(session: requests.Session, url: str, *, robots: RobotsPolicy | None,
+               allowed_hosts: Iterable[str], stream: bool = False, max_redirects: int = 5) -> FetchResult:
+    """GET ``url`` (recorded form). Network and HTTP problems come back as a FetchResult, not raised."""
+    allowed_hosts = tuple(allowed_hosts)
+    current = url
+    for _hop in range(max_redirects + 1):
+        if not host_allowed(current, allowed_hosts):
+            return FetchResult(url, current, OFF_HOST, error=f"host of {current} not in allowed_hosts")
+        if robots is not None and not robots.allowed(current):
+            return FetchResult(url, current, DISALLOWED, error=f"{current} disallowed by robots.txt")
+        try:
+            response = session.get(current, allow_redirects=False, stream=stream)
+        except TRANSFER_ERRORS as exc:
+            return FetchResult(url, current, NETWORK_ERROR, error=describe_error(exc))
+        from_cache = bool(getattr(response, "from_cache", False))
+        if response.status_code in REDIRECT_STATUSES and response.headers.get("Location"):
+            target = normalize_url(response.headers["Location"], base=current)
+            response.close()
+            current = target
+            continue
+        if response.status_code != 200:
+            response.close()
+            return FetchResult(url, current, HTTP_ERROR, error=f"HTTP {response.status_code}",
+                               from_cache=from_cache, http_status=response.status_code)
+        return FetchResult(url, current, OK, response=response, from_cache=from_cache, http_status=200)
+    return FetchResult(url, current, REDIRECT_LOOP, error=f"more than {max_redirects} redirects")
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line description of a network error, innermost cause first (urllib3 wraps a lot)."""
+    text = str(exc)
+    reason = getattr(exc, "args", [None])[0]
+    inner = getattr(reason, "reason", None)
+    if inner is not None:
+        text = f"{inner}"
+    text = " ".join(text.split())
+    return f"{type(exc).__name__}: {text[:300]}"
