@@ -252,7 +252,7 @@ def _add_hiragana(commands) -> None:
     train.add_argument("--keep-prob-schedule", type=_schedule, default=_schedule("0:1.0,3000:0.3"))
     train.add_argument("--init-std", type=float, default=0.1)
     train.add_argument("--bias-init", type=float, default=0.1)
-    train.add_argument("--baseline-steps", type=int, default=10000)
+    train.add_argument("--baseline-steps", type=int, default=2000)
     train.add_argument("--baseline-lr", type=float, default=5e-3)
     train.add_argument("--baseline-batch-size", type=int, default=50)
     train.add_argument("--seed", type=int, default=0)

@@ -51,14 +51,22 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def provenance_attrs(stage: str, params: Mapping, inputs: Sequence[str | os.PathLike]) -> dict:
+def hash_inputs(paths: Sequence[str | os.PathLike]) -> dict[str, str]:
+    """Path -> sha256 of each input, for the provenance attributes."""
+    return {str(p): file_sha256(p) for p in paths}
+
+
+def provenance_attrs(
+    stage: str, params: Mapping, inputs: Sequence[str | os.PathLike] | Mapping[str, str]
+) -> dict:
+    hashes = dict(inputs) if isinstance(inputs, Mapping) else hash_inputs(inputs)
     return {
         "neta_version": __version__,
         "git_commit": git_commit() or "unknown",
         "stage": stage,
         "params_json": _canonical_json(dict(params)),
         "params_sha256": params_hash(dict(params)),
-        "inputs_json": _canonical_json({str(p): file_sha256(p) for p in inputs}),
+        "inputs_json": _canonical_json(hashes),
     }
 
 
@@ -97,11 +105,15 @@ def write_h5(
     *,
     stage: str,
     params: Mapping = {},
-    inputs: Sequence[str | os.PathLike] = (),
+    inputs: Sequence[str | os.PathLike] | Mapping[str, str] = (),
     attrs: Mapping = {},
     dataset_attrs: Mapping[str, Mapping] = {},
 ) -> None:
-    """Write ``datasets`` (name -> array) to ``path`` atomically with provenance on the root."""
+    """Write ``datasets`` (name -> array) to ``path`` atomically with provenance on the root.
+
+    ``inputs`` are the files the stage read: paths to hash, or a mapping path -> sha256 already
+    computed (a stage with large inputs hashes them while it works, see :func:`hash_inputs`).
+    """
     unknown = set(dataset_attrs) - set(datasets)
     if unknown:
         raise ValueError(f"dataset_attrs names datasets that are not written: {sorted(unknown)}")

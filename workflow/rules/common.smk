@@ -29,8 +29,21 @@ POLITE_HTTP_CODE = [
 STAGE_CODE = {
     "synthetic_etl": ["etl/synth.py", "etl/writer.py", "etl/formats.py", "etl/jis.py"],
     "convert_etl": ["etl/reader.py", "etl/convert.py", "etl/formats.py", "etl/jis.py"],
-    "train_hiragana": ["models/hiragana.py", "train/hiragana.py", "train/schedules.py"],
-    "evaluate_hiragana": ["models/hiragana.py", "evaluate/hiragana.py"],
+    "train_hiragana": [
+        "models/hiragana.py",
+        "train/etl_dataset.py",
+        "train/hiragana.py",
+        "train/schedules.py",
+    ],
+    "evaluate_hiragana": [
+        "models/hiragana.py",
+        "models/hiragana_checkpoint.py",
+        "train/etl_dataset.py",
+        "train/hiragana.py",
+        "train/schedules.py",
+        "evaluate/hiragana.py",
+        "evaluate/hiragana_figures.py",
+    ],
     "bokete_snapshot": [
         "snapshot/bokete.py",
         "snapshot/bokete_pages.py",

@@ -1,0 +1,528 @@
+"""SYNTHETIC, format-exact ETL8G files: a stand-in for the real AIST ETL database.
+
+The real ETL database is distributed by AIST only after registration, so the default neta run
+cannot download it. This module writes files with exactly the ETL8G record layout (8199-byte
+records, 128 x 127 images at 4 bits, JIS X 0208 codes, serial sheet number = writer), 5 writers x
+956 characters per file (``ETL8G_01``, ``ETL8G_02``, ...), so the reader, the converter and the
+model see the same bytes they would see with the real files. Nothing here is real handwriting.
+
+The 956 characters of a sheet are 75 hiragana (:data:`neta.etl.jis.HIRAGANA_75`) and 881 kanji, in
+ascending JIS code order, so the hiragana come first. We could not find the real sheet order nor the
+real ETL8 kanji list (the 881 "education kanji" of 1958) in a public source we could read; the kanji
+are a deterministic stand-in: 881 JIS level-1 kanji evenly spaced in code order over 0x3021..0x4F43,
+the code range AIST gives for ETL8. The reading field holds ``"<romaji>.HIRA"`` for hiragana (the
+convention the real files use) and ``"KANJI"`` for kanji (no reading data is at hand).
+
+Hiragana are drawn as pen strokes from KanjiVG's stroke paths (the ``kanjivg`` package on PyPI,
+CC BY-SA 3.0, © Ulrich Apel and the KanjiVG contributors; read at run time, never copied into this
+repository, and no render is committed). Each writer has a style — slant, rotation, size and aspect,
+pen width, ink darkness, a smooth deformation field and a control-point wobble — and each sample
+adds its own small jitter, so writers differ the way people do and a writer-disjoint split is a
+real test. Without KanjiVG the IPAexGothic font shipped in ``japanize-matplotlib`` is used with
+random affine, elastic distortion and stroke-width changes instead. Kanji are cheaper: font glyphs
+rendered once, then warped per sample with a small affine transform (one batched ``grid_sample``
+per writer), thickened or thinned to the writer's pen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw, ImageFont
+from tqdm import tqdm
+
+from neta.errors import NetaError
+from neta.etl.formats import EtlFormat, get_format
+from neta.etl.jis import HIRAGANA_75, char_to_jis0208, decode_codes
+from neta.etl.writer import build_records, write_etl_file
+
+log = logging.getLogger(__name__)
+
+N_KANJI = 881
+KANJI_CODE_RANGE = (0x3021, 0x4F43)
+CHARS_PER_WRITER = 956
+SVG_SIZE = 109.0  # KanjiVG's viewBox
+_SUPERSAMPLE = 2
+
+
+# --- the character sheet ----------------------------------------------------------------------
+
+
+def etl8_kanji_codes() -> np.ndarray:
+    """881 JIS level-1 kanji codes, evenly spaced in code order (a documented stand-in)."""
+    lo, hi = KANJI_CODE_RANGE
+    candidates = np.array(
+        [(r << 8) | c for r in range(lo >> 8, (hi >> 8) + 1) for c in range(0x21, 0x7F) if lo <= ((r << 8) | c) <= hi]
+    )
+    try:
+        decode_codes(candidates, "jis0208")
+        valid = candidates
+    except NetaError:
+        # Row 0x4F ends at 0x4F53; every code up to 0x4F43 is assigned, but stay safe if not.
+        valid = np.array([c for c in candidates if _decodes(c)])
+    pick = np.round(np.linspace(0, len(valid) - 1, N_KANJI)).astype(int)
+    return valid[pick].astype(np.uint16)
+
+
+def _decodes(code: int) -> bool:
+    try:
+        decode_codes(np.array([code]), "jis0208")
+        return True
+    except NetaError:
+        return False
+
+
+def sheet_codes() -> np.ndarray:
+    """The 956 codes one writer fills, in sheet order (ascending JIS code)."""
+    hira = np.array([char_to_jis0208(c) for c in HIRAGANA_75], dtype=np.uint16)
+    codes = np.sort(np.concatenate([hira, etl8_kanji_codes()]))
+    assert codes.size == CHARS_PER_WRITER
+    return codes
+
+
+def reading_of(char: str) -> bytes:
+    """The ETL8 'typical reading' field: "KA.HIRA" for か, "XTU.HIRA" for small っ, "KANJI" otherwise."""
+    name = unicodedata.name(char, "")
+    if name.startswith("HIRAGANA LETTER "):
+        sound = name[len("HIRAGANA LETTER ") :]
+        sound = "X" + sound[len("SMALL ") :] if sound.startswith("SMALL ") else sound
+        return f"{sound}.HIRA".encode("ascii")[:8]
+    return b"KANJI"
+
+
+# --- KanjiVG strokes ----------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[MmCcSsLlZzHhVv]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_PATH = re.compile(r'<path[^>]*\sd="([^"]+)"')
+
+
+def kanjivg_dir() -> Path | None:
+    """Folder of KanjiVG's SVG files from the installed ``kanjivg`` package, or None."""
+    try:
+        dist = metadata.distribution("kanjivg")
+    except metadata.PackageNotFoundError:
+        return None
+    folder = Path(dist.locate_file("kanji"))
+    return folder if (folder / "03042.svg").is_file() else None
+
+
+def parse_path(d: str) -> np.ndarray:
+    """SVG path data (M, C, S, L and lower-case forms) -> (K, 4, 2) cubic Bézier segments."""
+    tokens = _TOKEN.findall(d)
+    segments: list[np.ndarray] = []
+    pos = np.zeros(2)
+    start = np.zeros(2)
+    last_ctrl = None
+    cmd = None
+    i = 0
+
+    def take(points):
+        nonlocal i
+        vals = np.array([float(t) for t in tokens[i : i + 2 * points]])
+        i += 2 * points
+        return vals.reshape(-1, 2)
+
+    while i < len(tokens):
+        if tokens[i].isalpha():
+            cmd = tokens[i]
+            i += 1
+            if cmd in "Zz":
+                if not np.allclose(pos, start):
+                    segments.append(np.array([pos, pos, start, start]))
+                pos = start.copy()
+                continue
+        rel = cmd.islower()
+        base = pos if rel else np.zeros(2)
+        c = cmd.upper()
+        if c == "M":
+            pos = take(1)[0] + base
+            start = pos.copy()
+            cmd = "l" if rel else "L"  # further pairs after M are line-tos
+            last_ctrl = None
+        elif c == "L":
+            end = take(1)[0] + base
+            segments.append(np.array([pos, pos + (end - pos) / 3, pos + 2 * (end - pos) / 3, end]))
+            pos, last_ctrl = end, None
+        elif c == "C":
+            p1, p2, end = take(3) + base
+            segments.append(np.array([pos, p1, p2, end]))
+            pos, last_ctrl = end, p2
+        elif c == "S":
+            p2, end = take(2) + base
+            p1 = pos if last_ctrl is None else 2 * pos - last_ctrl
+            segments.append(np.array([pos, p1, p2, end]))
+            pos, last_ctrl = end, p2
+        else:  # H/V never occur in KanjiVG; skip their argument rather than misread the path
+            i += 1
+    return np.array(segments, dtype=np.float64).reshape(-1, 4, 2)
+
+
+def load_strokes(folder: Path, char: str) -> list[np.ndarray]:
+    """The strokes of `char` as lists of cubic segments, in drawing order."""
+    svg = (folder / f"{ord(char):05x}.svg").read_text(encoding="utf-8")
+    return [parse_path(d) for d in _PATH.findall(svg)]
+
+
+def _bezier(segments: np.ndarray, samples: int = 10) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, samples)[:, None]
+    b = np.stack([(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3], axis=1)  # (S, 4, 1)
+    pts = np.einsum("sk,nkd->nsd", b[..., 0], segments)  # (K, S, 2)
+    return np.concatenate([pts[0, :1], pts[:, 1:].reshape(-1, 2)])
+
+
+# --- writer style ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WriterStyle:
+    slant: float  # shear x += slant * y
+    rotation: float  # radians
+    scale_x: float
+    scale_y: float
+    offset: tuple[float, float]  # pixels at 128 x 127
+    pen: float  # pen width in pixels at 128 x 127
+    ink: float  # level of a fully inked pixel, <= 15
+    wobble: float  # control-point noise, KanjiVG units
+    field_amp: float  # smooth deformation amplitude, KanjiVG units
+    field_freq: np.ndarray  # (3, 2) wave vectors of the deformation field
+    field_phase: np.ndarray  # (3, 2)
+    noise: float  # probability of a background speck
+    mark_scale: float  # how much larger than the typeface the writer makes dakuten/handakuten
+    gender: int
+    age: int
+
+
+def writer_style(rng: np.random.Generator) -> WriterStyle:
+    return WriterStyle(
+        slant=float(rng.normal(0.0, 0.14)),
+        rotation=float(np.deg2rad(rng.normal(0.0, 3.5))),
+        scale_x=float(rng.uniform(0.68, 1.0)),
+        scale_y=float(rng.uniform(0.68, 1.0)),
+        offset=(float(rng.normal(0.0, 4.0)), float(rng.normal(0.0, 4.0))),
+        pen=float(rng.uniform(2.4, 5.6)),
+        ink=float(rng.uniform(10.5, 15.0)),
+        wobble=float(rng.uniform(0.6, 2.0)),
+        field_amp=float(rng.uniform(0.8, 3.0)),
+        field_freq=rng.normal(0.0, 1.0, (3, 2)) * (2 * np.pi / SVG_SIZE) * 1.2,
+        field_phase=rng.uniform(0, 2 * np.pi, (3, 2)),
+        noise=float(rng.uniform(0.0, 0.02)),
+        mark_scale=float(rng.uniform(1.35, 1.8)),
+        gender=int(rng.integers(1, 3)),
+        age=int(rng.integers(16, 66)),
+    )
+
+
+def _deform(points: np.ndarray, style: WriterStyle) -> np.ndarray:
+    """The writer's smooth displacement field: a sum of three low-frequency waves per axis."""
+    phase = points @ style.field_freq.T  # (P, 3)
+    disp = np.stack(
+        [np.sin(phase + style.field_phase[:, 0]).sum(1), np.sin(phase + style.field_phase[:, 1]).sum(1)], axis=1
+    )
+    return points + style.field_amp / np.sqrt(3) * disp
+
+
+def _affine(style: WriterStyle, rng: np.random.Generator, jitter: float) -> tuple[np.ndarray, np.ndarray]:
+    """2x2 matrix and offset mapping KanjiVG units (centred) to pixels, with per-sample jitter."""
+    rot = style.rotation + np.deg2rad(rng.normal(0.0, 2.5 * jitter))
+    sx = style.scale_x * (1 + rng.normal(0.0, 0.08 * jitter))
+    sy = style.scale_y * (1 + rng.normal(0.0, 0.08 * jitter))
+    shear = style.slant + rng.normal(0.0, 0.05 * jitter)
+    cos, sin = np.cos(rot), np.sin(rot)
+    unit = 128.0 / SVG_SIZE
+    matrix = np.array([[cos, -sin], [sin, cos]]) @ np.array([[1.0, shear], [0.0, 1.0]]) @ np.diag([sx, sy]) * unit
+    offset = np.array([64.0, 63.5]) + np.array(style.offset) + rng.normal(0.0, 5.0 * jitter, 2)
+    return matrix, offset
+
+
+def draw_strokes(strokes: list[np.ndarray], style: WriterStyle, rng: np.random.Generator) -> np.ndarray:
+    """One handwritten sample: (127, 128) float intensities 0..1, ink high."""
+    s = _SUPERSAMPLE
+    matrix, offset = _affine(style, rng, jitter=1.0)
+    centre = SVG_SIZE / 2
+    lines = []
+    for segments in strokes:
+        if segments.size == 0:
+            continue
+        # A hand wobbles in proportion to the stroke: a dakuten tick or a handakuten circle a few
+        # units across keeps its shape where a long sweep may bend by several units.
+        extent = float(np.ptp(segments.reshape(-1, 2), axis=0).max())
+        amount = style.wobble * float(np.clip(extent / 40.0, 0.15, 1.0))
+        wobbly = segments + rng.normal(0.0, amount, segments.shape)
+        wobbly[:, 0] = segments[:, 0]  # keep segments joined: move control points, not knots...
+        wobbly[1:, 0] = wobbly[:-1, 3]  # ...except where the previous segment's end moved
+        wobbly += rng.normal(0.0, style.wobble * 0.6 * max(amount / style.wobble, 0.5), 2)  # lands a little off
+        pts = _bezier(wobbly)
+        if extent < 16.0:  # (semi-)voiced marks: people write them larger than a typeface does
+            mid = pts.mean(axis=0)
+            pts = mid + (pts - mid) * style.mark_scale
+        thin = 0.75 if extent < 16.0 else 1.0  # ...and with a lighter touch, so a circle stays open
+        lines.append((pts, max(1, int(round(style.pen * thin * s * rng.uniform(0.85, 1.15))))))
+    placed = [(_deform(pts, style) - centre) @ matrix.T for pts, _ in lines]
+    # keep the whole character on the sheet's cell: a clipped mark would turn ぱ into は
+    low = np.min([p.min(axis=0) for p in placed], axis=0) + offset
+    high = np.max([p.max(axis=0) for p in placed], axis=0) + offset
+    margin = style.pen / 2 + 1.0
+    offset = offset + np.maximum(0.0, margin - low) - np.maximum(0.0, high - (np.array([128.0, 127.0]) - margin))
+    canvas = Image.new("L", (128 * s, 127 * s), 0)
+    pen = ImageDraw.Draw(canvas)
+    for pts, (_, width) in zip(placed, lines):
+        flat = [tuple(p) for p in (pts + offset) * s]
+        pen.line(flat, fill=255, width=width, joint="curve")
+        r = width / 2
+        for x, y in (flat[0], flat[-1]):  # round pen tips
+            pen.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    img = np.asarray(canvas, dtype=np.float32) / 255.0
+    return img.reshape(127, s, 128, s).mean(axis=(1, 3))
+
+
+# --- font glyphs (kanji, and hiragana without KanjiVG) -----------------------------------------
+
+
+def font_path() -> Path:
+    """IPAexGothic from the japanize-matplotlib package."""
+    try:
+        dist = metadata.distribution("japanize-matplotlib")
+        path = Path(dist.locate_file("japanize_matplotlib/fonts/ipaexg.ttf"))
+    except metadata.PackageNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise NetaError(
+            "IPAexGothic (ipaexg.ttf from the japanize-matplotlib package) not found; pip install japanize-matplotlib"
+        )
+    return path
+
+
+def glyph_templates(chars: list[str]) -> np.ndarray:
+    """(N, 127, 128) float glyph images 0..1, ink high, each centred on the canvas."""
+    font = ImageFont.truetype(str(font_path()), 100)
+    out = np.zeros((len(chars), 127, 128), dtype=np.float32)
+    for i, char in enumerate(chars):
+        img = Image.new("L", (128, 127), 0)
+        draw = ImageDraw.Draw(img)
+        left, top, right, bottom = draw.textbbox((0, 0), char, font=font)
+        draw.text(((128 - (right - left)) / 2 - left, (127 - (bottom - top)) / 2 - top), char, fill=255, font=font)
+        out[i] = np.asarray(img, dtype=np.float32) / 255.0
+    return out
+
+
+def pen_variants(templates: np.ndarray) -> np.ndarray:
+    """(3, N, H, W) uint8 copies of the templates drawn with a thin, the normal and a thick pen.
+
+    Made once per synthesis so each writer only picks one: a max filter thickens, a min filter
+    blended with the original thins.
+    """
+    src = torch.from_numpy(templates)[:, None]
+    thick = F.max_pool2d(src, 3, stride=1, padding=1)
+    thin = -F.max_pool2d(-src, 3, stride=1, padding=1) * 0.6 + src * 0.4
+    stack = torch.stack([thin, src, thick])[:, :, 0]
+    return (stack.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+
+def _pen_index(style: WriterStyle) -> int:
+    return 0 if style.pen < 3.2 else (2 if style.pen > 4.6 else 1)
+
+
+def _theta(style: WriterStyle, rng: np.random.Generator, jitter: float) -> np.ndarray:
+    """affine_grid's (2, 3) matrix for one warp of a pixel-sized, centred glyph."""
+    matrix, offset = _affine(style, rng, jitter)
+    half = np.diag([64.0, 63.5])  # normalised [-1, 1] grid units -> pixels (align_corners=False)
+    # the glyphs already have pixel size: strip the KanjiVG unit and centre the mean scale on 1
+    a_inv = np.linalg.inv(matrix / (128.0 / SVG_SIZE) / 0.85)
+    shift = offset - np.array([64.0, 63.5])
+    theta = np.zeros((2, 3), dtype=np.float32)
+    # affine_grid maps each output location to where it samples the input, so invert the warp
+    theta[:, :2] = np.linalg.inv(half) @ a_inv @ half
+    theta[:, 2] = -np.linalg.inv(half) @ a_inv @ shift
+    return theta
+
+
+def warp_glyphs(
+    templates: np.ndarray, style: WriterStyle, rng: np.random.Generator, *, per_sample: bool, elastic: float
+) -> np.ndarray:
+    """Warp uint8 templates (N, H, W) with the writer's affine (+ smooth field scaled by `elastic`).
+
+    ``per_sample`` draws a fresh affine jitter for every glyph (hiragana fallback); otherwise one
+    writer-level warp is shared and each glyph only moves by a few whole pixels (kanji: cheap).
+    """
+    n = templates.shape[0]
+    src = torch.from_numpy(templates)[:, None].float().div_(255.0)
+    if per_sample:
+        thetas = np.stack([_theta(style, rng, 1.0) for _ in range(n)])
+    else:
+        thetas = _theta(style, rng, 0.3)[None]
+    grid = F.affine_grid(torch.from_numpy(thetas), [len(thetas), 1, 127, 128], align_corners=False)
+    if elastic > 0:
+        coords = grid.numpy().reshape(-1, 2) * (SVG_SIZE / 2)
+        moved = (_deform(coords, style) - coords) * elastic / (SVG_SIZE / 2)
+        grid = grid + torch.from_numpy(moved.astype(np.float32)).reshape(grid.shape)
+    out = F.grid_sample(src, grid.expand(n, -1, -1, -1), mode="bilinear", padding_mode="zeros", align_corners=False)
+    out = out[:, 0].numpy()
+    if not per_sample:
+        shifts = rng.integers(-4, 5, size=(n, 2))
+        for i, (dy, dx) in enumerate(shifts):
+            out[i] = np.roll(out[i], (dy, dx), axis=(0, 1))
+    return out
+
+
+# --- levels and records ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaperNoise:
+    """A bank of scanner-noise images, drawn once per synthesis and picked at random per sample."""
+
+    jitter: np.ndarray  # (B, H, W) int8 level offsets, mostly 0 and +-1
+    speck_rank: np.ndarray  # (B, H, W) uint8 uniform; a speck where rank < writer's noise * 256
+    speck_level: np.ndarray  # (B, H, W) int8 1..4
+
+
+def paper_noise(rng: np.random.Generator, bank: int = 256) -> PaperNoise:
+    shape = (bank, 127, 128)
+    return PaperNoise(
+        jitter=np.rint(rng.normal(0.0, 0.35, shape)).astype(np.int8),
+        speck_rank=rng.integers(0, 256, shape, dtype=np.uint8),
+        speck_level=rng.integers(1, 5, shape, dtype=np.int8),
+    )
+
+
+def to_levels(intensity: np.ndarray, style: WriterStyle, rng: np.random.Generator, noise: PaperNoise) -> np.ndarray:
+    """0..1 ink intensity -> 4-bit scanner levels with the writer's ink and paper noise."""
+    pick = rng.integers(0, noise.jitter.shape[0], intensity.shape[0])
+    levels = np.rint(intensity * style.ink).astype(np.int8)
+    levels += noise.jitter[pick]
+    specks = noise.speck_rank[pick] < int(style.noise * 256)
+    levels += np.where(specks, noise.speck_level[pick], np.int8(0))
+    return np.clip(levels, 0, 15).astype(np.uint8)
+
+
+def synth_writer(
+    writer_index: int,
+    seed: int,
+    codes: np.ndarray,
+    hira_mask: np.ndarray,
+    strokes: dict[str, list[np.ndarray]] | None,
+    hira_templates: np.ndarray | None,
+    kanji_pens: np.ndarray,
+    noise: PaperNoise,
+) -> tuple[np.ndarray, WriterStyle]:
+    """(956, 127, 128) uint8 levels for one writer, deterministic in (seed, writer_index)."""
+    rng = np.random.default_rng([seed, writer_index])
+    style = writer_style(rng)
+    intensity = np.zeros((codes.size, 127, 128), dtype=np.float32)
+    hira_chars = decode_codes(codes[hira_mask], "jis0208")
+    if strokes is not None:
+        for row, char in zip(np.flatnonzero(hira_mask), hira_chars):
+            intensity[row] = draw_strokes(strokes[char], style, rng)
+    else:
+        intensity[hira_mask] = warp_glyphs(hira_templates[_pen_index(style)], style, rng, per_sample=True, elastic=1.0)
+    intensity[~hira_mask] = warp_glyphs(kanji_pens[_pen_index(style)], style, rng, per_sample=False, elastic=0.0)
+    return to_levels(np.clip(intensity, 0.0, 1.0), style, rng, noise), style
+
+
+def synth_etl(
+    out_dir: str | os.PathLike,
+    fmt: str = "ETL8G",
+    writers: int = 5,
+    seed: int = 0,
+    writers_per_file: int = 5,
+) -> list[Path]:
+    """Write SYNTHETIC ETL8G files (stand-in for the real database) to `out_dir`; return their paths."""
+    started = time.perf_counter()
+    etl = get_format(fmt)
+    if etl.name != "ETL8G":
+        raise NetaError(f"synthetic data is made for ETL8G only, not {etl.name}; use --format ETL8G")
+    if writers < 1 or writers_per_file < 1:
+        raise NetaError(f"writers ({writers}) and writers_per_file ({writers_per_file}) must be at least 1")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    codes = sheet_codes()
+    chars = decode_codes(codes, "jis0208")
+    hira_mask = np.isin(chars, np.asarray(HIRAGANA_75))
+    folder = kanjivg_dir()
+    if folder is not None:
+        strokes = {c: load_strokes(folder, c) for c in chars[hira_mask]}
+        hira_templates = None
+        log.info("hiragana drawn from KanjiVG strokes in %s (CC BY-SA 3.0)", folder)
+    else:
+        strokes = None
+        hira_templates = pen_variants(glyph_templates(list(chars[hira_mask])))
+        log.warning("kanjivg package not installed: hiragana rendered from the IPAexGothic font with distortions")
+    kanji_pens = pen_variants(glyph_templates(list(chars[~hira_mask])))
+    noise = paper_noise(np.random.default_rng([seed, 1 << 20]))
+    readings = np.array([reading_of(c) for c in chars], dtype="S8")
+
+    n_files = -(-writers // writers_per_file)
+    written: list[Path] = []
+    serial = 1
+    bar = tqdm(total=writers, desc="synth ETL8G writers", unit="writer", leave=False)
+    for f in range(n_files):
+        first = f * writers_per_file
+        ids = range(first, min(writers, first + writers_per_file))
+        images, metas = [], []
+        for w in ids:
+            levels, style = synth_writer(w, seed, codes, hira_mask, strokes, hira_templates, kanji_pens, noise)
+            images.append(levels)
+            metas.append(_writer_fields(w, style, readings, serial))
+            serial += codes.size
+            bar.update(1)
+        n = len(images)
+        fields = {k: np.concatenate([m[k] for m in metas]) for k in metas[0]}
+        records = build_records(
+            etl,
+            np.tile(codes, n),
+            np.repeat(np.array([w + 1 for w in ids], dtype=np.int32), codes.size),
+            np.concatenate(images),
+            fields,
+        )
+        written.append(write_etl_file(out_dir / f"ETL8G_{f + 1:02d}", etl, records))
+    bar.close()
+    _remove_stale(out_dir, etl, written)
+    log.info(
+        "synth_etl: %d writers (%d records) in %d SYNTHETIC ETL8G files in %s, %.1f s",
+        writers,
+        writers * codes.size,
+        len(written),
+        out_dir,
+        time.perf_counter() - started,
+    )
+    return written
+
+
+def _writer_fields(w: int, style: WriterStyle, readings: np.ndarray, serial: int) -> dict[str, np.ndarray]:
+    n = readings.size
+    pos = np.arange(n)
+    rng = np.random.default_rng([w, 7])
+    return {
+        "reading": readings,
+        "serial": serial + pos,
+        "eval_char": np.zeros(n, np.uint8),
+        "eval_group": np.zeros(n, np.uint8),
+        "gender": np.full(n, style.gender, np.uint8),
+        "age": np.full(n, style.age, np.uint8),
+        "industry": np.full(n, int(rng.integers(1, 20)), np.uint16),
+        "occupation": np.full(n, int(rng.integers(1, 80)), np.uint16),
+        "gather_date": np.full(n, 7400 + int(rng.integers(1, 13)), np.uint16),
+        "scan_date": np.full(n, 7500 + int(rng.integers(1, 13)), np.uint16),
+        "pos_x": (pos % 10).astype(np.uint8),
+        "pos_y": ((pos // 10) % 10).astype(np.uint8),
+    }
+
+
+def _remove_stale(out_dir: Path, etl: EtlFormat, written: list[Path]) -> None:
+    """Drop ETL8G files of an earlier, larger synthesis so the directory holds this run only."""
+    keep = {p.name for p in written}
+    for path in out_dir.iterdir():
+        if path.is_file() and etl.matches(path.name) and path.name not in keep:
+            log.warning("removing stale synthetic file %s", path)
+            path.unlink()

@@ -1,0 +1,95 @@
+"""The hiragana recognizer's two models: the TensorFlow "expert" tutorial CNN and a softmax baseline.
+
+Both take a float batch ``(N, 1, S, S)`` in [0, 1] with ink high and return logits ``(N, C)``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class HiraganaCNN(nn.Module):
+    """conv 5x5 SAME ReLU -> pool 2 -> conv 5x5 SAME ReLU -> pool 2 -> fc ReLU -> dropout -> fc.
+
+    The dropout rate is not fixed at construction: the original changed its keep-probability during
+    training, so :meth:`forward` takes ``drop_p`` (= 1 - keep_prob) every step.
+    """
+
+    def __init__(
+        self,
+        n_classes: int = 71,
+        conv1: int = 32,
+        conv2: int = 64,
+        hidden: int = 1024,
+        init_std: float = 0.1,
+        bias_init: float = 0.1,
+        size: int = 28,
+    ) -> None:
+        super().__init__()
+        if size % 4:
+            raise ValueError(f"size must be a multiple of 4 (two 2x2 poolings), got {size}")
+        self.arch = {
+            "n_classes": int(n_classes),
+            "conv1": int(conv1),
+            "conv2": int(conv2),
+            "hidden": int(hidden),
+            "init_std": float(init_std),
+            "bias_init": float(bias_init),
+            "size": int(size),
+        }
+        self.conv1 = nn.Conv2d(1, conv1, kernel_size=5, padding=2)
+        self.conv2 = nn.Conv2d(conv1, conv2, kernel_size=5, padding=2)
+        self.flat_features = conv2 * (size // 4) ** 2
+        self.fc1 = nn.Linear(self.flat_features, hidden)
+        self.fc2 = nn.Linear(hidden, n_classes)
+        self._init_parameters(init_std, bias_init)
+
+    def _init_parameters(self, init_std: float, bias_init: float) -> None:
+        # As tf.truncated_normal: redraw anything beyond two standard deviations.
+        for layer in (self.conv1, self.conv2, self.fc1, self.fc2):
+            nn.init.trunc_normal_(layer.weight, std=init_std, a=-2 * init_std, b=2 * init_std)
+            nn.init.constant_(layer.bias, bias_init)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        h = F.max_pool2d(F.relu(self.conv2(h)), 2)
+        return F.relu(self.fc1(h.flatten(1)))
+
+    def forward(self, x: torch.Tensor, drop_p: float = 0.0) -> torch.Tensor:
+        h = self.features(x)
+        # keep_prob 1.0 means no dropout at all, and eval mode never drops.
+        if self.training and drop_p > 0.0:
+            h = F.dropout(h, p=float(drop_p), training=True)
+        return self.fc2(h)
+
+    @torch.no_grad()
+    def first_layer(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first-layer filters ``(conv1, 5, 5)`` and their ReLU activations on one image ``(conv1, S, S)``.
+
+        ``image`` is ``(S, S)``, ``(1, S, S)`` or ``(1, 1, S, S)`` in [0, 1].
+        """
+        x = image.reshape(1, 1, *image.shape[-2:]).to(self.conv1.weight)
+        filters = self.conv1.weight[:, 0].detach().cpu()
+        activations = F.relu(self.conv1(x))[0].detach().cpu()
+        return filters, activations
+
+
+class SoftmaxRegression(nn.Module):
+    """The original's baseline: one linear layer on the flattened pixels, softmax in the loss."""
+
+    def __init__(self, n_inputs: int = 784, n_classes: int = 71) -> None:
+        super().__init__()
+        self.arch = {"n_inputs": int(n_inputs), "n_classes": int(n_classes)}
+        self.linear = nn.Linear(n_inputs, n_classes)
+        # The tutorial starts W and b at zero; a convex model needs no symmetry breaking.
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.flatten(1))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

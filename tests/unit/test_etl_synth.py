@@ -1,0 +1,99 @@
+"""Synthetic ETL8G files: format-exact, the ETL8 sheet, distinct writers, deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neta.errors import NetaError
+from neta.etl.formats import get_format
+from neta.etl.jis import HIRAGANA_75, char_to_jis0208
+from neta.etl.reader import read_etl_dir, read_etl_file
+from neta.etl.synth import parse_path, sheet_codes, synth_etl
+from neta.etl.writer import write_etl_file
+
+
+@pytest.fixture(scope="module")
+def synth_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth")
+    paths = synth_etl(out, writers=3, seed=5, writers_per_file=2)
+    return out, paths
+
+
+def test_files_are_format_exact_etl8g(synth_dir):
+    out, paths = synth_dir
+    assert [p.name for p in paths] == ["ETL8G_01", "ETL8G_02"]
+    assert [p.stat().st_size for p in paths] == [2 * 956 * 8199, 956 * 8199]
+    fmt = get_format("ETL8G")
+    first = read_etl_file(paths[0], fmt)
+    assert list(np.unique(first.writers)) == [1, 2]
+    np.testing.assert_array_equal(first.codes[:956], sheet_codes())
+    np.testing.assert_array_equal(first.codes[956:], sheet_codes())
+    assert first.images.max() <= 15 and first.images.dtype == np.uint8
+    assert first.meta["reading"][0] == b"A.HIRA" and first.meta["serial"][0] == 1
+    assert first.meta["serial"][-1] == 2 * 956
+
+
+def test_synth_file_round_trips_byte_exactly(synth_dir, tmp_path):
+    _, paths = synth_dir
+    fmt = get_format("ETL8G")
+    copy = write_etl_file(tmp_path / "ETL8G_01", fmt, read_etl_file(paths[0], fmt))
+    assert copy.read_bytes() == paths[0].read_bytes()
+
+
+def test_sheet_has_75_hiragana_and_881_kanji_in_jis_order():
+    codes = sheet_codes()
+    assert codes.size == 956 and len(set(codes)) == 956 and (np.diff(codes.astype(int)) > 0).all()
+    hira = {char_to_jis0208(c) for c in HIRAGANA_75}
+    assert hira <= set(codes)
+    kanji = [c for c in codes if c not in hira]
+    assert len(kanji) == 881 and min(kanji) >= 0x3021 and max(kanji) <= 0x4F43
+
+
+def test_hiragana_are_inked_and_writers_differ(synth_dir):
+    out, _ = synth_dir
+    records = read_etl_dir(out, get_format("ETL8G"), list(HIRAGANA_75))
+    assert len(records) == 3 * 75
+    ink = (records.images >= 8).mean(axis=(1, 2))
+    assert (ink > 0.01).all() and (ink < 0.5).all()
+    by_writer = [records.images[records.writers == w].astype(float) for w in (1, 2, 3)]
+    # the same character by two writers differs, yet less than two different characters do
+    same_char = np.abs(by_writer[0] - by_writer[1]).mean()
+    assert same_char > 0.2
+    widths = [(w >= 8).mean() for w in by_writer]
+    assert len({round(x, 3) for x in widths}) == 3
+
+
+def test_synth_is_deterministic_in_seed(tmp_path, synth_dir):
+    _, paths = synth_dir
+    again = synth_etl(tmp_path / "a", writers=1, seed=5, writers_per_file=1)
+    assert again[0].read_bytes()[: 956 * 8199] == paths[0].read_bytes()[: 956 * 8199]
+    other = synth_etl(tmp_path / "b", writers=1, seed=6, writers_per_file=1)
+    assert other[0].read_bytes() != again[0].read_bytes()
+
+
+def test_synth_rejects_other_formats_and_removes_stale_files(tmp_path):
+    with pytest.raises(NetaError, match="ETL8G only"):
+        synth_etl(tmp_path, fmt="ETL9B")
+    (tmp_path / "ETL8G_07").write_bytes(b"old")
+    synth_etl(tmp_path, writers=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ETL8G_01"]
+
+
+def test_svg_path_parser_handles_relative_and_smooth_curves():
+    segments = parse_path("M10,20c1,0,2,0,3,0s5,0,6,0L20,20")
+    assert segments.shape == (3, 4, 2)
+    np.testing.assert_allclose(segments[0], [[10, 20], [11, 20], [12, 20], [13, 20]])
+    np.testing.assert_allclose(segments[1], [[13, 20], [14, 20], [18, 20], [19, 20]])
+    np.testing.assert_allclose(segments[2, 3], [20, 20])
+
+
+def test_font_fallback_without_kanjivg(tmp_path, monkeypatch):
+    import neta.etl.synth as synth
+
+    monkeypatch.setattr(synth, "kanjivg_dir", lambda: None)
+    paths = synth.synth_etl(tmp_path, writers=1, seed=1)
+    records = read_etl_file(paths[0], get_format("ETL8G"))
+    hira = records.images[np.isin(records.chars, list(HIRAGANA_75))]
+    ink = (hira >= 8).mean(axis=(1, 2))
+    assert hira.shape[0] == 75 and (ink > 0.01).all() and (ink < 0.5).all()

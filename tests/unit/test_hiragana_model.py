@@ -1,0 +1,121 @@
+"""Shapes and sizes of the hiragana models, and the piecewise-constant schedules."""
+
+import pytest
+import torch
+
+from neta.errors import NetaError
+from neta.models.hiragana import HiraganaCNN, SoftmaxRegression, count_parameters
+from neta.train.schedules import keep_prob_schedule, learning_rate_schedule, piecewise_constant
+
+ORIGINAL_LR = [[0, 1e-3], [1000, 1e-4], [3000, 1e-5], [7000, 1e-6], [10000, 1e-7], [14000, 1e-8], [19000, 1e-9]]
+ORIGINAL_KEEP = [[0, 1.0], [3000, 0.3], [10000, 0.1], [15000, 0.05], [19000, 0.8]]
+
+
+def test_cnn_layers_match_the_tutorial_architecture():
+    model = HiraganaCNN()
+    assert tuple(model.conv1.weight.shape) == (32, 1, 5, 5)
+    assert tuple(model.conv2.weight.shape) == (64, 32, 5, 5)
+    assert model.flat_features == 7 * 7 * 64 == 3136
+    assert tuple(model.fc1.weight.shape) == (1024, 3136)
+    assert tuple(model.fc2.weight.shape) == (71, 1024)
+    expected = (32 * 25 + 32) + (64 * 32 * 25 + 64) + (3136 * 1024 + 1024) + (1024 * 71 + 71)
+    assert count_parameters(model) == expected == 3_337_159
+
+
+def test_cnn_forward_gives_logits_per_class():
+    model = HiraganaCNN(n_classes=71).eval()
+    out = model(torch.rand(3, 1, 28, 28))
+    assert out.shape == (3, 71)
+    assert torch.isfinite(out).all()
+
+
+def test_cnn_init_is_truncated_normal_with_constant_bias():
+    torch.manual_seed(0)
+    model = HiraganaCNN(init_std=0.1, bias_init=0.1)
+    w = model.fc1.weight.detach()
+    assert w.abs().max() <= 0.2 + 1e-6  # cut at two standard deviations
+    # A normal truncated at +-2 sigma has std ~0.88 sigma.
+    assert 0.080 < float(w.std()) < 0.096
+    assert torch.all(model.fc1.bias == 0.1) and torch.all(model.conv1.bias == 0.1)
+
+
+def test_dropout_only_in_training_and_only_when_asked():
+    torch.manual_seed(0)
+    model = HiraganaCNN()
+    x = torch.rand(4, 1, 28, 28)
+    model.train()
+    assert torch.equal(model(x, drop_p=0.0), model(x, drop_p=0.0))  # keep_prob 1.0: no dropout
+    assert not torch.equal(model(x, drop_p=0.7), model(x, drop_p=0.7))
+    model.eval()
+    assert torch.equal(model(x, drop_p=0.7), model(x, drop_p=0.0))
+
+
+def test_first_layer_returns_filters_and_activations():
+    model = HiraganaCNN()
+    filters, activations = model.first_layer(torch.rand(28, 28))
+    assert filters.shape == (32, 5, 5)
+    assert activations.shape == (32, 28, 28)  # SAME padding keeps the size
+    assert float(activations.min()) >= 0.0  # after ReLU
+
+
+def test_softmax_regression_shape_and_zero_start():
+    model = SoftmaxRegression(784, 71)
+    assert count_parameters(model) == 784 * 71 + 71
+    out = model(torch.rand(5, 1, 28, 28))
+    assert out.shape == (5, 71)
+    assert torch.all(out == 0)  # zero-initialised, as the tutorial
+
+
+def test_original_lr_schedule_at_boundaries():
+    lr = learning_rate_schedule(ORIGINAL_LR)
+    assert lr(0) == 1e-3
+    assert lr(999) == 1e-3
+    assert lr(1000) == 1e-4
+    assert lr(2999) == 1e-4
+    assert lr(3000) == 1e-5
+    assert lr(19000) == 1e-9
+    assert lr(10**9) == 1e-9
+
+
+def test_original_keep_prob_schedule_at_boundaries():
+    keep = keep_prob_schedule(ORIGINAL_KEEP)
+    assert [keep(s) for s in (0, 2999, 3000, 9999, 10000, 14999, 15000, 18999, 19000, 25000)] == [
+        1.0, 1.0, 0.3, 0.3, 0.1, 0.1, 0.05, 0.05, 0.8, 0.8,
+    ]
+    assert keep.to_list() == ORIGINAL_KEEP
+
+
+@pytest.mark.parametrize(
+    ("points", "fragment"),
+    [
+        ([], "non-empty"),
+        ("0:1e-3", "non-empty"),
+        ([[100, 1e-3]], "step 0"),
+        ([[0, 1e-3], [0, 1e-4]], "increase strictly"),
+        ([[0, 1e-3], [2000, 1e-4], [1000, 1e-5]], "increase strictly"),
+        ([[0, 1e-3, 5]], "[step, value] pair"),
+        ([[-1, 1e-3]], "non-negative integer"),
+        ([[1.5, 1e-3]], "non-negative integer"),
+        ([[0, "fast"]], "finite number"),
+        ([[0, float("nan")]], "finite number"),
+        ([[0, 0.0]], "> 0.0"),
+        ([[0, -1e-3]], "> 0.0"),
+    ],
+)
+def test_lr_schedule_errors_name_the_key(points, fragment):
+    with pytest.raises(NetaError) as info:
+        learning_rate_schedule(points, key="hiragana.train.lr_schedule")
+    message = str(info.value)
+    assert message.startswith("hiragana.train.lr_schedule")
+    assert fragment in message
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.5, -0.2])
+def test_keep_prob_must_be_in_0_1(bad):
+    with pytest.raises(NetaError, match=r"keep_prob_schedule\[1\]"):
+        keep_prob_schedule([[0, 1.0], [10, bad]])
+
+
+def test_keep_prob_of_one_is_allowed_and_integer_like_floats_are_steps():
+    schedule = piecewise_constant([[0.0, 1], [10.0, 0.5]], key="k", low=0.0, high=1.0)
+    assert schedule.steps == (0, 10) and schedule(9) == 1.0 and schedule(10) == 0.5

@@ -1,0 +1,192 @@
+"""Training and evaluation of the hiragana models on a small, learnable, writer-split HDF5 file."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from neta.errors import NetaError
+from neta.evaluate.hiragana import evaluate_arrays, evaluate_hiragana, model_classes
+from neta.h5io import write_h5
+from neta.train.hiragana import train_hiragana
+
+CLASSES = list("あいうえおかきく")
+TRAIN_WRITERS, TEST_WRITERS = range(0, 8), range(8, 11)
+PER_WRITER = 4  # samples of each class by each writer
+
+TRAIN_ARGS = dict(
+    steps=60,
+    batch_size=32,
+    lr_schedule=[[0, 1e-3], [40, 3e-4]],
+    keep_prob_schedule=[[0, 1.0], [30, 0.5]],
+    baseline_steps=200,
+    baseline_lr=0.05,
+    baseline_batch_size=32,
+    init_std=0.1,
+    bias_init=0.1,
+    seed=7,
+    device="cpu",
+    threads=1,
+    log_every=10,
+)
+
+
+def _prototypes(rng: np.random.Generator, n: int) -> np.ndarray:
+    """One stroke pattern a class: a few random thick bars, so the classes differ in shape."""
+    protos = np.zeros((n, 28, 28), np.float32)
+    for k in range(n):
+        for _ in range(3):
+            if rng.random() < 0.5:
+                r, c0 = rng.integers(5, 23), rng.integers(3, 12)
+                protos[k, r : r + 2, c0 : c0 + rng.integers(8, 14)] = 1.0
+            else:
+                c, r0 = rng.integers(5, 23), rng.integers(3, 12)
+                protos[k, r0 : r0 + rng.integers(8, 14), c : c + 2] = 1.0
+    return protos
+
+
+def _writer_samples(rng, protos, writer_shift):
+    images, labels = [], []
+    for k, proto in enumerate(protos):
+        for _ in range(PER_WRITER):
+            shift = writer_shift + rng.integers(-1, 2, size=2)
+            img = np.roll(proto, tuple(shift), axis=(0, 1)) * rng.uniform(0.6, 1.0)
+            img = np.clip(img + rng.normal(0, 0.15, img.shape), 0, 1)
+            images.append(np.rint(img * 255).astype(np.uint8))
+            labels.append(k)
+    return images, labels
+
+
+def make_etl_h5(path, seed=0):
+    rng = np.random.default_rng(seed)
+    protos = _prototypes(rng, len(CLASSES))
+    images, labels, writers, split = [], [], [], []
+    for w in [*TRAIN_WRITERS, *TEST_WRITERS]:
+        imgs, labs = _writer_samples(rng, protos, rng.integers(-2, 3, size=2))
+        images += imgs
+        labels += labs
+        writers += [w] * len(imgs)
+        split += [int(w in TEST_WRITERS)] * len(imgs)
+    write_h5(
+        path,
+        {
+            "images": np.stack(images),
+            "labels": np.asarray(labels, np.int16),
+            "writers": np.asarray(writers, np.int32),
+            "classes": np.asarray(CLASSES),
+            "split": np.asarray(split, np.uint8),
+            "codes": np.zeros(len(labels), np.uint16),
+        },
+        stage="test",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hiragana")
+    etl = make_etl_h5(root / "etl_28.h5")
+    model = root / "model.pt"
+    summary = train_hiragana(etl, model, **TRAIN_ARGS)
+    return etl, model, summary
+
+
+def _evaluate(model, etl, out):
+    paths = {
+        "metrics_path": out / "metrics.json",
+        "confusion_path": out / "confusion.png",
+        "filters_path": out / "filters.png",
+        "errors_path": out / "errors.png",
+    }
+    return evaluate_hiragana(model, etl, **paths, device="cpu"), paths
+
+
+def test_checkpoint_loads_with_weights_only(trained):
+    _, model, summary = trained
+    ckpt = torch.load(model, weights_only=True)
+    assert set(ckpt) >= {
+        "cnn_state_dict", "baseline_state_dict", "arch", "classes", "size", "params", "history", "neta_version"
+    }
+    assert ckpt["classes"] == CLASSES and ckpt["size"] == 28
+    assert ckpt["cnn_state_dict"]["fc1.weight"].shape == (1024, 3136)
+    assert ckpt["cnn_state_dict"]["fc2.weight"].shape == (len(CLASSES), 1024)
+    assert ckpt["params"]["lr_schedule"] == TRAIN_ARGS["lr_schedule"]
+    history = ckpt["history"]
+    assert history["step"] == [10, 20, 30, 40, 50, 60]
+    assert history["lr"] == [1e-3, 1e-3, 1e-3, 1e-3, 3e-4, 3e-4]  # step 40 (index 39) is the last at 1e-3
+    assert history["keep_prob"] == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5]
+    assert len(history["loss"]) == 6 and history["loss"][-1] < history["loss"][0]
+    assert summary["n_train"] == len(TRAIN_WRITERS) * len(CLASSES) * PER_WRITER
+    assert summary["n_train_writers"] == len(TRAIN_WRITERS)
+    assert model_classes(model) == CLASSES
+
+
+def test_training_learns_well_above_chance_on_unseen_writers(trained, tmp_path):
+    etl, model, _ = trained
+    metrics, paths = _evaluate(model, etl, tmp_path)
+    chance = 1 / len(CLASSES)
+    assert metrics["cnn"]["accuracy"] > 0.8 > 4 * chance
+    assert metrics["baseline"]["accuracy"] > 2 * chance
+    assert metrics["n_test"] == len(TEST_WRITERS) * len(CLASSES) * PER_WRITER
+    assert metrics["n_writers_test"] == len(TEST_WRITERS)
+    assert metrics["writer_disjoint"] is True
+
+
+def test_evaluate_writes_all_outputs_with_documented_keys(trained, tmp_path):
+    etl, model, _ = trained
+    metrics, paths = _evaluate(model, etl, tmp_path)
+    for key in ("confusion_path", "filters_path", "errors_path"):
+        assert paths[key].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    on_disk = json.loads(paths["metrics_path"].read_text(encoding="utf-8"))
+    assert on_disk == json.loads(json.dumps(metrics))
+    documented = {"cnn", "baseline", "per_class", "n_test", "n_writers_test", "n_classes", "writer_disjoint"}
+    assert set(on_disk) >= documented
+    assert set(on_disk["per_class"]) == set(CLASSES)
+    for char, entry in on_disk["per_class"].items():
+        assert entry["count"] == len(TEST_WRITERS) * PER_WRITER
+        assert 0.0 <= entry["accuracy"] <= 1.0
+    weighted = sum(e["accuracy"] * e["count"] for e in on_disk["per_class"].values()) / on_disk["n_test"]
+    assert weighted == pytest.approx(on_disk["cnn"]["accuracy"], abs=1e-5)
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_same_seed_same_weights_and_metrics(trained, tmp_path):
+    etl, model, _ = trained
+    again = tmp_path / "again.pt"
+    train_hiragana(etl, again, **TRAIN_ARGS)
+    first = torch.load(model, weights_only=True)
+    second = torch.load(again, weights_only=True)
+    for key, tensor in first["cnn_state_dict"].items():
+        assert torch.equal(tensor, second["cnn_state_dict"][key]), key
+    assert first["history"] == second["history"]
+    m1, _ = _evaluate(model, etl, tmp_path / "a")
+    m2, _ = _evaluate(again, etl, tmp_path / "b")
+    strip = lambda m: {k: v for k, v in m.items() if k != "model"}  # noqa: E731
+    assert strip(m1) == strip(m2)
+
+
+def test_evaluate_arrays_maps_characters_and_rejects_unknown_ones(trained):
+    etl, model, _ = trained
+    from neta.h5io import read_h5
+
+    data, _ = read_h5(etl)
+    test = data["split"] == 1
+    chars = np.asarray(CLASSES)[data["labels"][test]]
+    by_char = evaluate_arrays(model, data["images"][test], chars, device="cpu")
+    by_index = evaluate_arrays(model, data["images"][test], data["labels"][test], device="cpu")
+    assert by_char["cnn"] == by_index["cnn"] and by_char["n_test"] == int(test.sum())
+    chars = chars.copy()
+    chars[3] = "ゑ"
+    with pytest.raises(NetaError, match="ゑ"):
+        evaluate_arrays(model, data["images"][test], chars, device="cpu")
+
+
+def test_bad_inputs_fail_before_writing(tmp_path, trained):
+    etl, _, _ = trained
+    out = tmp_path / "model.pt"
+    with pytest.raises(NetaError, match="lr_schedule"):
+        train_hiragana(etl, out, **{**TRAIN_ARGS, "lr_schedule": [[5, 1e-3]]})
+    with pytest.raises(NetaError, match="no such HDF5 file"):
+        train_hiragana(tmp_path / "missing.h5", out, **TRAIN_ARGS)
+    assert not out.exists() and not list(tmp_path.iterdir())
