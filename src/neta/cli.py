@@ -135,8 +135,17 @@ def cmd_snapshot_bokete(args) -> int:
     return 0
 
 
-def _loopback_limits(args) -> dict[str, float]:
-    return {"127.0.0.1": args.loopback_rate_limit, "localhost": args.loopback_rate_limit}
+def _polite_http(args, site) -> dict:
+    """The politeness settings a crawl and a download of the same site share."""
+    return {
+        "base_origin_map": site.origin_map,
+        "user_agent": USER_AGENT,
+        "contact": args.contact,
+        "cache_path": args.cache,
+        "rate_limit": args.rate_limit,
+        "host_rate_limits": {host: args.loopback_rate_limit for host in ("127.0.0.1", "localhost")},
+        "max_failure_ratio": args.max_failure_ratio,
+    }
 
 
 def cmd_scrape_bokete(args) -> int:
@@ -148,18 +157,12 @@ def cmd_scrape_bokete(args) -> int:
         summary = run_scrape(
             [site.url(path) for path in args.start],
             args.out,
-            base_origin_map=site.origin_map,
-            user_agent=USER_AGENT,
-            contact=args.contact,
-            cache_path=args.cache,
-            rate_limit=args.rate_limit,
-            host_rate_limits=_loopback_limits(args),
             allowed_hosts=site.allowed_hosts(args.allow_host),
             max_pages=args.max_pages,
             max_bokes=args.max_bokes,
             min_stars=args.min_stars,
-            max_failure_ratio=args.max_failure_ratio,
             parse=parse_bokete,
+            **_polite_http(args, site),
         )
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
     return 0
@@ -177,17 +180,12 @@ def cmd_download_bokete(args) -> int:
             image_urls_from_csv(args.bokes),
             manifest.parent,
             manifest,
-            base_origin_map=site.origin_map,
-            user_agent=USER_AGENT,
-            contact=args.contact,
-            cache_path=args.cache,
-            rate_limit=args.rate_limit,
-            host_rate_limits=_loopback_limits(args),
-            allowed_hosts=None if not site.snapshot else site.allowed_hosts(args.allow_host),
+            # A live site's photos sit on CDN hosts, so only a snapshot narrows the hosts.
+            allowed_hosts=site.allowed_hosts(args.allow_host) if site.snapshot else None,
             max_bytes=args.max_bytes,
             workers=args.workers,
-            max_failure_ratio=args.max_failure_ratio,
             failed_manifest_path=manifest.with_name("manifest.failed.csv"),
+            **_polite_http(args, site),
         )
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
     return 0
