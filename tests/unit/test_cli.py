@@ -40,3 +40,39 @@ def test_bad_schedule_is_a_usage_error(capsys):
     )
     assert proc.returncode == 2
     assert "STEP:VALUE" in proc.stderr
+
+
+def test_parse_bokete_prints_one_json_line_a_boke(capsys):
+    import json
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "data" / "bokete" / "boke_hot_2013.html"
+    assert main(["parse", "bokete", str(page), "--url", "http://bokete.jp/boke/hot"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) == 10
+    assert records[0]["boke_id"] == 11141771 and records[0]["stars"] == 1324
+    assert {r["layout"] for r in records} == {"xhtml2013"}
+
+
+def test_parse_of_an_unknown_layout_names_the_page(tmp_path, capsys):
+    page = tmp_path / "other.html"
+    page.write_text("<html><body><p>not bokete</p></body></html>", encoding="utf-8")
+    assert main(["parse", "bokete", str(page), "--url", "http://example.test/x"]) == 2
+    assert "http://example.test/x" in capsys.readouterr().err
+
+
+def test_convert_of_a_truncated_file_exits_2_and_writes_nothing(tmp_path, capsys):
+    etl_dir = tmp_path / "etl"
+    etl_dir.mkdir()
+    (etl_dir / "ETL8G_01").write_bytes(b"\0" * (8199 * 2 + 100))
+    out = tmp_path / "etl_28.h5"
+    assert main(["etl", "convert", "--format", "ETL8G", "--input", str(etl_dir), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "ETL8G_01" in err and "8199" in err
+    assert list(tmp_path.glob("etl_28.h5*")) == [] and list(tmp_path.glob(".etl_28*")) == []
+
+
+def test_convert_of_an_unknown_format_exits_2(tmp_path, capsys):
+    out = tmp_path / "etl_28.h5"
+    assert main(["etl", "convert", "--format", "ETL99", "--input", str(tmp_path), "--out", str(out)]) == 2
+    assert "ETL99" in capsys.readouterr().err and not out.exists()

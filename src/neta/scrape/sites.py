@@ -8,7 +8,8 @@ image URLs in ``bokes.csv`` stay valid for the download stage, which serves the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,27 @@ class Site:
 
     def allowed_hosts(self, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
         return [self.host, *extra]
+
+
+_RANGE = re.compile(r"^(?P<prefix>.*?)(?P<first>\d+)\.\.(?P<last>\d+)$")
+MAX_RANGE = 100_000
+
+
+def expand_start_paths(paths: Iterable[str]) -> list[str]:
+    """Expand id ranges: ``/odai/100..103`` is /odai/100, /odai/101, /odai/102 and /odai/103."""
+    expanded: list[str] = []
+    for path in paths:
+        match = _RANGE.match(path)
+        if match is None:
+            expanded.append(path)
+            continue
+        first, last = int(match["first"]), int(match["last"])
+        if last < first or last - first >= MAX_RANGE:
+            raise NetaError(
+                f"start path {path!r}: a range runs from a smaller to a larger id, at most {MAX_RANGE} ids"
+            )
+        expanded.extend(f"{match['prefix']}{number}" for number in range(first, last + 1))
+    return list(dict.fromkeys(expanded))
 
 
 def snapshot_origin(name: str) -> str:

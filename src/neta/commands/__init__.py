@@ -1,0 +1,1 @@
+"""The `neta` subcommands, one module an area of the workflow."""
