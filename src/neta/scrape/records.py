@@ -1,6 +1,6 @@
 """Records shared by the bokete parsers, the crawler and the CSV writer."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 BOKE_COLUMNS = ["boke_id", "odai_id", "text", "stars", "votes", "image_url", "date", "source_url", "layout"]
 
