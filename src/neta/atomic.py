@@ -58,15 +58,27 @@ def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 @contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """Like :func:`atomic_path` for a directory output: fill a temp dir, then rename it into place."""
+    """Like :func:`atomic_path` for a directory output: fill a temp dir, then rename it into place.
+
+    An existing directory is moved aside first and deleted only once the new one is in place, so a
+    failure at any point leaves either the old tree or the new one, never a half of either.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
     try:
         yield tmp
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        if not target.exists():
+            os.replace(tmp, target)
+            return
+        previous = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        os.replace(target, previous)  # renaming onto an empty directory is allowed by POSIX
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            os.replace(previous, target)
+            raise
+        shutil.rmtree(previous)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)

@@ -125,3 +125,20 @@ def test_atomic_path_and_json(tmp_path):
             raise ValueError("boom")
     assert json.loads(target.read_text(encoding="utf-8")) == {"a": "を", "b": 1}
     assert [p.name for p in target.parent.iterdir()] == ["m.json"]
+
+
+def test_atomic_dir_replaces_whole_trees_or_nothing(tmp_path):
+    from neta.atomic import atomic_dir
+
+    target = tmp_path / "site"
+    with atomic_dir(target) as tmp:
+        (tmp / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as tmp:
+            (tmp / "new.txt").write_text("new")
+            raise RuntimeError("build failed")
+    assert [p.name for p in target.iterdir()] == ["old.txt"]
+    with atomic_dir(target) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]

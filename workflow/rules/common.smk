@@ -33,6 +33,7 @@ STAGE_CODE = {
         "commands/etl.py",
         "etl/synth.py",
         "etl/writer.py",
+        "fonts.py",
         "etl/formats.py",
         "etl/jis.py",
     ],
@@ -59,6 +60,7 @@ STAGE_CODE = {
         "train/schedules.py",
         "evaluate/hiragana.py",
         "evaluate/hiragana_figures.py",
+        "fonts.py",
     ],
     "bokete_snapshot": [
         "commands/bokete.py",

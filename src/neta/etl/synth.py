@@ -45,6 +45,7 @@ from neta.errors import NetaError
 from neta.etl.formats import EtlFormat, get_format
 from neta.etl.jis import HIRAGANA_75, char_to_jis0208, decode_codes
 from neta.etl.writer import build_records, write_etl_file
+from neta.fonts import ipaexgothic_path
 
 log = logging.getLogger(__name__)
 
@@ -288,23 +289,9 @@ def draw_strokes(strokes: list[np.ndarray], style: WriterStyle, rng: np.random.G
 # --- font glyphs (kanji, and hiragana without KanjiVG) -----------------------------------------
 
 
-def font_path() -> Path:
-    """IPAexGothic from the japanize-matplotlib package."""
-    try:
-        dist = metadata.distribution("japanize-matplotlib")
-        path = Path(dist.locate_file("japanize_matplotlib/fonts/ipaexg.ttf"))
-    except metadata.PackageNotFoundError:
-        path = None
-    if path is None or not path.is_file():
-        raise NetaError(
-            "IPAexGothic (ipaexg.ttf from the japanize-matplotlib package) not found; pip install japanize-matplotlib"
-        )
-    return path
-
-
 def glyph_templates(chars: list[str]) -> np.ndarray:
     """(N, 127, 128) float glyph images 0..1, ink high, each centred on the canvas."""
-    font = ImageFont.truetype(str(font_path()), 100)
+    font = ImageFont.truetype(str(ipaexgothic_path()), 100)
     out = np.zeros((len(chars), 127, 128), dtype=np.float32)
     for i, char in enumerate(chars):
         img = Image.new("L", (128, 127), 0)

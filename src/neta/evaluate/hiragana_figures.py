@@ -8,9 +8,7 @@ font file shipped inside the japanize-matplotlib wheel, located without importin
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -18,17 +16,11 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
 from neta.atomic import atomic_path
-from neta.errors import NetaError
+from neta.fonts import ipaexgothic_path
 
 
 def japanese_font(size: float | None = None) -> FontProperties:
-    spec = importlib.util.find_spec("japanize_matplotlib")
-    if spec is None or not spec.submodule_search_locations:
-        raise NetaError("the japanize-matplotlib package is missing (pip install japanize-matplotlib)")
-    font_file = Path(next(iter(spec.submodule_search_locations))) / "fonts" / "ipaexg.ttf"
-    if not font_file.is_file():
-        raise NetaError(f"{font_file}: IPAexGothic font not found; reinstall japanize-matplotlib")
-    return FontProperties(fname=str(font_file), size=size)
+    return FontProperties(fname=str(ipaexgothic_path()), size=size)
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> None:

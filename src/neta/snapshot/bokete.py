@@ -27,9 +27,7 @@ import importlib.resources
 import io
 import logging
 import math
-import os
 import random
-import shutil
 import time
 from pathlib import Path
 
@@ -37,6 +35,7 @@ import yaml
 from PIL import Image
 from tqdm import tqdm
 
+from neta.atomic import atomic_dir
 from neta.errors import NetaError
 from neta.snapshot import bokete_pages as pages
 from neta.snapshot.server import page_file
@@ -209,32 +208,15 @@ def build_bokete_snapshot(out_dir: Path, *, seed: int = 0) -> dict:
             odai["width"], odai["height"] = encoded.size
         photos[odai["photo"].lstrip("/")] = data
     files = _site_files(model)
-    staging = out_dir.parent / f".{out_dir.name}.building-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    try:
-        total_bytes = 0
-        for rel, text in tqdm(sorted(files.items()), desc="snapshot pages", unit="page", leave=False):
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            data = text.encode("utf-8")
-            target.write_bytes(data)
-            total_bytes += len(data)
-        for rel, data in sorted(photos.items()):
+    contents = {rel: text.encode("utf-8") for rel, text in files.items()} | photos
+    total_bytes = 0
+    # A failed build leaves the previous snapshot untouched.
+    with atomic_dir(out_dir) as staging:
+        for rel, data in tqdm(sorted(contents.items()), desc="snapshot files", unit="file", leave=False):
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             total_bytes += len(data)
-        # Swap the finished tree in; a failed build leaves the previous snapshot untouched.
-        previous = out_dir.parent / f".{out_dir.name}.previous-{os.getpid()}"
-        if out_dir.exists():
-            out_dir.rename(previous)
-        staging.rename(out_dir)
-        if previous.exists():
-            shutil.rmtree(previous)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     layouts: dict[str, int] = {}
     for odai in model["odais"]:
         layouts[odai["layout"]] = layouts.get(odai["layout"], 0) + 1
