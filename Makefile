@@ -4,14 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test install lint bench clean
 
+# A lock left by a killed run is cleared first (never one a running snakemake holds).
 run: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
+	$(BIN)/python workflow/lib/clear_stale_lock.py
+	$(BIN)/snakemake --cores $(CORES)
 
 test: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests
 
 install: $(STAMP)
 
@@ -23,8 +26,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
+	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/
+	$(BIN)/ruff check src tests benchmarks workflow/lib
 
 bench: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done

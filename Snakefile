@@ -1,4 +1,4 @@
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.27")
 
@@ -6,16 +6,17 @@ min_version("9.27")
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
-
-
+# common.smk validates the config against workflow/schemas/config.schema.yaml (one line a bad key).
 include: "workflow/rules/common.smk"
 include: "workflow/rules/hiragana.smk"
 include: "workflow/rules/bokete.smk"
 
 
+localrules:
+    all,
+
+
 rule all:
     default_target: True
     input:
-        hiragana_outputs(),
-        bokete_outputs(),
+        all_outputs(),

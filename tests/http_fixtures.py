@@ -2,11 +2,13 @@
 
 Also a tiny page format and its parser, so the crawler tests do not depend on the bokete parsers:
 bokes are ``<li class="boke" data-id=.. data-odai=.. data-stars=.. data-img=..>text</li>`` and links
-are ``<a href="..">``.
+are ``<a href="..">``; ``tiny_adapter`` is the bokete site adapter with that parser. And a fake clock
+for the rate limiter.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import socket
@@ -17,7 +19,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urljoin
 
-from neta.scrape.records import Boke, ParsedPage
+from neta.scrape.adapter import ParsedPage, SiteAdapter
+from neta.scrape.bokete.records import Boke
+from neta.scrape.bokete.site import bokete_adapter
 
 
 @dataclass
@@ -34,11 +38,13 @@ class Reply:
 
 class ScriptedServer:
     """``route(path, *replies)``: successive requests for ``path`` get the replies in turn, the last
-    one repeating. Unrouted paths get 404. Every request path is recorded in ``requests``."""
+    one repeating. Unrouted paths get 404. Every request path is recorded in ``requests``, and the
+    ``time.monotonic()`` at which its request line arrived in ``arrivals`` (same order)."""
 
     def __init__(self):
         self.routes: dict[str, list[Reply]] = {}
         self.requests: list[str] = []
+        self.arrivals: list[float] = []
         self.headers_seen: list[dict[str, str]] = []
         self._lock = threading.Lock()
         scripted = self
@@ -68,18 +74,20 @@ class ScriptedServer:
         with self._lock:
             return self.requests.count(path)
 
-    def _next_reply(self, path: str) -> Reply | None:
+    def _next_reply(self, path: str, arrived: float) -> Reply | None:
         with self._lock:
             self.requests.append(path)
+            self.arrivals.append(arrived)
             replies = self.routes.get(path)
             if not replies:
                 return None
             return replies.pop(0) if len(replies) > 1 else replies[0]
 
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
+        arrived = time.monotonic()
         with self._lock:
             self.headers_seen.append(dict(handler.headers))
-        reply = self._next_reply(handler.path)
+        reply = self._next_reply(handler.path, arrived)
         if reply is None:
             reply = Reply(status=404, body=b"not found", content_type="text/plain")
         if reply.delay:
@@ -122,7 +130,7 @@ _BOKE = re.compile(r'<li class="boke" data-id="(\d+)" data-odai="(\d+)" data-sta
 _LINK = re.compile(r'<a href="([^"]+)"')
 
 
-def tiny_parse(text: bytes | str, url: str) -> ParsedPage:
+def tiny_parse(text: bytes | str, url: str) -> ParsedPage[Boke]:
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     if "<html" not in text:
@@ -130,7 +138,12 @@ def tiny_parse(text: bytes | str, url: str) -> ParsedPage:
     bokes = [Boke(boke_id=int(i), odai_id=int(o), text=html.unescape(t.strip()), stars=int(s), votes=None,
                   image_url=urljoin(url, img) if img else "", date=None, source_url=url, layout="tiny")
              for i, o, s, img, t in _BOKE.findall(text)]
-    return ParsedPage(layout="tiny", bokes=bokes, links=[urljoin(url, href) for href in _LINK.findall(text)])
+    return ParsedPage(layout="tiny", items=bokes, links=[urljoin(url, href) for href in _LINK.findall(text)])
+
+
+def tiny_adapter(min_stars: int = 0) -> SiteAdapter[Boke]:
+    """bokete's dedup, filter and bokes.csv over the tiny page format."""
+    return dataclasses.replace(bokete_adapter(min_stars=min_stars), parse=tiny_parse)
 
 
 def tiny_page(bokes=(), links=(), title="page") -> str:
@@ -163,3 +176,19 @@ def build_tiny_site(server: ScriptedServer, *, pages: int = 30, bokes_per_page: 
         for boke_id, _o, _s, text in bokes[:-1] if n == 1 else bokes:
             expected[boke_id] = text
     return expected
+
+
+class FakeClock:
+    """``clock`` and ``sleep`` for RateLimiter: sleeping advances the clock at once, and ``sleeps``
+    keeps every sleep asked for, so tests prove the spacing without waiting for it."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds

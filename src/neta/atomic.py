@@ -1,16 +1,118 @@
-"""Atomic file output: a killed job never leaves a file that a rerun would trust."""
+"""Atomic file output: a killed job never leaves a file that a rerun would trust.
+
+An output is first written under a temporary name beside it, ``.<name>.<pid>-<random>.part``, and
+renamed onto ``<name>`` only when the writing block succeeds (a directory output moves the old tree
+aside as ``.<name>.<pid>-<random>.old`` during the swap). Temporaries are created the way a plain
+``open(path, "w")`` or ``mkdir`` creates a file, so the kernel applies the user's umask (and any
+default ACL): files end up ``0o666 & ~umask``, directories ``0o777 & ~umask``, not the private
+``0o600``/``0o700`` of :func:`tempfile.mkstemp`. No code here reads or sets the process-wide umask.
+
+A job killed mid-write leaves its temporary behind. The next write of the same output removes the
+temporaries of that output only (the names above, with a dot-free middle part, so ``x``'s pattern
+never matches ``x.h5``'s) whose writing process is gone; one still running on this host is left
+alone, so two threads writing the same output do not delete each other's work.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import os
+import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+def _temp_name(target: Path, suffix: str) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{suffix}")
+
+
+def _create_temp(target: Path, suffix: str, *, directory: bool) -> Path:
+    """A new, empty file or directory beside ``target`` with the umask's permissions."""
+    for _ in range(100):
+        path = _temp_name(target, suffix)
+        try:
+            if directory:
+                os.mkdir(path, 0o777)
+            else:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, f"no free temporary name beside {target}")
+
+
+def _writer_alive(middle: str) -> bool:
+    """Whether the process named in a temporary's ``<pid>-<random>`` part still runs here."""
+    pid, dash, _ = middle.partition("-")
+    if not (dash and pid.isdigit()) or int(pid) == 0:
+        return False  # not one of ours (e.g. an older mkstemp name): nobody is writing it
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        pass  # it exists, owned by another user
+    return True
+
+
+def stale_temporaries(target: str | os.PathLike) -> list[Path]:
+    """Temporaries of ``target`` left by interrupted writes (their writer no longer runs)."""
+    target = Path(target)
+    pattern = re.compile(re.escape(f".{target.name}.") + r"([^.]+)\.(?:part|old)")
+    try:
+        entries = list(os.scandir(target.parent))
+    except FileNotFoundError:
+        return []
+    stale = []
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match and not _writer_alive(match.group(1)):
+            stale.append(Path(entry.path))
+    return sorted(stale)
+
+
+def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
+    """Delete what :func:`stale_temporaries` finds, logging each; return the removed paths.
+
+    Housekeeping only: a temporary that cannot be removed is logged and left, never an error.
+    """
+    removed = []
+    for path in stale_temporaries(target):
+        try:
+            size = _tree_bytes(path)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            continue  # another cleaner got there first
+        except OSError as exc:
+            log.warning("could not remove %s, left by an interrupted write: %s", path, exc)
+            continue
+        log.warning("removed %s (%d bytes), left by an interrupted write of %s", path, size, Path(target).name)
+        removed.append(path)
+    return removed
+
+
+def _tree_bytes(path: Path) -> int:
+    if path.is_symlink() or not path.is_dir():
+        return path.lstat().st_size
+    return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_dir() or p.is_symlink())
+
+
+def _prepare(path: str | os.PathLike) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
+    return target
 
 
 @contextmanager
@@ -18,13 +120,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds.
 
     The temporary file lives in the same directory so the final ``os.replace`` is a rename on one
-    file system, which POSIX makes atomic.
+    file system, which POSIX makes atomic. It exists (empty) when the block starts; writers that
+    truncate it (``open(tmp, "w")``, ``h5py.File(tmp, "w")``, ``torch.save``) keep its permissions.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    target = _prepare(path)
+    tmp = _create_temp(target, ".part", directory=False)
     try:
         yield tmp
         os.replace(tmp, target)
@@ -63,15 +163,14 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     An existing directory is moved aside first and deleted only once the new one is in place, so a
     failure at any point leaves either the old tree or the new one, never a half of either.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    target = _prepare(path)
+    tmp = _create_temp(target, ".part", directory=True)
     try:
         yield tmp
         if not target.exists():
             os.replace(tmp, target)
             return
-        previous = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        previous = _create_temp(target, ".old", directory=True)
         os.replace(target, previous)  # renaming onto an empty directory is allowed by POSIX
         try:
             os.replace(tmp, target)

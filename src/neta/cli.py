@@ -1,12 +1,14 @@
 """`neta …` / `python -m neta …`: one subcommand a stage.
 
-Each stage's subcommands live in `neta.commands.<area>` so that its rule lists them among its code
-inputs; handlers import their stage lazily so `--help` is quick.
+Each area's subcommands live in `neta.commands.<area>`, and only the area a command line names is
+imported, so a stage runs (and its rule tracks) its own command module and not the others'.
+Handlers import their stage lazily so `--help` is quick.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import time
@@ -15,6 +17,17 @@ from neta import __version__
 from neta.errors import NetaError
 
 log = logging.getLogger("neta")
+
+# First word -> the command module that registers it.
+AREAS = {"etl": "neta.commands.etl", "hiragana": "neta.commands.hiragana"}
+# Verbs whose second word is a site: `neta parse bokete`, later `neta parse dodo`.
+SITE_VERBS = {
+    "parse": "parse saved pages into JSON lines (one record an item)",
+    "snapshot": "build the bundled OFFLINE snapshot of a site",
+    "scrape": "crawl a site politely (robots.txt, rate limit, cache, resume)",
+    "download": "download the images a crawl found, checked and deduplicated",
+}
+SITES = {"bokete": "neta.commands.bokete"}
 
 
 def cmd_inspect(args) -> int:
@@ -25,18 +38,19 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-# Verbs whose subcommands are sites: `neta parse bokete`, later `neta parse dodo`.
-SITE_VERBS = {
-    "parse": "parse saved pages into JSON lines (one record an item)",
-    "snapshot": "build the bundled OFFLINE snapshot of a site",
-    "scrape": "crawl a site politely (robots.txt, rate limit, cache, resume)",
-    "download": "download the images a crawl found, checked and deduplicated",
-}
+def command_modules(argv: list[str]) -> list[str]:
+    """The command modules a command line needs: its own area's, or all of them (for help)."""
+    words = [word for word in argv if not word.startswith("-")]
+    if words and words[0] in AREAS:
+        return [AREAS[words[0]]]
+    if len(words) > 1 and words[0] in SITE_VERBS and words[1] in SITES:
+        return [SITES[words[1]]]
+    if words and words[0] == "inspect":
+        return []
+    return [*AREAS.values(), *dict.fromkeys(SITES.values())]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from neta.commands import bokete, etl, hiragana
-
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neta", description=__doc__)
     parser.add_argument("--version", action="version", version=f"neta {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
@@ -47,18 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--values", type=int, default=5, help="sample values shown a dataset")
     inspect.set_defaults(handler=cmd_inspect)
 
-    etl.register(commands)
-    hiragana.register(commands)
     verbs = {
         verb: commands.add_parser(verb, help=text).add_subparsers(dest=f"{verb}_site", required=True, metavar="SITE")
         for verb, text in SITE_VERBS.items()
     }
-    bokete.register(verbs)
+    for name in command_modules(sys.argv[1:] if argv is None else argv):
+        importlib.import_module(name).register(commands, verbs)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

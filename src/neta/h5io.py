@@ -142,7 +142,8 @@ def read_h5(path: str | os.PathLike, names: Sequence[str] | None = None) -> tupl
     try:
         handle = h5py.File(path, "r")
     except OSError as exc:
-        raise NetaError(f"{path}: not a readable HDF5 file ({exc}); delete it and rerun its stage") from exc
+        raise NetaError(f"{path}: not a readable HDF5 file ({exc}); delete it and run `make run` "
+                        f"(or `snakemake --cores 2 {path}`) to rebuild it") from exc
     with handle:
         wanted = list(names) if names is not None else [k for k in handle if isinstance(handle[k], h5py.Dataset)]
         missing = [n for n in wanted if n.lstrip("/") not in handle]

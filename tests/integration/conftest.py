@@ -37,8 +37,9 @@ class Workflow:
     def config(self) -> dict:
         return yaml.safe_load((self.root / "config.yaml").read_text(encoding="utf-8"))
 
-    def snakemake(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
-        env = dict(os.environ)
+    def snakemake(self, *args: str, check: bool = True, timeout: float = 600,
+                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        env = {**os.environ, **(env or {})}
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         proc = subprocess.run(
             [sys.executable, "-m", "snakemake", "--cores", "2", *args],
@@ -85,10 +86,8 @@ TINY_CONFIG = {
 }
 
 
-@pytest.fixture
-def workflow_copy(tmp_path: Path) -> Workflow:
-    root = tmp_path / "neta"
-    root.mkdir()
+def copy_workflow(root: Path) -> Workflow:
+    root.mkdir(parents=True)
     for name in COPIED:
         source = REPO / name
         if source.is_dir():
@@ -97,4 +96,39 @@ def workflow_copy(tmp_path: Path) -> Workflow:
             shutil.copy2(source, root / name)
     flow = Workflow(root)
     flow.write_config(deep_update(flow.config(), TINY_CONFIG))
+    return flow
+
+
+@pytest.fixture
+def workflow_copy(tmp_path: Path) -> Workflow:
+    return copy_workflow(tmp_path / "neta")
+
+
+# Loaded by every Python process started with the trace directory on PYTHONPATH: a `python -m neta`
+# process appends the neta source files it ran to $NETA_IMPORT_TRACE when it exits.
+TRACE_HOOK = """
+import atexit, json, os, sys
+
+def _record():
+    if not sys.argv or not sys.argv[0].endswith(os.path.join("neta", "__main__.py")):
+        return
+    files = sorted(m.__file__ for name, m in list(sys.modules.items())
+                   if (name == "neta" or name.startswith("neta.")) and getattr(m, "__file__", None))
+    with open(os.environ["NETA_IMPORT_TRACE"], "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"argv": sys.argv[1:], "files": files}) + "\n")
+
+atexit.register(_record)
+"""
+
+
+@pytest.fixture(scope="module")
+def finished_workflow(tmp_path_factory) -> Workflow:
+    """The whole tiny workflow run once, with every neta process's imported files traced."""
+    base = tmp_path_factory.mktemp("finished")
+    hook = base / "trace_hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(TRACE_HOOK, encoding="utf-8")
+    flow = copy_workflow(base / "neta")
+    flow.trace = base / "imports.jsonl"
+    flow.snakemake(env={"PYTHONPATH": str(hook), "NETA_IMPORT_TRACE": str(flow.trace)}, timeout=1200)
     return flow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from neta.scrape.records import BOKE_COLUMNS
+from neta.scrape.bokete.records import BOKE_COLUMNS
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ def test_crawl_and_download_the_offline_snapshot(workflow_copy):
     for row in manifest.itertuples():
         assert (bokete / "images" / row.path).stat().st_size == row.bytes
     log = (flow.root / "results" / "logs" / "scrape_bokete.log").read_text(encoding="utf-8")
-    assert "bokes_kept" in log
+    assert "items_kept" in log
 
     assert flow.planned_jobs(*TARGETS) == {}
 

@@ -13,7 +13,7 @@ from neta.h5io import write_h5
 
 def test_every_subcommand_has_help():
     for argv in (["--help"], ["inspect", "--help"], ["etl", "synth", "--help"], ["etl", "convert", "--help"],
-                 ["hiragana", "train", "--help"], ["hiragana", "evaluate", "--help"], ["hiragana", "eval", "--help"]):
+                 ["hiragana", "train", "--help"], ["hiragana", "report", "--help"], ["hiragana", "eval", "--help"]):
         proc = subprocess.run([sys.executable, "-m", "neta", *argv], capture_output=True, text=True)
         assert proc.returncode == 0, (argv, proc.stderr)
         assert "usage: neta" in proc.stdout
@@ -35,11 +35,11 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys):
 
 def test_bad_schedule_is_a_usage_error(capsys):
     proc = subprocess.run(
-        [sys.executable, "-m", "neta", "hiragana", "train", "--etl", "x", "--out", "y", "--lr-schedule", "0=1"],
+        [sys.executable, "-m", "neta", "hiragana", "train", "--etl", "x", "--out", "y", "--train-lr-schedule", "0=1"],
         capture_output=True, text=True,
     )
     assert proc.returncode == 2
-    assert "STEP:VALUE" in proc.stderr
+    assert "is not JSON" in proc.stderr and "[[0, 0.001]" in proc.stderr
 
 
 def test_parse_bokete_prints_one_json_line_a_boke(capsys):
@@ -76,3 +76,16 @@ def test_convert_of_an_unknown_format_exits_2(tmp_path, capsys):
     out = tmp_path / "etl_28.h5"
     assert main(["etl", "convert", "--format", "ETL99", "--input", str(tmp_path), "--out", str(out)]) == 2
     assert "ETL99" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_command_imports_only_its_own_area():
+    """So a stage runs (and its rule tracks) its own command module, not the others'."""
+    code = ("import sys; from neta.cli import build_parser; build_parser(['etl', 'synth', '--help']); "
+            "print(sorted(m for m in sys.modules if m.startswith('neta.commands.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "['neta.commands.etl']"
+
+
+def test_help_lists_every_area():
+    proc = subprocess.run([sys.executable, "-m", "neta", "parse", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "bokete" in proc.stdout

@@ -3,8 +3,8 @@
 import time
 
 import pytest
-
 from http_fixtures import Reply, ScriptedServer
+
 from neta.errors import NetaError
 from neta.scrape.fetch import NETWORK_ERROR, polite_get
 from neta.scrape.ratelimit import RateLimiter
@@ -117,3 +117,14 @@ def test_rate_limiter_spaces_requests_per_host_with_a_fake_clock():
     assert starts == [0.0, 0.5, 1.0, 1.5, 2.0]
     assert limiter.wait("127.0.0.1:8000") == 0.0  # override: local host unthrottled
     assert limiter.wait("other.example") == 0.0   # another host has its own schedule
+
+
+def test_headers_of_one_request_go_with_every_hop(http_server, tmp_path):
+    # e.g. a product popup that a site serves only to its own scripts
+    http_server.route("/popup", Reply(status=302, headers={"Location": "/popup/1"}))
+    http_server.route("/popup/1", Reply(body=b"<html>pizza</html>"))
+    result = polite_get(session_for(http_server, tmp_path), SITE + "/popup", robots=None, allowed_hosts=["site.test"],
+                        headers={"X-Requested-With": "XMLHttpRequest"})
+    assert result.ok and result.final_url == SITE + "/popup/1"
+    assert [h.get("X-Requested-With") for h in http_server.headers_seen] == ["XMLHttpRequest"] * 2
+    assert "neta/0.1" in http_server.headers_seen[-1]["User-Agent"]  # on top of the session's headers

@@ -1,14 +1,13 @@
 """The image downloader against a real local server serving good, broken and hostile files."""
 
 import io
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
+from http_fixtures import Reply
 from PIL import Image
 
-from http_fixtures import Reply
 from neta.atomic import file_sha256
 from neta.errors import NetaError
 from neta.images.download import MANIFEST_COLUMNS, download_images
@@ -83,7 +82,7 @@ def test_every_fault_ends_as_designed_and_every_url_has_a_row(http_server, forei
     manifest = pd.read_csv(tmp_path / "images" / "manifest.csv", keep_default_na=False)
     assert list(manifest.columns) == MANIFEST_COLUMNS
     assert manifest["url"].tolist() == list(dict.fromkeys(urls))  # one row per distinct URL, input order
-    assert dict(zip(manifest["url"], manifest["status"])) == statuses
+    assert dict(zip(manifest["url"], manifest["status"], strict=True)) == statuses
     failed = manifest[manifest["status"] != "ok"]
     assert (failed["error"] != "").all() and (failed["path"] == "").all()
 
@@ -133,14 +132,22 @@ def test_too_many_failures_fail_the_stage_without_a_manifest(http_server, foreig
 
 
 def test_pool_stays_within_the_rate_limit(http_server, tmp_path):
+    # robots.txt + 8 images = 9 requests from 4 workers at 5/s: the server must see them start at
+    # least 0.2 s apart, not in bursts of four. A request may start late (thread scheduling), never
+    # early, so the k-th is also no sooner than k intervals after the first.
+    interval = 0.2
     for n in range(8):
         http_server.route(f"/{n}.png", Reply(body=image_bytes("PNG", seed=n), content_type="image/png"))
-    started = time.perf_counter()
-    summary = download(http_server, tmp_path, [f"{SITE}/{n}.png" for n in range(8)], limiter=RateLimiter(10.0),
-                       workers=4)
-    elapsed = time.perf_counter() - started
-    assert summary["ok"] == 8
-    assert elapsed >= 0.8  # robots.txt + 8 images = 9 requests, 0.1 s apart
+    summary = download(http_server, tmp_path, [f"{SITE}/{n}.png" for n in range(8)],
+                       limiter=RateLimiter(1 / interval), workers=4)
+    assert summary["ok"] == 8 and len(http_server.arrivals) == 9
+    starts = sorted(http_server.arrivals)
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    # The server stamps a request when it has read it, which scheduling can shift by tens of ms; a
+    # burst would show gaps of about 1 ms.
+    slack = interval / 2
+    assert min(gaps) >= interval - slack, f"requests started too close together: {gaps}"
+    assert all(start - starts[0] >= k * interval - slack for k, start in enumerate(starts)), starts
 
 
 def test_run_download_reads_image_urls_from_bokes_csv(http_server, tmp_path):
@@ -152,7 +159,8 @@ def test_run_download_reads_image_urls_from_bokes_csv(http_server, tmp_path):
     urls = image_urls_from_csv(bokes)
     assert urls == [f"{SITE}/p.png"]
     summary = run_download(urls, tmp_path / "img", tmp_path / "img" / "manifest.csv",
-                           base_origin_map={SITE: http_server.origin}, user_agent="neta/0.1", contact="t@example.invalid",
+                           base_origin_map={SITE: http_server.origin}, user_agent="neta/0.1",
+                           contact="t@example.invalid",
                            cache_path=tmp_path / "c.sqlite", rate_limit=None, progress=False)
     assert summary["ok"] == 1 and (tmp_path / "img" / "manifest.csv").exists()
     with pytest.raises(NetaError, match="no 'photo' column"):

@@ -31,6 +31,9 @@ def write_dir(directory, fmt_name, writers_per_file, n_files, chars, seed=0):
     return directory
 
 
+CONVERT = {"size": 28, "classes": 71, "test_fraction": 0.2, "seed": 0}
+
+
 @pytest.fixture(scope="module")
 def etl8g_dir(tmp_path_factory):
     chars = list(HIRAGANA_75) + ["亜", "愛"]
@@ -39,7 +42,7 @@ def etl8g_dir(tmp_path_factory):
 
 def test_convert_writes_the_documented_hdf5(etl8g_dir, tmp_path):
     out = tmp_path / "etl_28.h5"
-    summary = convert_etl(etl8g_dir, "ETL8G", out, test_fraction=0.2, seed=3)
+    summary = convert_etl(etl8g_dir, "ETL8G", out, **{**CONVERT, "seed": 3})
     data, attrs = read_h5(out)
 
     n = 10 * 71
@@ -63,7 +66,7 @@ def test_convert_writes_the_documented_hdf5(etl8g_dir, tmp_path):
 
 def test_convert_75_classes_and_other_size(etl8g_dir, tmp_path):
     out = tmp_path / "etl_32.h5"
-    convert_etl(etl8g_dir, "ETL8G", out, size=32, classes=75)
+    convert_etl(etl8g_dir, "ETL8G", out, **{**CONVERT, "size": 32, "classes": 75})
     data, _ = read_h5(out, ["images", "classes"])
     assert data["images"].shape == (10 * 75, 32, 32) and len(data["classes"]) == 75
 
@@ -88,7 +91,7 @@ def test_preprocess_is_area_averaging_with_ink_high():
     rng = np.random.default_rng(0)
     raw = rng.integers(0, 16, (5, 127, 128), dtype=np.uint8)
     out = preprocess(raw, bits=4, size=28)
-    for img, small in zip(raw[:2], out[:2]):
+    for img, small in zip(raw[:2], out[:2], strict=True):
         # exact area average: blow each pixel up 28 x 28, then average 127 x 128 blocks
         big = np.repeat(np.repeat(img.astype(float) * 17.0, 28, axis=0), 28, axis=1)
         ref = big.reshape(28, 127, 28, 128).mean(axis=(1, 3))
@@ -101,7 +104,7 @@ def test_preprocess_is_area_averaging_with_ink_high():
 def test_convert_reads_1bit_b_type(tmp_path):
     src = write_dir(tmp_path / "B", "ETL8B2", 2, 2, list(HIRAGANA_71[:5]))
     out = tmp_path / "b.h5"
-    summary = convert_etl(src, "ETL8B2", out, test_fraction=0.5)
+    summary = convert_etl(src, "ETL8B2", out, **{**CONVERT, "test_fraction": 0.5})
     assert summary["records"] == 20 and summary["empty_classes"] == list(HIRAGANA_71[5:])
     assert read_h5(out, ["images"])[0]["images"].max() > 0
 
@@ -115,15 +118,15 @@ def test_failing_convert_leaves_no_output(etl8g_dir, tmp_path):
     truncated = bad / "ETL8G_02"
     truncated.write_bytes(truncated.read_bytes()[:-5])
     with pytest.raises(NetaError, match="ETL8G_02"):
-        convert_etl(bad, "ETL8G", out)
+        convert_etl(bad, "ETL8G", out, **CONVERT)
     with pytest.raises(NetaError, match="ETL42"):
-        convert_etl(etl8g_dir, "ETL42", out)
+        convert_etl(etl8g_dir, "ETL42", out, **CONVERT)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(NetaError, match="no ETL8G files"):
-        convert_etl(empty, "ETL8G", out)
+        convert_etl(empty, "ETL8G", out, **CONVERT)
     with pytest.raises(NetaError, match="at least 2 writers"):
-        convert_etl(write_dir(tmp_path / "one", "ETL8G", 1, 1, ["あ"]), "ETL8G", out)
+        convert_etl(write_dir(tmp_path / "one", "ETL8G", 1, 1, ["あ"]), "ETL8G", out, **CONVERT)
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".etl_28.h5")]
 
@@ -132,3 +135,65 @@ def test_preprocess_equals_the_weight_matrix_form():
     raw = np.random.default_rng(1).integers(0, 16, (3, 127, 128), dtype=np.uint8)
     ref = area_weights(127, 20) @ (raw.astype(np.float32) * 17.0) @ area_weights(128, 20).T
     assert np.abs(preprocess(raw, bits=4, size=20) - ref).max() <= 0.5 + 1e-3
+
+
+def _damage(path, how):
+    fmt = get_format("ETL8G")
+    data = bytearray(path.read_bytes())
+    if how == "truncated":
+        del data[-100:]
+    else:  # a code JIS X 0208 does not have, in the last record, so every earlier record is good
+        offset = len(data) - fmt.record_size + fmt.dtype.fields["code"][1]
+        data[offset : offset + 2] = (0x7F7F).to_bytes(2, "big")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["truncated", "bad_code"])
+def test_corrupt_later_file_stops_convert_after_earlier_files_were_read(tmp_path, monkeypatch, how):
+    import neta.etl.reader as reader
+
+    src = write_dir(tmp_path / "in", "ETL8G", 2, 3, list(HIRAGANA_71[:10]))
+    _damage(src / "ETL8G_03", how)
+    mapped = []
+    real_map = reader.map_records
+
+    def recording_map(path, fmt, count):
+        mapped.append(path.name)
+        return real_map(path, fmt, count)
+
+    monkeypatch.setattr(reader, "map_records", recording_map)
+    out = tmp_path / "etl_28.h5"
+    with pytest.raises(NetaError, match="ETL8G_03") as info:
+        convert_etl(src, "ETL8G", out, **CONVERT)
+    assert mapped[:2] == ["ETL8G_01", "ETL8G_02"]  # the good files were read first
+    assert ("truncated" if how == "truncated" else "record") in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+    # an output of an earlier run stays as it was
+    good = write_dir(tmp_path / "good", "ETL8G", 2, 2, list(HIRAGANA_71[:10]), seed=1)
+    convert_etl(good, "ETL8G", out, **CONVERT)
+    before = out.read_bytes()
+    with pytest.raises(NetaError, match="ETL8G_03"):
+        convert_etl(src, "ETL8G", out, **CONVERT)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["etl_28.h5", "good", "in"]
+
+
+def test_convert_failing_while_writing_the_hdf5_leaves_no_output(etl8g_dir, tmp_path, monkeypatch):
+    import neta.h5io as h5io
+
+    written = []
+    real_create = h5io._create
+
+    def create_then_fail(group, name, value):
+        if len(written) == 3:
+            raise OSError("No space left on device")
+        written.append(name)
+        return real_create(group, name, value)
+
+    monkeypatch.setattr(h5io, "_create", create_then_fail)
+    out = tmp_path / "etl_28.h5"
+    with pytest.raises(OSError, match="No space"):
+        convert_etl(etl8g_dir, "ETL8G", out, **CONVERT)
+    assert written == ["images", "labels", "writers"]
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -16,7 +19,7 @@ from neta.etl.writer import write_etl_file
 @pytest.fixture(scope="module")
 def synth_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
-    paths = synth_etl(out, writers=3, seed=5, writers_per_file=2)
+    paths = synth_etl(out, fmt="ETL8G", writers=3, seed=5, writers_per_file=2)
     return out, paths
 
 
@@ -66,17 +69,17 @@ def test_hiragana_are_inked_and_writers_differ(synth_dir):
 
 def test_synth_is_deterministic_in_seed(tmp_path, synth_dir):
     _, paths = synth_dir
-    again = synth_etl(tmp_path / "a", writers=1, seed=5, writers_per_file=1)
+    again = synth_etl(tmp_path / "a", fmt="ETL8G", writers=1, seed=5, writers_per_file=1)
     assert again[0].read_bytes()[: 956 * 8199] == paths[0].read_bytes()[: 956 * 8199]
-    other = synth_etl(tmp_path / "b", writers=1, seed=6, writers_per_file=1)
+    other = synth_etl(tmp_path / "b", fmt="ETL8G", writers=1, seed=6, writers_per_file=1)
     assert other[0].read_bytes() != again[0].read_bytes()
 
 
 def test_synth_rejects_other_formats_and_removes_stale_files(tmp_path):
     with pytest.raises(NetaError, match="ETL8G only"):
-        synth_etl(tmp_path, fmt="ETL9B")
+        synth_etl(tmp_path, fmt="ETL9B", writers=1, seed=0)
     (tmp_path / "ETL8G_07").write_bytes(b"old")
-    synth_etl(tmp_path, writers=1)
+    synth_etl(tmp_path, fmt="ETL8G", writers=1, seed=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ETL8G_01"]
 
 
@@ -92,8 +95,21 @@ def test_font_fallback_without_kanjivg(tmp_path, monkeypatch):
     import neta.etl.synth as synth
 
     monkeypatch.setattr(synth, "kanjivg_dir", lambda: None)
-    paths = synth.synth_etl(tmp_path, writers=1, seed=1)
+    paths = synth.synth_etl(tmp_path, fmt="ETL8G", writers=1, seed=1)
     records = read_etl_file(paths[0], get_format("ETL8G"))
     hira = records.images[np.isin(records.chars, list(HIRAGANA_75))]
     ink = (hira >= 8).mean(axis=(1, 2))
     assert hira.shape[0] == 75 and (ink > 0.01).all() and (ink < 0.5).all()
+
+
+def test_writer_and_synth_do_not_import_the_reader():
+    """With import-graph code inputs, editing the reader must not rerun the synthetic ETL files."""
+    script = (
+        "import sys\n"
+        "import neta.etl.synth, neta.etl.writer\n"
+        "from neta.etl.formats import EtlRecords\n"
+        "assert 'neta.etl.reader' not in sys.modules, sorted(m for m in sys.modules if m.startswith('neta'))\n"
+        "import neta.etl.reader\n"
+        "assert neta.etl.reader.EtlRecords is EtlRecords\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)

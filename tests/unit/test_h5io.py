@@ -73,23 +73,63 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_killed_writer_leaves_no_trusted_file(tmp_path):
-    """SIGKILL in the middle of a large write: the output name never appears."""
+_KILL_SCRIPT = (
+    "import numpy as np, sys\n"
+    "from neta.h5io import write_h5\n"
+    "images = np.random.default_rng(0).integers(0, 256, size=(2000, 3, 128, 128), dtype=np.uint8)\n"
+    "write_h5(sys.argv[1], {'images': images}, stage='kill-test')\n"
+)
+
+
+def _kill_mid_write(out, min_bytes=1 << 20):
+    """Run a big write_h5 in a child and SIGKILL it once its temporary holds ``min_bytes``.
+
+    Returns the temporaries seen; asserts the output name never appeared while the child ran.
+    """
+    before = out.read_bytes() if out.exists() else None
+    child = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(out)])
+    pattern = f".{out.name}.*.part"
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline and child.poll() is None:
+            temps = list(out.parent.glob(pattern))
+            assert (out.read_bytes() if out.exists() else None) == before, "output changed mid-write"
+            if temps and temps[0].stat().st_size >= min_bytes:
+                break
+            time.sleep(0.005)
+        assert child.poll() is None, "the writer finished before it could be killed"
+        assert temps and temps[0].stat().st_size >= min_bytes, "the writer never filled its temporary"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    return temps
+
+
+def test_killed_writer_leaves_no_trusted_file_and_the_next_write_sweeps_up(tmp_path, caplog):
+    """SIGKILL in the middle of a large write: the output name never appears; the next write of the
+    same output removes the abandoned temporary."""
     out = tmp_path / "big.h5"
-    script = (
-        "import numpy as np, sys\n"
-        "from neta.h5io import write_h5\n"
-        "images = np.random.default_rng(0).integers(0, 256, size=(4000, 3, 128, 128), dtype=np.uint8)\n"
-        "write_h5(sys.argv[1], {'images': images}, stage='kill-test')\n"
-    )
-    child = subprocess.Popen([sys.executable, "-c", script, str(out)])
-    deadline = time.time() + 60
-    while time.time() < deadline and not list(tmp_path.glob(".big.h5.*.part")):
-        time.sleep(0.01)
-    assert list(tmp_path.glob(".big.h5.*.part")), "the writer never started its temporary file"
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    temps = _kill_mid_write(out)
     assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == [temps[0].name]  # the stale temporary, nothing else
+    with pytest.raises(NetaError):
+        h5io.read_h5(out)
+
+    h5io.write_h5(out, {"x": np.arange(3)}, stage="after")
+    assert [p.name for p in tmp_path.iterdir()] == ["big.h5"]
+    assert temps[0].name in caplog.text
+    assert h5io.read_h5(out)[1]["stage"] == "after"
+
+
+def test_killed_rewrite_keeps_the_old_file_readable(tmp_path):
+    out = tmp_path / "big.h5"
+    h5io.write_h5(out, {"x": np.arange(3)}, stage="old")
+    before = out.read_bytes()
+    _kill_mid_write(out)
+    assert out.read_bytes() == before
+    data, attrs = h5io.read_h5(out)
+    assert attrs["stage"] == "old" and data["x"].tolist() == [0, 1, 2]
 
 
 def test_read_errors_name_the_file(tmp_path):

@@ -9,10 +9,11 @@ from neta.train.schedules import keep_prob_schedule, learning_rate_schedule, pie
 
 ORIGINAL_LR = [[0, 1e-3], [1000, 1e-4], [3000, 1e-5], [7000, 1e-6], [10000, 1e-7], [14000, 1e-8], [19000, 1e-9]]
 ORIGINAL_KEEP = [[0, 1.0], [3000, 0.3], [10000, 0.1], [15000, 0.05], [19000, 0.8]]
+TUTORIAL = {"n_classes": 71, "size": 28, "init_std": 0.1, "bias_init": 0.1}
 
 
 def test_cnn_layers_match_the_tutorial_architecture():
-    model = HiraganaCNN()
+    model = HiraganaCNN(**TUTORIAL)
     assert tuple(model.conv1.weight.shape) == (32, 1, 5, 5)
     assert tuple(model.conv2.weight.shape) == (64, 32, 5, 5)
     assert model.flat_features == 7 * 7 * 64 == 3136
@@ -23,7 +24,7 @@ def test_cnn_layers_match_the_tutorial_architecture():
 
 
 def test_cnn_forward_gives_logits_per_class():
-    model = HiraganaCNN(n_classes=71).eval()
+    model = HiraganaCNN(**TUTORIAL).eval()
     out = model(torch.rand(3, 1, 28, 28))
     assert out.shape == (3, 71)
     assert torch.isfinite(out).all()
@@ -31,7 +32,7 @@ def test_cnn_forward_gives_logits_per_class():
 
 def test_cnn_init_is_truncated_normal_with_constant_bias():
     torch.manual_seed(0)
-    model = HiraganaCNN(init_std=0.1, bias_init=0.1)
+    model = HiraganaCNN(**TUTORIAL)
     w = model.fc1.weight.detach()
     assert w.abs().max() <= 0.2 + 1e-6  # cut at two standard deviations
     # A normal truncated at +-2 sigma has std ~0.88 sigma.
@@ -41,7 +42,7 @@ def test_cnn_init_is_truncated_normal_with_constant_bias():
 
 def test_dropout_only_in_training_and_only_when_asked():
     torch.manual_seed(0)
-    model = HiraganaCNN()
+    model = HiraganaCNN(**TUTORIAL)
     x = torch.rand(4, 1, 28, 28)
     model.train()
     assert torch.equal(model(x, drop_p=0.0), model(x, drop_p=0.0))  # keep_prob 1.0: no dropout
@@ -51,7 +52,7 @@ def test_dropout_only_in_training_and_only_when_asked():
 
 
 def test_first_layer_returns_filters_and_activations():
-    model = HiraganaCNN()
+    model = HiraganaCNN(**TUTORIAL)
     filters, activations = model.first_layer(torch.rand(28, 28))
     assert filters.shape == (32, 5, 5)
     assert activations.shape == (32, 28, 28)  # SAME padding keeps the size
@@ -59,7 +60,7 @@ def test_first_layer_returns_filters_and_activations():
 
 
 def test_softmax_regression_shape_and_zero_start():
-    model = SoftmaxRegression(784, 71)
+    model = SoftmaxRegression(n_inputs=784, n_classes=71)
     assert count_parameters(model) == 784 * 71 + 71
     out = model(torch.rand(5, 1, 28, 28))
     assert out.shape == (5, 71)

@@ -143,7 +143,7 @@ def test_evaluate_writes_all_outputs_with_documented_keys(trained, tmp_path):
     documented = {"cnn", "baseline", "per_class", "n_test", "n_writers_test", "n_classes", "writer_disjoint"}
     assert set(on_disk) >= documented
     assert set(on_disk["per_class"]) == set(CLASSES)
-    for char, entry in on_disk["per_class"].items():
+    for entry in on_disk["per_class"].values():
         assert entry["count"] == len(TEST_WRITERS) * PER_WRITER
         assert 0.0 <= entry["accuracy"] <= 1.0
     weighted = sum(e["accuracy"] * e["count"] for e in on_disk["per_class"].values()) / on_disk["n_test"]

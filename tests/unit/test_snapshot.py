@@ -9,12 +9,17 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pandas as pd
 import pytest
 import requests
 from PIL import Image
 
 from neta.errors import NetaError
 from neta.scrape.bokete import parse_bokete
+from neta.scrape.bokete.records import BOKE_COLUMNS
+from neta.scrape.bokete.site import bokete_adapter
+from neta.scrape.crawl import run_scrape
+from neta.scrape.sites import open_site
 from neta.snapshot.bokete import build_bokete_snapshot, expected_bokes, load_bokete_data, site_model
 from neta.snapshot.server import SnapshotServer, resolve_request
 
@@ -42,7 +47,8 @@ def test_counts_photos_and_bokes(snapshot):
     root, summary = snapshot
     assert summary["photos"] >= 12 and summary["bokes"] >= 150
     assert set(summary["odai_layouts"]) == {"nextjs", "classic2016", "xhtml2013"}
-    assert summary["odai_layouts"]["nextjs"] > summary["odai_layouts"]["classic2016"] + summary["odai_layouts"]["xhtml2013"]
+    layouts = summary["odai_layouts"]
+    assert layouts["nextjs"] > layouts["classic2016"] + layouts["xhtml2013"]
     per_odai = {}
     for boke in expected_bokes(0):
         per_odai[boke["odai_id"]] = per_odai.get(boke["odai_id"], 0) + 1
@@ -93,11 +99,11 @@ def test_every_page_parses_with_its_layout(snapshot):
             assert page.layout == layout_of_odai[int(ident)], rel
         elif kind == "boke" and ident.isdigit():
             assert page.layout == layout_of_odai[odai_of_boke[int(ident)]], rel
-            assert [b.boke_id for b in page.bokes] == [int(ident)]
+            assert [b.boke_id for b in page.items] == [int(ident)]
         else:
             assert page.layout == "nextjs", rel
-        assert page.bokes, rel
-        for boke in page.bokes:
+        assert page.items, rel
+        for boke in page.items:
             want = truth[boke.boke_id]
             assert (boke.odai_id, boke.text, boke.stars, boke.image_url) == (
                 want["odai_id"], want["text"], want["stars"], origin + want["image_path"]), rel
@@ -122,7 +128,7 @@ def test_crawl_over_the_server_reaches_every_boke(snapshot):
                 assert response.status_code == 200, url
                 assert response.headers["Content-Type"] == "text/html; charset=utf-8"
                 page = parse_bokete(response.content, url)
-                for boke in page.bokes:
+                for boke in page.items:
                     found.setdefault(boke.boke_id, boke)
                 for link in page.links:
                     assert link.startswith(server.origin), link
@@ -177,3 +183,19 @@ def test_same_seed_same_bytes_and_rebuild_replaces_tree(snapshot, tmp_path):
     assert _tree_digest(other) != _tree_digest(root)
     assert sorted(b["text"] for b in expected_bokes(1)) == sorted(b["text"] for b in expected_bokes(0))
     assert not list(tmp_path.glob(".*"))  # no staging directories left behind
+
+
+def test_scrape_stage_with_the_bokete_adapter_writes_every_boke_once(snapshot, tmp_path):
+    root, _ = snapshot
+    truth = {b["boke_id"]: b for b in expected_bokes(0)}
+    with open_site("bokete", snapshot_dir=root) as site:
+        summary = run_scrape([site.url("/boke/hot"), site.url("/boke/legend")], tmp_path / "bokes.csv",
+                             adapter=bokete_adapter(min_stars=0), base_origin_map=site.origin_map,
+                             user_agent="neta/0.1",
+                             contact="set-your-email@example.invalid", cache_path=tmp_path / "http.sqlite",
+                             rate_limit=0, allowed_hosts=None, max_pages=None, max_items=None,
+                             max_failure_ratio=0.0, progress=False)
+    bokes = pd.read_csv(tmp_path / "bokes.csv", dtype={"text": str}, keep_default_na=False)
+    assert list(bokes.columns) == BOKE_COLUMNS and bokes["boke_id"].is_monotonic_increasing
+    assert summary["items_kept"] == len(bokes) and set(bokes["boke_id"]) == set(truth)
+    assert all(row.text == truth[row.boke_id]["text"] for row in bokes.itertuples())

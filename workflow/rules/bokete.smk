@@ -1,9 +1,14 @@
 # bokete: [bokete_snapshot] → scrape_bokete → download_bokete_images
 
+from neta.commands import bokete as bokete_commands
+
 
 rule bokete_snapshot:
     input:
-        code=stage_code("bokete_snapshot"),
+        code=stage_code(
+            "neta.commands.bokete:cmd_snapshot_bokete",
+            data=["snapshot/data/bokete.yaml"],
+        ),
     output:
         site=directory(bokete_path("snapshot")),
     log:
@@ -14,17 +19,18 @@ rule bokete_snapshot:
         "../../envs/neta.yaml"
     threads: 1
     params:
-        seed=config["seed"],
+        settings=settings(bokete_commands.SNAPSHOT_KEYS),
     message:
         "Building the OFFLINE SNAPSHOT of bokete (stand-in for the live site)"
     shell:
-        "python -m neta snapshot bokete --out {output.site} --seed {params.seed} > {log} 2>&1"
+        "python -m neta snapshot bokete --out {output.site:q}"
+        " --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule scrape_bokete:
     input:
         snapshot=bokete_snapshot_input,
-        code=stage_code("scrape_bokete"),
+        code=stage_code("neta.commands.bokete:cmd_scrape_bokete"),
     output:
         csv=bokete_path("bokes.csv"),
     log:
@@ -35,32 +41,20 @@ rule scrape_bokete:
         "../../envs/neta.yaml"
     threads: 1
     params:
-        site=bokete_site_arg(),
-        start=repeated_arg("--start", config["bokete"]["start_paths"]),
-        allow=repeated_arg("--allow-host", config["bokete"]["allowed_hosts"]),
-        max_pages=config["bokete"]["max_pages"],
-        max_bokes=config["bokete"]["max_bokes"],
-        min_stars=config["bokete"]["min_stars"],
-        rate_limit=config["bokete"]["rate_limit"],
-        loopback_rate_limit=config["bokete"]["loopback_rate_limit"],
-        contact=config["bokete"]["contact"],
-        max_failure_ratio=config["bokete"]["max_failure_ratio"],
         cache=cache_path("bokete"),
+        settings=settings(bokete_commands.SCRAPE_KEYS),
     shell:
-        "python -m neta scrape bokete {params.site} {params.start} {params.allow}"
-        " --out {output.csv} --cache {params.cache} --max-pages {params.max_pages}"
-        " --max-bokes {params.max_bokes} --min-stars {params.min_stars}"
-        " --rate-limit {params.rate_limit} --loopback-rate-limit {params.loopback_rate_limit}"
-        " --contact '{params.contact}' --max-failure-ratio {params.max_failure_ratio}"
-        " > {log} 2>&1"
+        "python -m neta scrape bokete --snapshot={input.snapshot:q} --out {output.csv:q}"
+        " --cache {params.cache:q} --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule download_bokete_images:
     input:
-        csv=bokete_path("bokes.csv"),
+        csv=rules.scrape_bokete.output.csv,
         snapshot=bokete_snapshot_input,
-        code=stage_code("download_bokete_images"),
+        code=stage_code("neta.commands.bokete:cmd_download_bokete"),
     output:
+        images=directory(bokete_path("images")),
         manifest=bokete_path("images/manifest.csv"),
     log:
         log_path("download_bokete_images"),
@@ -70,18 +64,9 @@ rule download_bokete_images:
         "../../envs/neta.yaml"
     threads: 2
     params:
-        site=bokete_site_arg(),
-        allow=repeated_arg("--allow-host", config["bokete"]["allowed_hosts"]),
-        workers=config["bokete"]["download"]["workers"],
-        max_bytes=config["bokete"]["download"]["max_bytes"],
-        rate_limit=config["bokete"]["rate_limit"],
-        loopback_rate_limit=config["bokete"]["loopback_rate_limit"],
-        contact=config["bokete"]["contact"],
-        max_failure_ratio=config["bokete"]["max_failure_ratio"],
         cache=cache_path("bokete"),
+        settings=settings(bokete_commands.DOWNLOAD_KEYS),
     shell:
-        "python -m neta download bokete {params.site} {params.allow} --bokes {input.csv}"
-        " --manifest {output.manifest} --cache {params.cache} --workers {params.workers}"
-        " --max-bytes {params.max_bytes} --rate-limit {params.rate_limit}"
-        " --loopback-rate-limit {params.loopback_rate_limit} --contact '{params.contact}'"
-        " --max-failure-ratio {params.max_failure_ratio} > {log} 2>&1"
+        "python -m neta download bokete --snapshot={input.snapshot:q} --bokes {input.csv:q}"
+        " --manifest {output.manifest:q} --cache {params.cache:q}"
+        " --settings {params.settings:q} > {log:q} 2>&1"

@@ -1,88 +1,39 @@
-# Input functions, path helpers and code-input lists; nothing else.
+# Input functions, path helpers and code inputs from the import graph; nothing else.
+import json
+import shlex
+import sys
 from pathlib import Path
 
-SRC = Path(workflow.basedir) / "src" / "neta"
+from snakemake.exceptions import WorkflowError
 
-# Modules every stage imports; editing one reruns everything that writes artifacts. (cli.py only
-# assembles the subcommands of neta/commands/, which each stage lists as its own code.)
-SHARED_CODE = [
-    "__init__.py",
-    "atomic.py",
-    "errors.py",
-    "h5io.py",
-    "device.py",
-]
+SRC = Path(workflow.basedir) / "src"
+# The rules run the checkout they belong to, not whichever neta is installed.
+sys.path[:0] = [str(SRC), str(Path(workflow.basedir) / "workflow" / "lib")]
 
-# The polite HTTP layer every crawl and download goes through, and the snapshot it may serve.
-POLITE_HTTP_CODE = [
-    "commands/bokete.py",
-    "commands/crawling.py",
-    "scrape/charset.py",
-    "scrape/fetch.py",
-    "scrape/ratelimit.py",
-    "scrape/robots.py",
-    "scrape/session.py",
-    "scrape/sites.py",
-    "scrape/urls.py",
-    "snapshot/server.py",
-]
+from code_inputs import stage_code as _stage_code
+from neta.errors import NetaError
+from neta.settings import subset, validate_config
 
-# Source files each stage runs, so editing them reruns that stage and what it feeds, and nothing else.
-STAGE_CODE = {
-    "synthetic_etl": [
-        "commands/etl.py",
-        "etl/synth.py",
-        "etl/writer.py",
-        "fonts.py",
-        "etl/formats.py",
-        "etl/jis.py",
-    ],
-    "convert_etl": [
-        "commands/etl.py",
-        "etl/reader.py",
-        "etl/convert.py",
-        "etl/formats.py",
-        "etl/jis.py",
-    ],
-    "train_hiragana": [
-        "commands/hiragana.py",
-        "models/hiragana.py",
-        "train/etl_dataset.py",
-        "train/hiragana.py",
-        "train/schedules.py",
-    ],
-    "evaluate_hiragana": [
-        "commands/hiragana.py",
-        "models/hiragana.py",
-        "models/hiragana_checkpoint.py",
-        "train/etl_dataset.py",
-        "train/hiragana.py",
-        "train/schedules.py",
-        "evaluate/hiragana.py",
-        "evaluate/hiragana_figures.py",
-        "fonts.py",
-    ],
-    "bokete_snapshot": [
-        "commands/bokete.py",
-        "snapshot/bokete.py",
-        "snapshot/bokete_pages.py",
-        "snapshot/data/bokete.yaml",
-    ],
-    "scrape_bokete": POLITE_HTTP_CODE
-    + [
-        "scrape/crawl.py",
-        "scrape/pagestore.py",
-        "scrape/records.py",
-        "scrape/bokete/*.py",
-    ],
-    "download_bokete_images": POLITE_HTTP_CODE + ["images/download.py"],
-}
+try:
+    config.update(validate_config(config))
+except NetaError as error:
+    raise WorkflowError(str(error)) from None
+
+shell.prefix(
+    "set -euo pipefail; export PYTHONPATH="
+    + shlex.quote(str(SRC)).replace("{", "{{").replace("}", "}}")
+    + "${{PYTHONPATH:+:$PYTHONPATH}}; "
+)
 
 
-def stage_code(stage):
-    return sorted(
-        str(path) for name in SHARED_CODE + STAGE_CODE[stage] for path in SRC.glob(name)
-    )
+def stage_code(handler, data=()):
+    """The source files `python -m neta` runs for `handler` (module:function), and its data files."""
+    return _stage_code(SRC, [handler], list(data))
+
+
+def settings(keys):
+    """The config parts a command reads (its *_KEYS), as the JSON its --settings takes (quote with :q)."""
+    return json.dumps(subset(config, keys), sort_keys=True, ensure_ascii=False)
 
 
 def results_path(*parts):
@@ -93,6 +44,10 @@ def hiragana_path(name):
     return results_path("hiragana", name)
 
 
+def bokete_path(name):
+    return results_path("bokete", name)
+
+
 def log_path(rule_name):
     return results_path("logs", f"{rule_name}.log")
 
@@ -101,53 +56,45 @@ def benchmark_path(rule_name):
     return results_path("benchmarks", f"{rule_name}.tsv")
 
 
+def cache_path(site):
+    """The HTTP cache a site's crawl and downloads share: deliberate state that outlives a run."""
+    return results_path("cache", f"{site}.sqlite")
+
+
+def synthetic_etl():
+    return not config["hiragana"]["etl_dir"]
+
+
 def etl_input_dir(wildcards):
     """Real ETL files when hiragana.etl_dir is set, else the synthetic stand-in."""
-    return config["hiragana"]["etl_dir"] or hiragana_path("etl_synthetic")
+    if synthetic_etl():
+        return rules.synthetic_etl.output.etl_dir
+    return config["hiragana"]["etl_dir"]
 
 
 def etl_format():
-    return config["hiragana"]["format"] if config["hiragana"]["etl_dir"] else "ETL8G"
-
-
-def schedule_arg(schedule):
-    """[[0, 1e-3], [1000, 1e-4]] -> "0:0.001,1000:0.0001", the CLI's schedule syntax."""
-    return ",".join(f"{int(step)}:{value!r}" for step, value in schedule)
-
-
-def hiragana_outputs():
-    return [
-        hiragana_path(name)
-        for name in ("metrics.json", "confusion.png", "filters.png", "errors.png")
-    ]
-
-
-def bokete_path(name):
-    return results_path("bokete", name)
-
-
-def cache_path(site):
-    """The HTTP cache a site's crawl and downloads share, so a rerun fetches nothing twice."""
-    return results_path("cache", f"{site}.sqlite")
+    return "ETL8G" if synthetic_etl() else config["hiragana"]["format"]
 
 
 def bokete_snapshot_input(wildcards):
     """The bundled offline snapshot when no live base_url is configured, else nothing."""
-    return [] if config["bokete"]["base_url"] else [bokete_path("snapshot")]
+    return [] if config["bokete"]["base_url"] else [rules.bokete_snapshot.output.site]
 
 
-def bokete_site_arg():
-    base_url = config["bokete"]["base_url"]
-    return (
-        f"--base-url {base_url}"
-        if base_url
-        else f"--snapshot {bokete_path('snapshot')}"
-    )
-
-
-def repeated_arg(flag, values):
-    return " ".join(f"{flag} {value}" for value in values)
-
-
-def bokete_outputs():
-    return [bokete_path("bokes.csv"), bokete_path("images/manifest.csv")]
+def all_outputs():
+    """Every file the workflow makes, intermediates too: delete one and a run rebuilds it and what
+    it feeds."""
+    hiragana = [
+        rules.convert_etl.output.h5,
+        rules.train_hiragana.output.model,
+        *rules.evaluate_hiragana.output,
+    ]
+    if synthetic_etl():
+        hiragana.insert(0, rules.synthetic_etl.output.etl_dir)
+    bokete = [
+        rules.scrape_bokete.output.csv,
+        *rules.download_bokete_images.output,
+    ]
+    if not config["bokete"]["base_url"]:
+        bokete.insert(0, rules.bokete_snapshot.output.site)
+    return hiragana + bokete

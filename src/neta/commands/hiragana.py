@@ -1,52 +1,50 @@
-"""`neta hiragana …`: train, evaluate and score the hiragana recognizer."""
+"""`neta hiragana …`: train the recognizer, report on its test split, score it on any ETL files."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 
+from neta.settings import add_settings_options, read_settings
+
 log = logging.getLogger("neta")
 
-
-def _schedule(text: str) -> list[list[float]]:
-    """Parse "0:1e-3,1000:1e-4" into [[0, 1e-3], [1000, 1e-4]]."""
-    try:
-        pairs = [item.split(":") for item in text.split(",") if item]
-        return [[int(step), float(value)] for step, value in pairs]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"schedule {text!r}: expected STEP:VALUE pairs separated by commas, e.g. 0:1e-3,1000:1e-4"
-        ) from exc
+# The config parts each command reads (its rule passes exactly these as --settings).
+TRAIN_KEYS = ("seed", "device", "hiragana.train", "hiragana.baseline")
+REPORT_KEYS = ("device",)
+EVAL_KEYS = ("device", "hiragana.size")
 
 
 def cmd_hiragana_train(args) -> int:
     from neta.train.hiragana import train_hiragana
 
+    settings = read_settings(args)
+    train, baseline = settings["hiragana"]["train"], settings["hiragana"]["baseline"]
     summary = train_hiragana(
         args.etl,
         args.out,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr_schedule=args.lr_schedule,
-        keep_prob_schedule=args.keep_prob_schedule,
-        baseline_steps=args.baseline_steps,
-        baseline_lr=args.baseline_lr,
-        baseline_batch_size=args.baseline_batch_size,
-        init_std=args.init_std,
-        bias_init=args.bias_init,
-        seed=args.seed,
-        device=args.device,
+        steps=train["steps"],
+        batch_size=train["batch_size"],
+        lr_schedule=train["lr_schedule"],
+        keep_prob_schedule=train["keep_prob_schedule"],
+        init_std=train["init_std"],
+        bias_init=train["bias_init"],
+        baseline_steps=baseline["steps"],
+        baseline_lr=baseline["lr"],
+        baseline_batch_size=baseline["batch_size"],
+        seed=settings["seed"],
+        device=settings["device"],
         threads=args.threads,
     )
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
     return 0
 
 
-def cmd_hiragana_evaluate(args) -> int:
+def cmd_hiragana_report(args) -> int:
     from neta.device import set_threads
     from neta.evaluate.hiragana import evaluate_hiragana
 
+    settings = read_settings(args)
     set_threads(args.threads)
     metrics = evaluate_hiragana(
         args.model,
@@ -55,7 +53,7 @@ def cmd_hiragana_evaluate(args) -> int:
         confusion_path=args.confusion,
         filters_path=args.filters,
         errors_path=args.errors,
-        device=args.device,
+        device=settings["device"],
     )
     log.info("CNN test accuracy %.4f, baseline %.4f", metrics["cnn"]["accuracy"], metrics["baseline"]["accuracy"])
     return 0
@@ -67,50 +65,40 @@ def cmd_hiragana_eval(args) -> int:
     from neta.etl.reader import read_etl_dir
     from neta.evaluate.hiragana import evaluate_arrays, model_classes
 
+    settings = read_settings(args)
     fmt = get_format(args.format)
     records = read_etl_dir(args.etl_dir, fmt, model_classes(args.model))
-    images = preprocess(records.images, fmt.bits, size=args.size)
-    metrics = evaluate_arrays(args.model, images, records.chars, device=args.device)
+    images = preprocess(records.images, fmt.bits, size=settings["hiragana"]["size"])
+    metrics = evaluate_arrays(args.model, images, records.chars, device=settings["device"])
     print(json.dumps(metrics, ensure_ascii=False, sort_keys=True, indent=2))
     return 0
 
 
-def register(commands) -> None:
+def register(commands, verbs) -> None:
     hiragana = commands.add_parser("hiragana", help="train and evaluate the hiragana recognizer")
     sub = hiragana.add_subparsers(dest="hiragana_command", required=True, metavar="ACTION")
 
     train = sub.add_parser("train", help="train the CNN and the softmax baseline")
     train.add_argument("--etl", required=True, help="etl_28.h5 from `neta etl convert`")
     train.add_argument("--out", required=True, help="checkpoint to write (model.pt)")
-    train.add_argument("--steps", type=int, default=20000)
-    train.add_argument("--batch-size", type=int, default=50)
-    train.add_argument("--lr-schedule", type=_schedule, default=_schedule("0:1e-3,1000:1e-4,3000:1e-5"))
-    train.add_argument("--keep-prob-schedule", type=_schedule, default=_schedule("0:1.0,3000:0.3"))
-    train.add_argument("--init-std", type=float, default=0.1)
-    train.add_argument("--bias-init", type=float, default=0.1)
-    train.add_argument("--baseline-steps", type=int, default=2000)
-    train.add_argument("--baseline-lr", type=float, default=5e-3)
-    train.add_argument("--baseline-batch-size", type=int, default=50)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default="auto")
-    train.add_argument("--threads", type=int, default=1)
+    train.add_argument("--threads", type=int, default=1, help="CPU threads (the rule's threads:)")
+    add_settings_options(train, TRAIN_KEYS)
     train.set_defaults(handler=cmd_hiragana_train)
 
-    evaluate = sub.add_parser("evaluate", help="test-split metrics and figures for a trained model")
-    evaluate.add_argument("--model", required=True)
-    evaluate.add_argument("--etl", required=True, help="etl_28.h5 (its test split is used)")
-    evaluate.add_argument("--metrics", required=True, help="metrics.json to write")
-    evaluate.add_argument("--confusion", required=True, help="confusion.png to write")
-    evaluate.add_argument("--filters", required=True, help="filters.png to write")
-    evaluate.add_argument("--errors", required=True, help="errors.png to write")
-    evaluate.add_argument("--device", default="auto")
-    evaluate.add_argument("--threads", type=int, default=1)
-    evaluate.set_defaults(handler=cmd_hiragana_evaluate)
+    report = sub.add_parser("report", help="the workflow's evaluation: metrics.json and figures of the test split")
+    report.add_argument("--model", required=True)
+    report.add_argument("--etl", required=True, help="etl_28.h5 (its test split is used)")
+    report.add_argument("--metrics", required=True, help="metrics.json to write")
+    report.add_argument("--confusion", required=True, help="confusion.png to write")
+    report.add_argument("--filters", required=True, help="filters.png to write")
+    report.add_argument("--errors", required=True, help="errors.png to write")
+    report.add_argument("--threads", type=int, default=1, help="CPU threads (the rule's threads:)")
+    add_settings_options(report, REPORT_KEYS)
+    report.set_defaults(handler=cmd_hiragana_report)
 
-    ev = sub.add_parser("eval", help="print JSON metrics of a model on any directory of ETL files")
-    ev.add_argument("--model", required=True)
-    ev.add_argument("--etl-dir", required=True)
-    ev.add_argument("--format", required=True)
-    ev.add_argument("--size", type=int, default=28)
-    ev.add_argument("--device", default="auto")
-    ev.set_defaults(handler=cmd_hiragana_eval)
+    score = sub.add_parser("eval", help="print JSON metrics of a model on any directory of ETL files (writes nothing)")
+    score.add_argument("--model", required=True)
+    score.add_argument("--etl-dir", required=True)
+    score.add_argument("--format", required=True)
+    add_settings_options(score, EVAL_KEYS)
+    score.set_defaults(handler=cmd_hiragana_eval)

@@ -49,7 +49,7 @@ def _area_reduce_rows(values: np.ndarray, n_out: int) -> np.ndarray:
     return values @ area_weights(values.shape[1], n_out).T.copy()
 
 
-def preprocess(raw_images: np.ndarray, bits: int, size: int = 28) -> np.ndarray:
+def preprocess(raw_images: np.ndarray, bits: int, size: int) -> np.ndarray:
     """Raw ETL levels (N, H, W) -> (N, size, size) uint8 in 0..255, ink high, area-averaged."""
     raw_images = np.asarray(raw_images)
     if raw_images.ndim != 3:
@@ -93,10 +93,10 @@ def convert_etl(
     fmt_name: str,
     out_path: str | os.PathLike,
     *,
-    size: int = 28,
-    classes: int = 71,
-    test_fraction: float = 0.2,
-    seed: int = 0,
+    size: int,
+    classes: int,
+    test_fraction: float,
+    seed: int,
 ) -> dict:
     """Read the hiragana of every `fmt_name` file in `input_dir` and write `out_path` (HDF5).
 
@@ -121,7 +121,7 @@ def convert_etl(
         order = np.argsort(np.asarray(class_list))
         labels = order[np.searchsorted(np.asarray(class_list), records.chars, sorter=order)].astype(np.int16)
         counts = np.bincount(labels, minlength=len(class_list))
-        missing = [c for c, k in zip(class_list, counts) if k == 0]
+        missing = [c for c, k in zip(class_list, counts, strict=True) if k == 0]
         if missing:
             log.warning("%d of %d classes have no records: %s", len(missing), len(class_list), "".join(missing))
 
@@ -151,7 +151,9 @@ def convert_etl(
                 "n_writers_test": len(test_writers),
             },
             dataset_attrs={
-                "images": {"description": f"ink high 0..255, area-averaged from {fmt.width}x{fmt.height} {fmt.bits}-bit"},
+                "images": {
+                    "description": f"ink high 0..255, area-averaged from {fmt.width}x{fmt.height} {fmt.bits}-bit"
+                },
                 "labels": {"description": "index into /classes"},
                 "writers": {"description": "serial sheet number of the ETL record (one writer)"},
                 "split": {"description": "0 = train, 1 = test; split by writer, no writer on both sides"},

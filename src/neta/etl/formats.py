@@ -1,5 +1,9 @@
 """Record layouts of the AIST ETL character database files neta reads and writes.
 
+Shared by the reader and the writer (and nothing else of theirs is shared): the layouts below and
+:class:`EtlRecords`, the in-memory form of a file's samples. The writer and the synthetic-data stage
+import this module, never :mod:`neta.etl.reader`, so editing the reader does not rerun them.
+
 Each layout follows AIST's format sheets (form_e8g, form_e9g, form_e8b, form_e9b, form_m):
 
 ===========  ======  =========  ======  ====  =====  ============  ===========================
@@ -35,7 +39,8 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -118,12 +123,43 @@ class EtlFormat:
         return re.fullmatch(self.file_pattern, file_name) is not None
 
 
+@dataclass
+class EtlRecords:
+    """Samples of one or more ETL files, as parallel arrays.
+
+    ``images`` hold the raw levels 0 .. 2**bits - 1 with ink high. ``meta`` is the structured array
+    of every non-image field (padding included) so :func:`neta.etl.writer.write_etl_file` can put
+    the records back byte for byte; ``dummy`` is the raw first record of B-type files (empty when the
+    records came from several files or were built in memory).
+    """
+
+    codes: np.ndarray  # (N,) uint16
+    chars: np.ndarray  # (N,) str
+    writers: np.ndarray  # (N,) int32
+    images: np.ndarray  # (N, H, W) uint8
+    meta: np.ndarray  # (N,) structured
+    dummy: bytes = b""
+    files: list[Path] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+    def take(self, index) -> EtlRecords:
+        return EtlRecords(
+            codes=self.codes[index],
+            chars=self.chars[index],
+            writers=self.writers[index],
+            images=self.images[index],
+            meta=self.meta[index],
+            dummy=self.dummy,
+            files=list(self.files),
+        )
+
+
 def _make(name, fields, *, pads, record_size, struct_format, width, height, bits, dummy, code_kind, pattern, examples):
     """Build the structured dtype; `pads` maps an insert position to the byte count of undefined space."""
     image_bytes = width * height * bits // 8
-    layout: list[tuple] = []
-    for i, field in enumerate(fields):
-        layout.append(field)
+    layout: list[tuple] = list(fields)
     pad_before_image, pad_after_image = pads
     if pad_before_image:
         layout.append(("_undefined0", f"V{pad_before_image}"))

@@ -13,50 +13,16 @@ import os
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from neta.errors import NetaError
-from neta.etl.formats import EtlFormat
+from neta.etl.formats import EtlFormat, EtlRecords  # EtlRecords lives in formats; importable from here too
 from neta.etl.jis import decode_codes
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class EtlRecords:
-    """Samples of one or more ETL files, as parallel arrays.
-
-    ``images`` hold the raw levels 0 .. 2**bits - 1 with ink high. ``meta`` is the structured array
-    of every non-image field (padding included) so :func:`neta.etl.writer.write_etl_file` can put
-    the records back byte for byte; ``dummy`` is the raw first record of B-type files (empty when the
-    records came from several files or were built in memory).
-    """
-
-    codes: np.ndarray  # (N,) uint16
-    chars: np.ndarray  # (N,) str
-    writers: np.ndarray  # (N,) int32
-    images: np.ndarray  # (N, H, W) uint8
-    meta: np.ndarray  # (N,) structured
-    dummy: bytes = b""
-    files: list[Path] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return int(self.codes.shape[0])
-
-    def take(self, index) -> EtlRecords:
-        return EtlRecords(
-            codes=self.codes[index],
-            chars=self.chars[index],
-            writers=self.writers[index],
-            images=self.images[index],
-            meta=self.meta[index],
-            dummy=self.dummy,
-            files=list(self.files),
-        )
 
 
 def nibble_table() -> np.ndarray:

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 N_KANJI = 881
 KANJI_CODE_RANGE = (0x3021, 0x4F43)
 CHARS_PER_WRITER = 956
+WRITERS_PER_FILE = 5  # as in the real ETL8G_01 .. ETL8G_33
 SVG_SIZE = 109.0  # KanjiVG's viewBox
 _SUPERSAMPLE = 2
 
@@ -276,7 +277,7 @@ def draw_strokes(strokes: list[np.ndarray], style: WriterStyle, rng: np.random.G
     offset = offset + np.maximum(0.0, margin - low) - np.maximum(0.0, high - (np.array([128.0, 127.0]) - margin))
     canvas = Image.new("L", (128 * s, 127 * s), 0)
     pen = ImageDraw.Draw(canvas)
-    for pts, (_, width) in zip(placed, lines):
+    for pts, (_, width) in zip(placed, lines, strict=True):
         flat = [tuple(p) for p in (pts + offset) * s]
         pen.line(flat, fill=255, width=width, joint="curve")
         r = width / 2
@@ -408,7 +409,7 @@ def synth_writer(
     intensity = np.zeros((codes.size, 127, 128), dtype=np.float32)
     hira_chars = decode_codes(codes[hira_mask], "jis0208")
     if strokes is not None:
-        for row, char in zip(np.flatnonzero(hira_mask), hira_chars):
+        for row, char in zip(np.flatnonzero(hira_mask), hira_chars, strict=True):
             intensity[row] = draw_strokes(strokes[char], style, rng)
     else:
         intensity[hira_mask] = warp_glyphs(hira_templates[_pen_index(style)], style, rng, per_sample=True, elastic=1.0)
@@ -418,12 +419,16 @@ def synth_writer(
 
 def synth_etl(
     out_dir: str | os.PathLike,
-    fmt: str = "ETL8G",
-    writers: int = 5,
-    seed: int = 0,
-    writers_per_file: int = 5,
+    *,
+    fmt: str,
+    writers: int,
+    seed: int,
+    writers_per_file: int = WRITERS_PER_FILE,
 ) -> list[Path]:
-    """Write SYNTHETIC ETL8G files (stand-in for the real database) to `out_dir`; return their paths."""
+    """Write SYNTHETIC ETL8G files (stand-in for the real database) to `out_dir`; return their paths.
+
+    ``writers_per_file`` is the real files' layout, not a setting; tests lower it to make small files.
+    """
     started = time.perf_counter()
     etl = get_format(fmt)
     if etl.name != "ETL8G":

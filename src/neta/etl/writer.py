@@ -1,4 +1,4 @@
-"""Write ETL files: the exact inverse of :mod:`neta.etl.reader`.
+"""Write ETL files: the exact inverse of :mod:`neta.etl.reader` (which this module does not import).
 
 Used by the synthetic-data stage and by the round-trip tests of every format. Images are packed
 (4-bit: two pixels a byte, high nibble first; 1-bit: ``np.packbits``) into a structured array of the
@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from neta.atomic import atomic_path
-from neta.etl.formats import EtlFormat
+from neta.etl.formats import EtlFormat, EtlRecords
 from neta.etl.jis import decode_codes
-from neta.etl.reader import EtlRecords
 
 log = logging.getLogger(__name__)
 

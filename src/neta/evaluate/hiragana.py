@@ -95,7 +95,7 @@ def _score(models: LoadedModels, images: np.ndarray, labels: np.ndarray, device:
     order = np.argsort(-off, axis=None, kind="stable")[:MOST_CONFUSED_SHOWN]
     most_confused = [
         {"true": classes[t], "pred": classes[p], "count": int(off[t, p])}
-        for t, p in zip(*np.unravel_index(order, off.shape))
+        for t, p in zip(*np.unravel_index(order, off.shape), strict=True)
         if off[t, p] > 0
     ]
     n = int(labels.size)
@@ -120,7 +120,7 @@ def evaluate_arrays(
     labels: Sequence | np.ndarray,
     *,
     writers: np.ndarray | None = None,
-    device: str = "auto",
+    device: str,
 ) -> dict:
     """Metrics of the model at ``model_path`` on any images ``(N, S, S)`` uint8 (ink high).
 
@@ -148,7 +148,7 @@ def evaluate_hiragana(
     confusion_path: str | os.PathLike,
     filters_path: str | os.PathLike,
     errors_path: str | os.PathLike,
-    device: str = "auto",
+    device: str,
 ) -> dict:
     """Score both models on the writer-disjoint test split of ``etl_path``; write metrics and figures."""
     started = time.perf_counter()

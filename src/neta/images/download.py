@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from neta.atomic import atomic_path, file_sha256, write_csv
 from neta.errors import NetaError
-from neta.scrape.fetch import TRANSFER_ERRORS, describe_error, polite_get
+from neta.scrape.fetch import TRANSFER_ERRORS, Robots, describe_error, polite_get
 from neta.scrape.ratelimit import RateLimiter
 from neta.scrape.robots import RobotsPolicy
 from neta.scrape.session import bind, make_session
@@ -61,7 +61,7 @@ class ImageRejected(Exception):
 
 
 def download_images(urls: Iterable[str], out_dir: str | Path, manifest_path: str | Path, *,
-                    session: requests.Session, robots: RobotsPolicy | None, allowed_hosts: Iterable[str],
+                    session: requests.Session, robots: Robots | None, allowed_hosts: Iterable[str],
                     limiter: RateLimiter | None = None, origin_map: Mapping[str, str] | None = None,
                     max_bytes: int = 20 * 2**20, max_pixels: int = 36_000_000, max_side: int = 20_000,
                     workers: int = 4, max_failure_ratio: float = 0.1,
@@ -254,11 +254,12 @@ def run_download(urls: Iterable[str], out_dir: str | Path, manifest_path: str | 
                  max_pixels: int = 36_000_000, max_side: int = 20_000, workers: int = 4,
                  max_failure_ratio: float = 0.1, failed_manifest_path: str | Path | None = None,
                  retries: int = 5, backoff: float = 0.5, timeout: tuple[float, float] = (5, 20),
-                 progress: bool = True) -> dict:
+                 progress: bool = True, site: str = "<site>") -> dict:
     """The download stage with its own session (same politeness as the crawl); see download_images.
 
     ``allowed_hosts`` defaults to the hosts named by the URLs themselves (they come from pages the
-    crawl trusted); redirects are still checked against it.
+    crawl trusted); redirects are still checked against it. ``site`` is the config section (e.g.
+    ``bokete``) that errors name; without ``base_origin_map`` the ``contact`` must be a real one.
     """
     urls = list(urls)
     if allowed_hosts is None:
@@ -266,7 +267,7 @@ def run_download(urls: Iterable[str], out_dir: str | Path, manifest_path: str | 
     limiter = RateLimiter(rate_limit, host_rates=host_rate_limits)
     session = make_session(user_agent=user_agent, contact=contact, cache_path=cache_path, retries=retries,
                            backoff=backoff, timeout=timeout, origin_map=base_origin_map, limiter=limiter,
-                           max_cached_bytes=max_bytes, pool_maxsize=max(10, workers))
+                           max_cached_bytes=max_bytes, pool_maxsize=max(10, workers), site=site)
     try:
         summary = download_images(urls, out_dir, manifest_path, session=session,
                                   robots=RobotsPolicy(session, user_agent=user_agent), allowed_hosts=allowed_hosts,

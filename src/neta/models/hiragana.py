@@ -15,17 +15,21 @@ class HiraganaCNN(nn.Module):
 
     The dropout rate is not fixed at construction: the original changed its keep-probability during
     training, so :meth:`forward` takes ``drop_p`` (= 1 - keep_prob) every step.
+
+    The configurable sizes and initialisation have no defaults here (the config schema holds them);
+    the layer widths are the tutorial's fixed architecture.
     """
 
     def __init__(
         self,
-        n_classes: int = 71,
+        *,
+        n_classes: int,
+        size: int,
+        init_std: float,
+        bias_init: float,
         conv1: int = 32,
         conv2: int = 64,
         hidden: int = 1024,
-        init_std: float = 0.1,
-        bias_init: float = 0.1,
-        size: int = 28,
     ) -> None:
         super().__init__()
         if size % 4:
@@ -79,7 +83,7 @@ class HiraganaCNN(nn.Module):
 class SoftmaxRegression(nn.Module):
     """The original's baseline: one linear layer on the flattened pixels, softmax in the loss."""
 
-    def __init__(self, n_inputs: int = 784, n_classes: int = 71) -> None:
+    def __init__(self, *, n_inputs: int, n_classes: int) -> None:
         super().__init__()
         self.arch = {"n_inputs": int(n_inputs), "n_classes": int(n_classes)}
         self.linear = nn.Linear(n_inputs, n_classes)

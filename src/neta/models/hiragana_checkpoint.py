@@ -1,16 +1,36 @@
-"""model.pt for the hiragana recognizer: plain tensors, numbers, strings and lists only.
+"""model.pt of the hiragana recognizer: the one place it is written and read.
 
-Nothing pickled beyond that, so ``torch.load(path, weights_only=True)`` opens it safely.
+The file is ``torch.save`` of one dict holding plain tensors, numbers, strings, lists and dicts
+only, nothing else pickled, so ``torch.load(path, weights_only=True)`` opens it safely. Its keys,
+in file order:
+
+=======================  ===============================================================================
+``cnn_state_dict``       :class:`~neta.models.hiragana.HiraganaCNN` weights, CPU tensors
+``baseline_state_dict``  :class:`~neta.models.hiragana.SoftmaxRegression` weights, CPU tensors
+``arch``                 ``{"cnn": {...}, "baseline": {...}}``: the constructor keywords of each model
+``classes``              the characters, in label order
+``size``                 side of the square input images
+``params``               the training parameters (the stage's config values, device, threads, optimisers)
+``history``              CNN training curve: ``step``, ``loss``, ``accuracy``, ``lr``, ``keep_prob`` lists
+``baseline_history``     the same for the baseline
+``train``                facts of the run: images, writers, train accuracies, seconds, input sha256
+``neta_version``         the neta version that wrote the file
+=======================  ===============================================================================
+
+:data:`REQUIRED_KEYS` are what :func:`load_models` needs; the rest is provenance.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from neta import __version__
+from neta.atomic import atomic_path
 from neta.errors import NetaError
 from neta.models.hiragana import HiraganaCNN, SoftmaxRegression
 
@@ -26,7 +46,42 @@ class LoadedModels:
     checkpoint: dict
 
 
+def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    cnn: HiraganaCNN,
+    baseline: SoftmaxRegression,
+    classes: Sequence[str],
+    size: int,
+    params: Mapping,
+    history: Mapping,
+    baseline_history: Mapping,
+    train: Mapping,
+) -> dict:
+    """Write both models and their metadata to ``path`` atomically; return the dict written."""
+    checkpoint = {
+        "cnn_state_dict": _cpu_state(cnn),
+        "baseline_state_dict": _cpu_state(baseline),
+        "arch": {"cnn": dict(cnn.arch), "baseline": dict(baseline.arch)},
+        "classes": list(classes),
+        "size": int(size),
+        "params": params,
+        "history": history,
+        "baseline_history": baseline_history,
+        "train": train,
+        "neta_version": __version__,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint, tmp)
+    return checkpoint
+
+
 def read_checkpoint(path: str | os.PathLike) -> dict:
+    """The checkpoint dict at ``path``, or a NetaError naming the file and the fix."""
     path = Path(path)
     if not path.is_file():
         raise NetaError(f"{path}: no such model file (run `neta hiragana train` first)")
@@ -48,6 +103,7 @@ def model_classes(path: str | os.PathLike) -> list[str]:
 
 
 def load_models(path: str | os.PathLike, device: torch.device | str = "cpu") -> LoadedModels:
+    """Both models of the checkpoint at ``path`` on ``device``, in eval mode."""
     checkpoint = read_checkpoint(path)
     arch = checkpoint["arch"]
     try:

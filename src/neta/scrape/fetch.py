@@ -2,17 +2,18 @@
 
 Redirects are never left to requests/urllib3: each hop's target is checked against the allowed hosts
 and robots.txt *before* it is requested, so a redirect to a foreign host is recorded, not fetched.
+This is the only redirect loop: robots.txt itself is fetched through it too (with ``robots=None``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import requests
 import urllib3
 
-from neta.scrape.robots import RobotsPolicy
 from neta.scrape.urls import host_allowed, normalize_url
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -21,6 +22,12 @@ OK, HTTP_ERROR, DISALLOWED, OFF_HOST, NETWORK_ERROR, REDIRECT_LOOP = (
 # requests-cache reads a streamed body through urllib3 directly, so urllib3's own errors can surface
 # unwrapped (e.g. ProtocolError for a body shorter than its Content-Length).
 TRANSFER_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError)
+
+
+class Robots(Protocol):
+    """What polite_get asks of a robots.txt policy (neta.scrape.robots.RobotsPolicy)."""
+
+    def allowed(self, url: str) -> bool: ...
 
 
 @dataclass
@@ -38,9 +45,14 @@ class FetchResult:
         return self.status == OK
 
 
-def polite_get(session: requests.Session, url: str, *, robots: RobotsPolicy | None,
-               allowed_hosts: Iterable[str], stream: bool = False, max_redirects: int = 5) -> FetchResult:
-    """GET ``url`` (recorded form). Network and HTTP problems come back as a FetchResult, not raised."""
+def polite_get(session: requests.Session, url: str, *, robots: Robots | None, allowed_hosts: Iterable[str],
+               stream: bool = False, max_redirects: int = 5,
+               headers: Mapping[str, str] | None = None) -> FetchResult:
+    """GET ``url`` (recorded form). Network and HTTP problems come back as a FetchResult, not raised.
+
+    ``headers`` are sent with every hop on top of the session's (e.g. X-Requested-With for a page
+    that a site serves only to its own scripts).
+    """
     allowed_hosts = tuple(allowed_hosts)
     current = url
     for _hop in range(max_redirects + 1):
@@ -49,7 +61,7 @@ def polite_get(session: requests.Session, url: str, *, robots: RobotsPolicy | No
         if robots is not None and not robots.allowed(current):
             return FetchResult(url, current, DISALLOWED, error=f"{current} disallowed by robots.txt")
         try:
-            response = session.get(current, allow_redirects=False, stream=stream)
+            response = session.get(current, allow_redirects=False, stream=stream, headers=headers)
         except TRANSFER_ERRORS as exc:
             return FetchResult(url, current, NETWORK_ERROR, error=describe_error(exc))
         from_cache = bool(getattr(response, "from_cache", False))

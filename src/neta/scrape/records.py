@@ -1,25 +1,9 @@
-"""Records shared by the bokete parsers, the crawler and the CSV writer."""
+"""Old home of the boke record, now in neta.scrape.bokete.records.
 
-from dataclasses import dataclass
+Kept only so that importers not yet moved (the workflow's integration tests) keep working; new code
+imports from the bokete package.
+"""
 
-BOKE_COLUMNS = ["boke_id", "odai_id", "text", "stars", "votes", "image_url", "date", "source_url", "layout"]
+from neta.scrape.bokete.records import BOKE_COLUMNS, Boke
 
-
-@dataclass(frozen=True)
-class Boke:
-    boke_id: int
-    odai_id: int
-    text: str
-    stars: int            # star total (rateSum on the Next.js site)
-    votes: int | None     # number of raters where the page says it (rateCount), else None
-    image_url: str        # absolute URL of the odai photo
-    date: str | None      # ISO 8601 where the page gives it
-    source_url: str       # the page it was parsed from
-    layout: str           # "xhtml2013" | "classic2016" | "nextjs"
-
-
-@dataclass(frozen=True)
-class ParsedPage:
-    layout: str
-    bokes: list[Boke]
-    links: list[str]      # absolute URLs worth following from this page: pagination, odai pages, boke pages
+__all__ = ["BOKE_COLUMNS", "Boke"]

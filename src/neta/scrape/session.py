@@ -20,6 +20,7 @@ exponential backoff / ``Retry-After`` instead.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,13 +30,16 @@ import requests_cache
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from neta.errors import NetaError
+from neta.scrape.contact import check_live_contact
 from neta.scrape.ratelimit import RateLimiter
 from neta.scrape.urls import check_origin_map, netloc_of, to_fetch_url, to_recorded_url
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# A site may change its robots.txt; pages are kept for good, its rules for a day.
+ROBOTS_TXT = re.compile(r"^https?://[^/]+/robots\.txt$")
+ROBOTS_EXPIRE_S = 24 * 3600
 # Bodies bigger than this are never buffered into the cache (see cacheable_response).
 DEFAULT_MAX_CACHED_BYTES = 20 * 2**20
 
@@ -132,17 +136,17 @@ def make_session(*, user_agent: str, contact: str, cache_path: str | Path | None
                  retries: int = 5, backoff: float = 0.5, timeout: tuple[float, float] = (5, 20),
                  origin_map: Mapping[str, str] | None = None, limiter: RateLimiter | None = None,
                  max_retry_after: float = 120.0, max_cached_bytes: int = DEFAULT_MAX_CACHED_BYTES,
-                 pool_maxsize: int = 10, project_url: str | None = None) -> requests.Session:
-    """Build the session for one site.
+                 pool_maxsize: int = 10, project_url: str | None = None, site: str = "<site>") -> requests.Session:
+    """Build the session for one site (``site`` is its config section, named in errors).
 
     ``cache_path`` is the SQLite file of the HTTP cache (``None``: no cache). Responses never expire
     (a resumed crawl must not fetch a page twice; delete the file to re-crawl), except robots.txt,
-    which the robots policy fetches with a one-day expiry. Only 200 responses are stored.
-    ``origin_map`` and ``limiter`` are held by the transport; see :func:`bind`.
+    which expires after a day. Only 200 responses are stored.
+    ``origin_map`` and ``limiter`` are held by the transport; see :func:`bind`. Without an origin map
+    the session reaches a live site, so ``contact`` must be a real address (neta.scrape.contact).
     """
-    if not contact and not origin_map:
-        raise NetaError("scrape contact is empty: a crawl of a live site must say who runs it. Set the "
-                        "contact field in config.yaml (an e-mail address or URL) and run again")
+    if not origin_map:
+        check_live_contact(contact, site=site)
     if cache_path is None:
         session: requests.Session = requests.Session()
     else:
@@ -157,6 +161,7 @@ def make_session(*, user_agent: str, contact: str, cache_path: str | Path | None
             allowable_codes=(200,),
             allowable_methods=("GET", "HEAD"),
             expire_after=requests_cache.NEVER_EXPIRE,
+            urls_expire_after={ROBOTS_TXT: ROBOTS_EXPIRE_S},
             cache_control=False,  # a site's no-cache must not make a resumed crawl refetch
             stale_if_error=False,
             filter_fn=lambda response: cacheable_response(response, max_cached_bytes),

@@ -137,7 +137,8 @@ def site_model(seed: int = 0) -> dict:
         }
         odais.append(odai)
         for boke in photo["bokes"]:
-            bokes.append({"odai_id": odai["id"], "text": boke["text"], "stars": boke["stars"], "date": str(boke["date"])})
+            bokes.append({"odai_id": odai["id"], "text": boke["text"], "stars": boke["stars"],
+                          "date": str(boke["date"])})
     # Ids grow with posting time, as on the real site.
     bokes.sort(key=lambda b: (b["date"], b["odai_id"], b["text"]))
     next_id = 41_000_000 + rng.randrange(1_000_000)
@@ -177,10 +178,12 @@ def _site_files(model: dict) -> dict[str, str]:
     for odai in model["odais"]:
         mine = sorted((b for b in model["bokes"] if b["odai_id"] == odai["id"]), key=lambda b: (-b["stars"], b["id"]))
         chunks = _chunks(mine, ODAI_PAGE_SIZE)
-        render = {"nextjs": pages.nextjs_odai, "classic2016": pages.classic_odai, "xhtml2013": pages.xhtml_odai}[odai["layout"]]
+        render = {"nextjs": pages.nextjs_odai, "classic2016": pages.classic_odai,
+                  "xhtml2013": pages.xhtml_odai}[odai["layout"]]
         for n, chunk in enumerate(chunks, start=1):
             files[f"odai/{odai['id']}/{page_file(n)}"] = render(odai, chunk, n, len(chunks))
-        render_boke = {"nextjs": pages.nextjs_boke, "classic2016": pages.classic_boke, "xhtml2013": pages.xhtml_boke}[odai["layout"]]
+        render_boke = {"nextjs": pages.nextjs_boke, "classic2016": pages.classic_boke,
+                       "xhtml2013": pages.xhtml_boke}[odai["layout"]]
         for boke in mine:
             files[f"boke/{boke['id']}/{page_file(1)}"] = render_boke(boke, odai)
     newest = sorted(model["bokes"], key=lambda b: (b["date"], b["id"]), reverse=True)

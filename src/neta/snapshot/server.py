@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
-import re
 import threading
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from w3lib.encoding import html_body_declared_encoding
 
 from neta.errors import NetaError
 
@@ -34,7 +35,6 @@ _CONTENT_TYPES = {
     ".json": "application/json",
     ".css": "text/css; charset=utf-8",
 }
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", re.I)
 
 
 def page_file(page: int) -> str:
@@ -71,9 +71,9 @@ def resolve_request(root: Path, target: str) -> Path | None:
 def content_type(path: Path, head: bytes) -> str:
     kind = _CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
     if kind == "text/html":
-        declared = _META_CHARSET.search(head[:2048])
-        charset = declared.group(1).decode("ascii").lower() if declared else "utf-8"
-        kind = f"text/html; charset={charset}"
+        # The header repeats the page's own <meta> declaration, spelled as the codec w3lib resolves it
+        # to, so a client decodes the body the same way whether it reads the header or the page.
+        kind = f"text/html; charset={html_body_declared_encoding(head) or 'utf-8'}"
     return kind
 
 
@@ -139,7 +139,8 @@ class SnapshotServer:
         except ValueError:
             address = None
         if address is None or address.version != 4 or not address.is_loopback:
-            raise NetaError(f"snapshot server host {host!r}: only an IPv4 loopback address such as 127.0.0.1 is allowed")
+            raise NetaError(
+                f"snapshot server host {host!r}: only an IPv4 loopback address such as 127.0.0.1 is allowed")
         self.root = Path(root)
         if not self.root.is_dir():
             raise NetaError(f"{self.root}: snapshot directory does not exist; build it first")
@@ -149,7 +150,7 @@ class SnapshotServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "SnapshotServer":
+    def start(self) -> SnapshotServer:
         server = ThreadingHTTPServer((self.host, self.port), partial(_Handler, root=self.root))
         server.daemon_threads = True
         self._server = server
@@ -168,7 +169,7 @@ class SnapshotServer:
             log.info("stopped serving %s at %s", self.root, self.origin)
             self._server = None
 
-    def __enter__(self) -> "SnapshotServer":
+    def __enter__(self) -> SnapshotServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -17,16 +17,18 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from neta import __version__
-from neta.atomic import atomic_path, file_sha256
+from neta.atomic import file_sha256
 from neta.device import resolve_device, seed_everything, set_threads
 from neta.errors import NetaError
 from neta.models.hiragana import HiraganaCNN, SoftmaxRegression, count_parameters
+from neta.models.hiragana_checkpoint import save_checkpoint
 from neta.train.etl_dataset import load_etl_split, to_float_batch
-from neta.train.schedules import PiecewiseConstant, keep_prob_schedule as make_keep_prob
-from neta.train.schedules import learning_rate_schedule
+from neta.train.schedules import PiecewiseConstant, learning_rate_schedule
+from neta.train.schedules import keep_prob_schedule as make_keep_prob
 
 log = logging.getLogger(__name__)
+
+LOG_EVERY = 100  # steps a logged window of the training curve spans
 
 
 class EpochSampler:
@@ -120,14 +122,16 @@ def train_hiragana(
     init_std: float,
     bias_init: float,
     seed: int,
-    device: str = "auto",
-    threads: int = 1,
-    log_every: int = 100,
+    device: str,
+    threads: int,
+    log_every: int = LOG_EVERY,
 ) -> dict:
     """Train both models on the train split of ``etl_path`` and save ``out_path`` (model.pt).
 
-    Returns a summary (sizes, times, final train accuracies). Deterministic on the CPU for a given
-    ``seed`` and ``threads``.
+    Every hyperparameter is required: their defaults live in the config schema alone.
+    ``log_every`` (steps a logged window spans, also the resolution of the saved training curves)
+    only changes what is reported. Returns a summary (sizes, times, final train accuracies).
+    Deterministic on the CPU for a given ``seed`` and ``threads``.
     """
     started = time.perf_counter()
     _check_positive("steps", steps)
@@ -222,16 +226,16 @@ def train_hiragana(
         "optimizer": "adam",
         "baseline_optimizer": "sgd",
     }
-    checkpoint = {
-        "cnn_state_dict": {k: v.detach().cpu() for k, v in cnn.state_dict().items()},
-        "baseline_state_dict": {k: v.detach().cpu() for k, v in baseline.state_dict().items()},
-        "arch": {"cnn": dict(cnn.arch), "baseline": dict(baseline.arch)},
-        "classes": list(data.classes),
-        "size": int(size),
-        "params": params,
-        "history": cnn_history,
-        "baseline_history": base_history,
-        "train": {
+    save_checkpoint(
+        out_path,
+        cnn=cnn,
+        baseline=baseline,
+        classes=data.classes,
+        size=size,
+        params=params,
+        history=cnn_history,
+        baseline_history=base_history,
+        train={
             "n_images": int(x.shape[0]),
             "n_writers": int(n_writers),
             "accuracy": train_accuracy,
@@ -239,10 +243,7 @@ def train_hiragana(
             "baseline_seconds": round(baseline_seconds, 3),
             "etl_sha256": file_sha256(etl_path),
         },
-        "neta_version": __version__,
-    }
-    with atomic_path(out_path) as tmp:
-        torch.save(checkpoint, tmp)
+    )
     elapsed = time.perf_counter() - started
     log.info(
         "wrote %s in %.1f s (CNN %.1f s, baseline %.1f s); train accuracy CNN %.4f, baseline %.4f",

@@ -23,7 +23,7 @@ class PiecewiseConstant:
         return self.values[bisect.bisect_right(self.steps, step) - 1]
 
     def to_list(self) -> list[list]:
-        return [[s, v] for s, v in zip(self.steps, self.values)]
+        return [[s, v] for s, v in zip(self.steps, self.values, strict=True)]
 
 
 def piecewise_constant(

@@ -16,9 +16,10 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from neta.errors import NetaError
+from neta.scrape.adapter import ParsedPage
 from neta.scrape.bokete import classic2016, nextjs, xhtml2013
 from neta.scrape.bokete._html import make_soup
-from neta.scrape.records import BOKE_COLUMNS, ParsedPage
+from neta.scrape.bokete.records import BOKE_COLUMNS, Boke
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,12 @@ def detect_layout(soup: BeautifulSoup) -> str | None:
     return None
 
 
-def parse_bokete(html: bytes | str, url: str, *, base_url: str | None = None) -> ParsedPage:
+def parse_bokete(html: bytes | str, url: str, *, base_url: str | None = None) -> ParsedPage[Boke]:
     """Parse one bokete page in any known layout.
 
     ``url`` is recorded as each boke's ``source_url`` and resolves relative links and protocol-relative
-    image URLs, unless ``base_url`` is given for that. Bytes are decoded by the page's declared charset.
+    image URLs, unless ``base_url`` is given for that. Bytes are decoded by the page's own declaration
+    (neta.scrape.charset).
     A page in no known layout raises NetaError naming ``url``.
     """
     soup = make_soup(html)
@@ -51,11 +53,11 @@ def parse_bokete(html: bytes | str, url: str, *, base_url: str | None = None) ->
             "Check that the URL is a bokete list, odai or boke page (an error or login page is not)"
         )
     page = _ADAPTERS[layout].parse(soup, url, base_url or url)
-    log.debug("%s: %s layout, %d bokes, %d links", url, layout, len(page.bokes), len(page.links))
+    log.debug("%s: %s layout, %d bokes, %d links", url, layout, len(page.items), len(page.links))
     return page
 
 
-def parse_bokete_file(path: str | Path, url: str | None = None) -> ParsedPage:
+def parse_bokete_file(path: str | Path, url: str | None = None) -> ParsedPage[Boke]:
     """Parse a saved page. Without ``url`` the records name the file, and relative links resolve
     against the page's canonical URL when it states one, else against https://bokete.jp/."""
     path = Path(path)
@@ -68,7 +70,7 @@ def parse_bokete_file(path: str | Path, url: str | None = None) -> ParsedPage:
         page = parse_bokete(data, url)
     else:
         page = parse_bokete(data, path.resolve().as_uri(), base_url=_canonical(data) or DEFAULT_BASE_URL)
-    log.info("read %s: %s layout, %d bokes in %.3f s", path, page.layout, len(page.bokes),
+    log.info("read %s: %s layout, %d bokes in %.3f s", path, page.layout, len(page.items),
              time.perf_counter() - started)
     return page
 
@@ -83,10 +85,10 @@ def _canonical(data: bytes) -> str | None:
     return None
 
 
-def bokes_to_json_lines(page: ParsedPage) -> str:
+def bokes_to_json_lines(page: ParsedPage[Boke]) -> str:
     """One JSON object a boke (keys in BOKE_COLUMNS order, UTF-8 text unescaped), newline-terminated."""
     lines = []
-    for boke in page.bokes:
+    for boke in page.items:
         record = dataclasses.asdict(boke)
         lines.append(json.dumps({key: record[key] for key in BOKE_COLUMNS}, ensure_ascii=False))
     return "".join(line + "\n" for line in lines)

@@ -7,18 +7,8 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 
 from bs4 import BeautifulSoup, Tag
-from bs4.dammit import EncodingDetector
 
-# Pages that declare Shift_JIS are in practice written in Microsoft's superset (browsers decode them
-# that way too); strict shift_jis would fail on characters such as ① or ～.
-_WIDER_ENCODINGS = {
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "sjis": "cp932",
-    "x-sjis": "cp932",
-    "windows-31j": "cp932",
-    "ms_kanji": "cp932",
-}
+from neta.scrape.charset import decode_html
 
 # bokete is a Japanese site and shows times in JST without saying so.
 JST = timezone(timedelta(hours=9))
@@ -32,20 +22,12 @@ _DATE = re.compile(
 
 
 def make_soup(html: bytes | str) -> BeautifulSoup:
-    """Parse with lxml; for bytes, honour the page's <meta charset> / http-equiv declaration."""
-    if isinstance(html, str):
-        return BeautifulSoup(html, "lxml")
-    data, bom_encoding = EncodingDetector.strip_byte_order_mark(html)
-    declared = bom_encoding or EncodingDetector.find_declared_encoding(data, is_html=True)
-    if declared:
-        encoding = _WIDER_ENCODINGS.get(declared.lower(), declared)
-        try:
-            # Decoding here rather than in lxml keeps the codec choice ours (libxml2 would use its own
-            # Shift_JIS table, which differs from browsers on characters such as ～).
-            return BeautifulSoup(data.decode(encoding, errors="replace"), "lxml")
-        except LookupError:
-            pass  # an unknown charset name: let bs4 guess
-    return BeautifulSoup(data, "lxml")
+    """Parse with lxml; bytes are decoded by the page's own declaration (BOM, <meta>), see decode_html.
+
+    Decoding here rather than in lxml keeps the codec choice ours: libxml2 would use its own
+    Shift_JIS table, which differs from browsers on characters such as ～.
+    """
+    return BeautifulSoup(html if isinstance(html, str) else decode_html(html), "lxml")
 
 
 def element_text(element: Tag) -> str:

@@ -12,9 +12,10 @@ from urllib.parse import unquote, urljoin
 from bs4 import BeautifulSoup, Tag
 
 from neta.errors import NetaError
+from neta.scrape.adapter import ParsedPage
 from neta.scrape.bokete._html import element_text, parse_count, parse_date
 from neta.scrape.bokete.links import anchor_hrefs, select_links
-from neta.scrape.records import Boke, ParsedPage
+from neta.scrape.bokete.records import Boke
 
 LAYOUT = "classic2016"
 _BOKE_HREF = re.compile(r"/boke/(\d+)")
@@ -91,4 +92,4 @@ def parse(soup: BeautifulSoup, url: str, base: str) -> ParsedPage:
                 layout=LAYOUT,
             )
         )
-    return ParsedPage(layout=LAYOUT, bokes=bokes, links=select_links(anchor_hrefs(soup), url, base))
+    return ParsedPage(layout=LAYOUT, items=bokes, links=select_links(anchor_hrefs(soup), url, base))

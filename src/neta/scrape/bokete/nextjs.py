@@ -18,9 +18,10 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from bs4 import BeautifulSoup, Tag
 
 from neta.errors import NetaError
+from neta.scrape.adapter import ParsedPage
 from neta.scrape.bokete._html import parse_date
 from neta.scrape.bokete.links import anchor_hrefs, select_links
-from neta.scrape.records import Boke, ParsedPage
+from neta.scrape.bokete.records import Boke
 
 LAYOUT = "nextjs"
 _ODAI_KEY = re.compile(r"odai", re.I)
@@ -166,4 +167,4 @@ def parse(soup: BeautifulSoup, url: str, base: str) -> ParsedPage:
     hrefs += [f"/odai/{odai_id}" for odai_id in odais]
     hrefs += [f"/boke/{boke_id}" for boke_id in bokes]
     hrefs += _pagination(props, url)
-    return ParsedPage(layout=LAYOUT, bokes=list(bokes.values()), links=select_links(hrefs, url, base))
+    return ParsedPage(layout=LAYOUT, items=list(bokes.values()), links=select_links(hrefs, url, base))

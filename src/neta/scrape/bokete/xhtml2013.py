@@ -8,9 +8,10 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup, Tag
 
 from neta.errors import NetaError
+from neta.scrape.adapter import ParsedPage
 from neta.scrape.bokete._html import element_text, parse_count
 from neta.scrape.bokete.links import anchor_hrefs, select_links
-from neta.scrape.records import Boke, ParsedPage
+from neta.scrape.bokete.records import Boke
 
 LAYOUT = "xhtml2013"
 _ENTRY_ID = re.compile(r"^boke-entry-(\d+)$")
@@ -66,4 +67,4 @@ def _entry(div: Tag, url: str, base: str) -> Boke:
 
 def parse(soup: BeautifulSoup, url: str, base: str) -> ParsedPage:
     bokes = [_entry(div, url, base) for div in entries(soup)]
-    return ParsedPage(layout=LAYOUT, bokes=bokes, links=select_links(anchor_hrefs(soup), url, base))
+    return ParsedPage(layout=LAYOUT, items=bokes, links=select_links(anchor_hrefs(soup), url, base))

@@ -1,0 +1,215 @@
+"""The workflow configuration as a command reads it: one schema holds every key and its default.
+
+A command names the parts of the configuration it reads (``("seed", "hiragana.train")``). It gets
+them, in the same nested structure as ``config.yaml``, from one of:
+
+* ``--settings JSON``: what a workflow rule passes, exactly those parts and nothing else (a rule
+  that passes too little or too much is an error, so a rule and its command cannot drift apart);
+* ``--configfile config.yaml``: a whole configuration file, for running a stage by hand;
+* neither: the schema's defaults;
+
+then per-key flags generated from the schema (``--steps 500``) override single values, and the
+result is validated against the schema. Nothing here has a default of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from neta.errors import NetaError
+
+SCHEMA_RESOURCE = "config.schema.yaml"  # a link to workflow/schemas/config.schema.yaml
+_FLAG_TYPES = {"integer": int, "number": float, "string": str}
+
+
+@cache
+def load_schema() -> dict:
+    text = resources.files("neta").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def with_defaults(config: Mapping | None, schema: Mapping | None = None) -> dict:
+    """A deep copy of ``config`` with every missing key of ``schema`` set to its default."""
+    schema = load_schema() if schema is None else schema
+    filled = copy.deepcopy(dict(config or {}))
+    _fill(filled, schema, load_schema())
+    return filled
+
+
+def _fill(instance: dict, schema: Mapping, root: Mapping) -> None:
+    for key, sub in schema.get("properties", {}).items():
+        sub = _resolve(sub, root)
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if isinstance(instance.get(key), dict) and sub.get("type") == "object":
+            _fill(instance[key], sub, root)
+
+
+def _resolve(sub: Mapping, root: Mapping) -> Mapping:
+    ref = sub.get("$ref")
+    if not ref:
+        return sub
+    target: Any = root
+    for part in ref.removeprefix("#/").split("/"):
+        target = target[part]
+    return {**target, **{k: v for k, v in sub.items() if k != "$ref"}}
+
+
+def validate_config(config: Mapping) -> dict:
+    """``config`` with defaults filled in; a bad key or value raises NetaError in one line."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    filled = with_defaults(config)
+    error = best_match(Draft202012Validator(load_schema()).iter_errors(filled))
+    if error is not None:
+        where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        if error.validator == "additionalProperties":
+            known = ", ".join(sorted(error.schema.get("properties", {})))
+            raise NetaError(f"config key {where}: {error.message}; the keys allowed here are: {known}")
+        description = error.schema.get("description")
+        hint = f" ({description})" if description else ""
+        raise NetaError(f"config key {where}: {error.message}{hint}")
+    return filled
+
+
+def subset(config: Mapping, keys: Iterable[str]) -> dict:
+    """The parts of ``config`` named by dotted ``keys``, in the same nesting."""
+    picked: dict = {}
+    for key in keys:
+        source: Any = config
+        parts = key.split(".")
+        for part in parts:
+            if not isinstance(source, Mapping) or part not in source:
+                raise NetaError(f"settings lack {key!r}")
+            source = source[part]
+        target = picked
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = copy.deepcopy(source)
+    return picked
+
+
+def _has(tree: Mapping, key: str) -> bool:
+    for part in key.split("."):
+        if not isinstance(tree, Mapping) or part not in tree:
+            return False
+        tree = tree[part]
+    return True
+
+
+def leaf_schemas(keys: Iterable[str]) -> dict[str, dict]:
+    """Every settable leaf under ``keys``: dotted path -> its (resolved) schema."""
+    root = load_schema()
+    leaves: dict[str, dict] = {}
+
+    def walk(sub: Mapping, path: str) -> None:
+        sub = _resolve(sub, root)
+        if sub.get("type") == "object" and "properties" in sub:
+            for name, child in sub["properties"].items():
+                walk(child, f"{path}.{name}")
+        else:
+            leaves[path] = dict(sub)
+
+    for key in keys:
+        sub: Mapping = root
+        for part in key.split("."):
+            properties = _resolve(sub, root).get("properties", {})
+            if part not in properties:
+                raise NetaError(f"{key!r} is not a key of the config schema")
+            sub = properties[part]
+        walk(sub, key)
+    return leaves
+
+
+def flag_names(paths: Iterable[str]) -> dict[str, str]:
+    """Dotted path -> command-line flag: the key's own name, or ``parent-name`` for every key of a
+    parent where two parents share a key name (``--train-steps``, ``--baseline-steps``)."""
+    paths = list(paths)
+    last = [path.rsplit(".", 1)[-1] for path in paths]
+    clashing = {path.rsplit(".", 1)[0] for path, name in zip(paths, last, strict=True) if last.count(name) > 1}
+    names = {}
+    for path, name in zip(paths, last, strict=True):
+        if path.rsplit(".", 1)[0] in clashing:
+            name = "-".join(path.split(".")[-2:])
+        names[path] = "--" + name.replace("_", "-")
+    return names
+
+
+def add_settings_options(parser: argparse.ArgumentParser, keys: Iterable[str]) -> None:
+    """``--settings``, ``--configfile`` and one flag a leaf of ``keys``, with the schema's descriptions."""
+    keys = tuple(keys)
+    group = parser.add_argument_group(
+        "settings", "values of config.yaml this command reads; defaults come from the config schema")
+    source = group.add_mutually_exclusive_group()
+    source.add_argument("--settings", metavar="JSON",
+                        help=f"the config parts {', '.join(keys)} as JSON (what the workflow passes)")
+    source.add_argument("--configfile", metavar="YAML", help="read them from a whole config file")
+    leaves = leaf_schemas(keys)
+    for path, flag in flag_names(leaves).items():
+        sub = leaves[path]
+        default = json.dumps(sub.get("default"))
+        options = dict(type=_FLAG_TYPES.get(sub.get("type"), _json_value), metavar=path.rsplit(".")[-1].upper())
+        if sub.get("type") == "array" and sub.get("items", {}).get("type") == "string":
+            options = dict(action="append", metavar=options["metavar"].removesuffix("S"))  # repeat the flag
+        group.add_argument(flag, dest=f"setting:{path}", default=argparse.SUPPRESS, **options,
+                           help=f"{path}: {sub.get('description', '')} (default {default})")
+    parser.set_defaults(settings_keys=keys)
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not JSON, e.g. [[0, 0.001], [1000, 0.0001]]") from exc
+
+
+def read_settings(args: argparse.Namespace) -> dict:
+    """The validated settings of a command parsed with :func:`add_settings_options`."""
+    keys = args.settings_keys
+    if args.settings is not None:
+        try:
+            given = json.loads(args.settings)
+        except json.JSONDecodeError as exc:
+            raise NetaError(f"--settings is not valid JSON: {exc}") from exc
+        if not isinstance(given, dict):
+            raise NetaError("--settings must be a JSON object in the structure of config.yaml")
+        missing = [key for key in keys if not _has(given, key)]
+        if missing or given != subset(given, keys):
+            raise NetaError(f"--settings must hold exactly the config parts {', '.join(keys)}: "
+                            + (f"{', '.join(missing)} missing" if missing else "it holds others too"))
+        config = given
+    elif args.configfile is not None:
+        config = _read_configfile(Path(args.configfile))
+    else:
+        config = {}
+    for name, value in vars(args).items():
+        if name.startswith("setting:"):
+            _set(config, name.removeprefix("setting:"), value)
+    return subset(validate_config(config), keys)
+
+
+def _read_configfile(path: Path) -> dict:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise NetaError(f"{path}: cannot read the config file ({exc})") from exc
+    if loaded is not None and not isinstance(loaded, dict):
+        raise NetaError(f"{path}: a config file is a mapping of keys, like config.yaml")
+    return loaded or {}
+
+
+def _set(config: dict, path: str, value: Any) -> None:
+    *parents, name = path.split(".")
+    for part in parents:
+        config = config.setdefault(part, {})
+    config[name] = value

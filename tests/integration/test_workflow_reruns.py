@@ -1,0 +1,192 @@
+"""Reruns follow edits, config changes and deletions, on one finished tiny workflow, as a user meets them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import h5py
+import pytest
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "workflow" / "lib"))
+sys.path.insert(0, str(REPO / "tests" / "unit"))
+
+from code_inputs import stage_code  # noqa: E402
+from test_code_inputs import HANDLERS  # noqa: E402
+
+# Which rules consume which: a rerun of a rule reruns these after it.
+FEEDS = {
+    "synthetic_etl": ["convert_etl"],
+    "convert_etl": ["train_hiragana", "evaluate_hiragana"],
+    "train_hiragana": ["evaluate_hiragana"],
+    "evaluate_hiragana": [],
+    "bokete_snapshot": ["scrape_bokete", "download_bokete_images"],
+    "scrape_bokete": ["download_bokete_images"],
+    "download_bokete_images": [],
+}
+# `neta` words of each rule's command, to tell the traced processes apart.
+COMMANDS = {
+    ("etl", "synth"): "synthetic_etl",
+    ("etl", "convert"): "convert_etl",
+    ("hiragana", "train"): "train_hiragana",
+    ("hiragana", "report"): "evaluate_hiragana",
+    ("snapshot", "bokete"): "bokete_snapshot",
+    ("scrape", "bokete"): "scrape_bokete",
+    ("download", "bokete"): "download_bokete_images",
+}
+OUTPUTS = {
+    "results/hiragana/etl_synthetic": "synthetic_etl",
+    "results/hiragana/etl_28.h5": "convert_etl",
+    "results/hiragana/model.pt": "train_hiragana",
+    "results/hiragana/metrics.json": "evaluate_hiragana",
+    "results/hiragana/confusion.png": "evaluate_hiragana",
+    "results/bokete/snapshot": "bokete_snapshot",
+    "results/bokete/bokes.csv": "scrape_bokete",
+    "results/bokete/images/manifest.csv": "download_bokete_images",
+    "results/bokete/images": "download_bokete_images",
+}
+
+
+def with_downstream(*rules: str) -> dict[str, int]:
+    todo, found = list(rules), set()
+    while todo:
+        rule = todo.pop()
+        if rule not in found:
+            found.add(rule)
+            todo.extend(FEEDS[rule])
+    return {rule: 1 for rule in found} | {"all": 1}
+
+
+def code_of(flow, rule: str) -> set[str]:
+    handler, data = HANDLERS[rule]
+    return set(stage_code(flow.root / "src", [handler], data))
+
+
+def test_the_run_made_every_output_and_a_second_run_does_nothing(finished_workflow):
+    flow = finished_workflow
+    for output in OUTPUTS:
+        assert (flow.root / output).exists(), output
+    metrics = json.loads((flow.root / "results/hiragana/metrics.json").read_text(encoding="utf-8"))
+    # 40 steps on 6 writers: far from trained, but far above the 1/71 of guessing.
+    assert metrics["cnn"]["accuracy"] > 5 / 71, metrics["cnn"]
+    assert len(metrics["per_class"]) == 71
+    with h5py.File(flow.root / "results/hiragana/etl_28.h5", "r") as handle:
+        writers, split = handle["writers"][()], handle["split"][()]
+        assert not set(writers[split == 0]) & set(writers[split == 1])
+    for rule in FEEDS:
+        assert (flow.root / "results" / "logs" / f"{rule}.log").exists(), rule
+        assert (flow.root / "results" / "benchmarks" / f"{rule}.tsv").exists(), rule
+    assert flow.planned_jobs() == {}
+
+
+def test_every_job_ran_only_code_its_rule_tracks(finished_workflow):
+    flow = finished_workflow
+    traces = [json.loads(line) for line in flow.trace.read_text(encoding="utf-8").splitlines()]
+    seen = set()
+    for trace in traces:
+        words = tuple(word for word in trace["argv"] if not word.startswith("-"))[:2]
+        rule = COMMANDS[words]
+        seen.add(rule)
+        untracked = set(trace["files"]) - code_of(flow, rule)
+        assert not untracked, f"{rule} ran files its code= input misses: {sorted(untracked)}"
+    assert seen == set(FEEDS)
+
+
+@pytest.mark.parametrize("rule", sorted(FEEDS))
+def test_editing_a_file_of_a_rule_reruns_it_and_what_it_feeds_only(finished_workflow, rule):
+    flow = finished_workflow
+    own = code_of(flow, rule)
+    # A file this rule runs and no rule upstream of it does.
+    upstream = {other for other, fed in FEEDS.items() if rule in with_downstream(other) and other != rule}
+    candidates = sorted(own - set().union(*(code_of(flow, other) for other in upstream)))
+    path = Path(candidates[-1])
+    readers = [other for other in FEEDS if str(path) in code_of(flow, other)]
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n# edited by the test\n")
+        assert flow.planned_jobs() == with_downstream(*readers), (rule, path)
+    finally:
+        path.write_bytes(original)
+    assert flow.planned_jobs() == {}
+
+
+def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
+    flow = finished_workflow
+    everything = set().union(*(code_of(flow, rule) for rule in FEEDS))
+    outside = [path for path in (flow.root / "src" / "neta").rglob("*.py") if str(path) not in everything]
+    assert outside, "every module is run by some stage; add a scratch module to test this"
+    original = outside[0].read_bytes()
+    try:
+        outside[0].write_bytes(original + b"\n# edited by the test\n")
+        assert flow.planned_jobs() == {}
+    finally:
+        outside[0].write_bytes(original)
+
+
+@pytest.mark.parametrize("key, value, rerun", [
+    ("hiragana.train.steps", 41, ["train_hiragana"]),
+    ("hiragana.synth.writers", 7, ["synthetic_etl"]),
+    ("hiragana.split.test_fraction", 0.5, ["convert_etl"]),
+    ("bokete.min_stars", 10, ["scrape_bokete"]),
+    ("bokete.download.workers", 2, ["download_bokete_images"]),
+    ("bokete.contact", "Pat O'Neil <pat@example.org>; touch INJECTED", ["scrape_bokete", "download_bokete_images"]),
+    ("seed", 1, ["synthetic_etl", "bokete_snapshot", "convert_etl", "train_hiragana"]),
+])
+def test_a_config_change_reruns_exactly_the_rules_that_read_it(finished_workflow, key, value, rerun):
+    flow = finished_workflow
+    saved = flow.config()
+    config = json.loads(json.dumps(saved))
+    node = config
+    *parents, name = key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[name] = value
+    try:
+        flow.write_config(config)
+        assert flow.planned_jobs() == with_downstream(*rerun)
+    finally:
+        flow.write_config(saved)
+
+
+def test_a_config_value_never_reaches_the_shell_unquoted(finished_workflow):
+    flow = finished_workflow
+    saved = flow.config()
+    config = json.loads(json.dumps(saved))
+    config["bokete"]["contact"] = "Pat O'Neil <pat@example.org>; touch INJECTED"
+    config["bokete"]["start_paths"] = ["/boke/hot", "/boke/legend$(touch INJECTED2)"]
+    try:
+        flow.write_config(config)
+        flow.snakemake("--forcerun", "scrape_bokete", "results/bokete/bokes.csv")
+        assert not (flow.root / "INJECTED").exists() and not (flow.root / "INJECTED2").exists()
+        log = (flow.root / "results/logs/scrape_bokete.log").read_text(encoding="utf-8")
+        assert "Pat O'Neil <pat@example.org>; touch INJECTED" in log
+    finally:
+        flow.write_config(saved)
+        flow.snakemake()
+
+
+@pytest.mark.parametrize("output", sorted(OUTPUTS))
+def test_deleting_an_output_reruns_its_rule_and_what_it_feeds(finished_workflow, output):
+    """`rm FILE; make run` (make run is `snakemake --cores 2` after clearing a stale lock)."""
+    flow = finished_workflow
+    path = flow.root / output
+    aside = flow.root.parent / "aside"
+    shutil.move(path, aside)
+    try:
+        assert flow.planned_jobs() == with_downstream(OUTPUTS[output])
+    finally:
+        shutil.move(aside, path)  # a rename keeps the times: the tree is finished again
+    assert flow.planned_jobs() == {}
+
+
+def test_a_deleted_intermediate_is_rebuilt_by_a_plain_run(finished_workflow):
+    flow = finished_workflow
+    (flow.root / "results/hiragana/etl_28.h5").unlink()
+    flow.snakemake()
+    assert (flow.root / "results/hiragana/etl_28.h5").is_file()
+    assert flow.planned_jobs() == {}

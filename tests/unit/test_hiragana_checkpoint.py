@@ -1,0 +1,92 @@
+"""model.pt: save_checkpoint and load_models are inverses; damaged files give clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from neta import __version__
+from neta.errors import NetaError
+from neta.models.hiragana import HiraganaCNN, SoftmaxRegression
+from neta.models.hiragana_checkpoint import (
+    REQUIRED_KEYS,
+    load_models,
+    model_classes,
+    read_checkpoint,
+    save_checkpoint,
+)
+
+CLASSES = list("あいうえお")
+META = {
+    "params": {"steps": 3, "lr_schedule": [[0, 1e-3], [2, 1e-4]], "device": "cpu"},
+    "history": {"step": [1, 2, 3], "loss": [2.0, 1.5, 1.0], "accuracy": [0.1, 0.2, 0.3],
+                "lr": [1e-3, 1e-3, 1e-4], "keep_prob": [1.0, 1.0, 0.5]},
+    "baseline_history": {"step": [3], "loss": [1.6], "accuracy": [0.2], "lr": [0.005], "keep_prob": [1.0]},
+    "train": {"n_images": 40, "n_writers": 4, "accuracy": {"cnn": 0.5, "baseline": 0.25},
+              "cnn_seconds": 0.1, "baseline_seconds": 0.01, "etl_sha256": "0" * 64},
+}
+
+
+def _models():
+    torch.manual_seed(3)
+    cnn = HiraganaCNN(n_classes=len(CLASSES), size=16, init_std=0.05, bias_init=0.2, conv1=4, conv2=8, hidden=32)
+    baseline = SoftmaxRegression(n_inputs=16 * 16, n_classes=len(CLASSES))
+    with torch.no_grad():
+        baseline.linear.weight.normal_()  # not the zero start, so the round trip is a real test
+    return cnn, baseline
+
+
+@pytest.fixture
+def saved(tmp_path):
+    cnn, baseline = _models()
+    path = tmp_path / "model.pt"
+    written = save_checkpoint(path, cnn=cnn, baseline=baseline, classes=CLASSES, size=16, **META)
+    return path, cnn, baseline, written
+
+
+def test_save_then_load_gives_identical_weights_and_metadata(saved):
+    path, cnn, baseline, written = saved
+    loaded = load_models(path, "cpu")
+    for original, back in ((cnn, loaded.cnn), (baseline, loaded.baseline)):
+        want, got = original.state_dict(), back.state_dict()
+        assert list(want) == list(got)
+        for key in want:
+            assert torch.equal(want[key], got[key]), key
+        assert back.arch == original.arch and not back.training
+    assert loaded.classes == CLASSES and loaded.size == 16
+    checkpoint = loaded.checkpoint
+    assert list(checkpoint) == [*REQUIRED_KEYS, "params", "history", "baseline_history", "train", "neta_version"]
+    for key, value in META.items():
+        assert checkpoint[key] == value, key
+    assert checkpoint["neta_version"] == __version__
+    assert checkpoint["arch"] == {"cnn": cnn.arch, "baseline": baseline.arch}
+    assert list(written) == list(checkpoint) and written["classes"] == CLASSES
+    x = torch.rand(2, 1, 16, 16)
+    cnn.eval()
+    assert torch.equal(cnn(x), loaded.cnn(x))
+    assert model_classes(path) == CLASSES
+
+
+def test_checkpoint_opens_with_weights_only(saved):
+    path, *_ = saved
+    assert set(torch.load(path, weights_only=True)) >= set(REQUIRED_KEYS)
+
+
+def test_damaged_or_foreign_checkpoints_name_the_file(saved, tmp_path):
+    path, *_ = saved
+    with pytest.raises(NetaError, match="missing.pt: no such model file"):
+        read_checkpoint(tmp_path / "missing.pt")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(NetaError, match="truncated.pt: not a readable hiragana checkpoint"):
+        load_models(truncated)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(NetaError, match=r"foreign.pt: not a hiragana checkpoint \(missing"):
+        load_models(foreign)
+    mismatched = tmp_path / "mismatched.pt"
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["arch"]["cnn"]["hidden"] = 64
+    torch.save(checkpoint, mismatched)
+    with pytest.raises(NetaError, match="mismatched.pt: weights do not match"):
+        load_models(mismatched)

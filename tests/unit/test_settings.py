@@ -1,0 +1,90 @@
+"""One source of truth: the schema's defaults, the workflow's --settings, the flags, one validation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+import yaml
+
+from neta.errors import NetaError
+from neta.settings import add_settings_options, load_schema, read_settings, validate_config
+
+KEYS = ("seed", "device", "hiragana.train", "hiragana.baseline")
+
+
+def parse(*argv: str) -> dict:
+    parser = argparse.ArgumentParser()
+    add_settings_options(parser, KEYS)
+    return read_settings(parser.parse_args(list(argv)))
+
+
+def test_no_settings_means_the_schema_defaults():
+    defaults = load_schema()["properties"]["hiragana"]["properties"]["train"]["properties"]
+    settings = parse()
+    assert settings["hiragana"]["train"]["steps"] == defaults["steps"]["default"]
+    assert settings["hiragana"]["train"]["lr_schedule"] == defaults["lr_schedule"]["default"]
+    assert settings["seed"] == 0 and set(settings) == {"seed", "device", "hiragana"}
+
+
+def test_workflow_settings_are_taken_as_given_and_flags_override_them():
+    given = validate_config({"hiragana": {"train": {"steps": 7}}})
+    payload = {"seed": 3, "device": "cpu", "hiragana": {k: given["hiragana"][k] for k in ("train", "baseline")}}
+    settings = parse("--settings", json.dumps(payload), "--baseline-steps", "11",
+                     "--train-lr-schedule", "[[0, 0.01], [5, 0.001]]")
+    assert settings["seed"] == 3 and settings["hiragana"]["train"]["steps"] == 7
+    assert settings["hiragana"]["baseline"]["steps"] == 11
+    assert settings["hiragana"]["train"]["lr_schedule"] == [[0, 0.01], [5, 0.001]]  # a list, never a string
+
+
+@pytest.mark.parametrize("payload, words", [
+    ({"seed": 0, "device": "cpu", "hiragana": {"train": {}}}, "hiragana.baseline missing"),
+    ({"seed": 0, "device": "cpu", "hiragana": {"train": {}, "baseline": {}, "size": 28}}, "others too"),
+])
+def test_settings_must_hold_exactly_what_the_command_reads(payload, words):
+    with pytest.raises(NetaError, match=words):
+        parse("--settings", json.dumps(payload))
+
+
+def test_a_configfile_is_read_and_validated_naming_the_key(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"hiragana": {"train": {"steps": 9}}}), encoding="utf-8")
+    assert parse("--configfile", str(config))["hiragana"]["train"]["steps"] == 9
+    config.write_text(yaml.safe_dump({"hiragana": {"train": {"steps": "many"}}}), encoding="utf-8")
+    with pytest.raises(NetaError, match=r"hiragana\.train\.steps: 'many' is not of type 'integer'"):
+        parse("--configfile", str(config))
+
+
+def test_a_bad_flag_value_is_caught_by_the_schema():
+    with pytest.raises(NetaError, match=r"hiragana\.train\.steps"):
+        parse("--train-steps", "0")
+
+
+def test_a_misspelt_key_is_one_line_naming_it_and_the_allowed_keys():
+    with pytest.raises(NetaError) as caught:
+        validate_config({"hiragana": {"train": {"stepz": 5}}})
+    message = str(caught.value)
+    assert "\n" not in message and "stepz" in message and "hiragana.train" in message and "steps" in message
+
+
+def test_every_schema_key_is_described_typed_and_defaulted():
+    schema = load_schema()
+
+    def walk(node, path):
+        node = {**schema["definitions"]["schedule"], **node} if "$ref" in node else node
+        assert node.get("description"), f"{path} has no description"
+        assert "type" in node, f"{path} has no type"
+        if path:
+            assert "default" in node, f"{path} has no default"
+        for name, child in node.get("properties", {}).items():
+            walk(child, f"{path}.{name}".lstrip("."))
+
+    walk(schema, "")
+
+
+def test_a_list_of_strings_is_a_repeated_flag():
+    parser = argparse.ArgumentParser()
+    add_settings_options(parser, ("bokete.start_paths",))
+    args = parser.parse_args(["--start-paths", "/boke/hot", "--start-paths", "/odai/1..3"])
+    assert read_settings(args)["bokete"]["start_paths"] == ["/boke/hot", "/odai/1..3"]
