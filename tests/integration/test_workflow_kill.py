@@ -53,7 +53,10 @@ def test_sigkill_mid_training_then_make_run_finishes(workflow_copy):
     assert not (flow.root / "results" / "hiragana" / "model.pt").exists()
 
     # While a snakemake works in the directory, its lock is left alone.
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"], cwd=flow.root)
+    stand_in = flow.root.parent / "bin" / "snakemake"  # looks like `python …/bin/snakemake` to ps
+    stand_in.parent.mkdir()
+    stand_in.write_text("import time\ntime.sleep(60)\n", encoding="utf-8")
+    holder = subprocess.Popen([sys.executable, str(stand_in)], cwd=flow.root)
     try:
         subprocess.run([sys.executable, str(CLEAR_STALE_LOCK)], cwd=flow.root, check=True)
         assert any((flow.root / ".snakemake" / "locks").iterdir())

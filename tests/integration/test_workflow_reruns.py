@@ -72,8 +72,10 @@ def test_the_run_made_every_output_and_a_second_run_does_nothing(finished_workfl
     for output in OUTPUTS:
         assert (flow.root / output).exists(), output
     metrics = json.loads((flow.root / "results/hiragana/metrics.json").read_text(encoding="utf-8"))
-    # 40 steps on 6 writers: far from trained, but far above the 1/71 of guessing.
-    assert metrics["cnn"]["accuracy"] > 5 / 71, metrics["cnn"]
+    # 200 steps on 4 training writers: far from trained, but far above the 1/71 of guessing, and the
+    # CNN ahead of the softmax baseline as in the original.
+    assert metrics["cnn"]["accuracy"] > 0.3, metrics["cnn"]
+    assert metrics["cnn"]["accuracy"] > metrics["baseline"]["accuracy"] + 0.2, metrics
     assert len(metrics["per_class"]) == 71
     with h5py.File(flow.root / "results/hiragana/etl_28.h5", "r") as handle:
         writers, split = handle["writers"][()], handle["split"][()]

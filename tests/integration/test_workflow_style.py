@@ -23,3 +23,11 @@ def test_snakefmt_check_passes():
     proc = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/"], cwd=repo,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ruff_check_passes():
+    repo = Path(__file__).resolve().parents[2]
+    ruff = Path(sys.executable).with_name("ruff")
+    proc = subprocess.run([str(ruff), "check", "src", "tests", "benchmarks", "workflow/lib"], cwd=repo,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
