@@ -19,7 +19,7 @@ from neta.errors import NetaError
 log = logging.getLogger("neta")
 
 # First word -> the command module that registers it.
-AREAS = {"etl": "neta.commands.etl", "hiragana": "neta.commands.hiragana"}
+AREAS = {"etl": "neta.commands.etl", "hiragana": "neta.commands.hiragana", "pizza": "neta.commands.pizza"}
 # Verbs whose second word is a site: `neta parse bokete`, later `neta parse dodo`.
 SITE_VERBS = {
     "parse": "parse saved pages into JSON lines (one record an item)",
@@ -27,7 +27,7 @@ SITE_VERBS = {
     "scrape": "crawl a site politely (robots.txt, rate limit, cache, resume)",
     "download": "download the images a crawl found, checked and deduplicated",
 }
-SITES = {"bokete": "neta.commands.bokete"}
+SITES = {"bokete": "neta.commands.bokete", "dodo": "neta.commands.dodo"}
 
 
 def cmd_inspect(args) -> int:

@@ -70,13 +70,20 @@ def provenance_attrs(
     }
 
 
-def _chunks(array: np.ndarray) -> tuple[int, ...]:
-    row_bytes = max(1, array.itemsize * int(np.prod(array.shape[1:], dtype=np.int64)))
-    rows = int(max(1, min(array.shape[0], _CHUNK_BYTES // row_bytes)))
+# Per-dataset storage a stage may ask for (write_h5's ``storage``): compression filter -> its options.
+_COMPRESSIONS = {"gzip": {"compression": "gzip", "compression_opts": 4}, "lzf": {"compression": "lzf"}}
+
+
+def _chunks(array: np.ndarray, chunk_rows: int | None = None) -> tuple[int, ...]:
+    if chunk_rows is None:
+        row_bytes = max(1, array.itemsize * int(np.prod(array.shape[1:], dtype=np.int64)))
+        chunk_rows = _CHUNK_BYTES // row_bytes
+    rows = int(max(1, min(array.shape[0], chunk_rows)))
     return (rows, *array.shape[1:])
 
 
-def _create(group: h5py.Group, name: str, value) -> h5py.Dataset:
+def _create(group: h5py.Group, name: str, value, *, chunk_rows: int | None = None,
+            compression: str = "gzip") -> h5py.Dataset:
     array = np.asarray(value)
     if array.dtype.kind in "UO":
         data = np.array([str(v) for v in array.ravel()], dtype=object).reshape(array.shape)
@@ -85,9 +92,9 @@ def _create(group: h5py.Group, name: str, value) -> h5py.Dataset:
         data, kwargs = array, {}
     if array.ndim == 0 or array.size == 0:
         return group.create_dataset(name, data=data, track_times=False, **kwargs)
-    compression = {} if array.dtype.kind in "UO" else {"compression": "gzip", "compression_opts": 4}
+    filters = {} if array.dtype.kind in "UO" else _COMPRESSIONS[compression]
     return group.create_dataset(
-        name, data=data, chunks=_chunks(array), track_times=False, **compression, **kwargs
+        name, data=data, chunks=_chunks(array, chunk_rows), track_times=False, **filters, **kwargs
     )
 
 
@@ -108,20 +115,29 @@ def write_h5(
     inputs: Sequence[str | os.PathLike] | Mapping[str, str] = (),
     attrs: Mapping = {},
     dataset_attrs: Mapping[str, Mapping] = {},
+    storage: Mapping[str, Mapping] = {},
 ) -> None:
     """Write ``datasets`` (name -> array) to ``path`` atomically with provenance on the root.
 
     ``inputs`` are the files the stage read: paths to hash, or a mapping path -> sha256 already
     computed (a stage with large inputs hashes them while it works, see :func:`hash_inputs`).
+    ``storage`` overrides how a dataset is stored, name -> ``{"chunk_rows": rows a chunk along the
+    first axis (instead of ~1 MiB), "compression": "gzip" (level 4, the default) or "lzf" (faster,
+    larger)}``, e.g. so one chunk is what a reader takes at a time.
     """
-    unknown = set(dataset_attrs) - set(datasets)
-    if unknown:
-        raise ValueError(f"dataset_attrs names datasets that are not written: {sorted(unknown)}")
+    for what, names in (("dataset_attrs", dataset_attrs), ("storage", storage)):
+        unknown = set(names) - set(datasets)
+        if unknown:
+            raise ValueError(f"{what} names datasets that are not written: {sorted(unknown)}")
+    for name, options in storage.items():
+        if set(options) - {"chunk_rows", "compression"} or options.get("compression", "gzip") not in _COMPRESSIONS:
+            raise ValueError(f"storage of {name}: {dict(options)} (allowed: chunk_rows, compression in "
+                             f"{sorted(_COMPRESSIONS)})")
     root_attrs = {**provenance_attrs(stage, params, inputs), **attrs}
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w", track_order=True) as handle:
             for name, value in datasets.items():
-                dataset = _create(handle, name.lstrip("/"), value)
+                dataset = _create(handle, name.lstrip("/"), value, **storage.get(name, {}))
                 for key, attr in dataset_attrs.get(name, {}).items():
                     dataset.attrs[key] = _attr_value(attr)
             for key, value in root_attrs.items():

@@ -122,7 +122,7 @@ atexit.register(_record)
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def finished_workflow(tmp_path_factory) -> Workflow:
     """The whole tiny workflow run once, with every neta process's imported files traced."""
     base = tmp_path_factory.mktemp("finished")

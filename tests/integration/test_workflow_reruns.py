@@ -28,6 +28,11 @@ FEEDS = {
     "bokete_snapshot": ["scrape_bokete", "download_bokete_images"],
     "scrape_bokete": ["download_bokete_images"],
     "download_bokete_images": [],
+    "dodo_snapshot": ["scrape_dodo", "download_dodo_images"],
+    "scrape_dodo": ["encode_recipes", "download_dodo_images", "augment_pizza"],
+    "encode_recipes": ["augment_pizza"],
+    "download_dodo_images": ["augment_pizza"],
+    "augment_pizza": [],
 }
 # `neta` words of each rule's command, to tell the traced processes apart.
 COMMANDS = {
@@ -38,6 +43,11 @@ COMMANDS = {
     ("snapshot", "bokete"): "bokete_snapshot",
     ("scrape", "bokete"): "scrape_bokete",
     ("download", "bokete"): "download_bokete_images",
+    ("snapshot", "dodo"): "dodo_snapshot",
+    ("scrape", "dodo"): "scrape_dodo",
+    ("pizza", "recipes"): "encode_recipes",
+    ("download", "dodo"): "download_dodo_images",
+    ("pizza", "augment"): "augment_pizza",
 }
 OUTPUTS = {
     "results/hiragana/etl_synthetic": "synthetic_etl",
@@ -49,6 +59,12 @@ OUTPUTS = {
     "results/bokete/bokes.csv": "scrape_bokete",
     "results/bokete/images/manifest.csv": "download_bokete_images",
     "results/bokete/images": "download_bokete_images",
+    "results/pizza/snapshot": "dodo_snapshot",
+    "results/pizza/menu.csv": "scrape_dodo",
+    "results/pizza/recipes.json": "encode_recipes",
+    "results/pizza/images": "download_dodo_images",
+    "results/pizza/images/manifest.csv": "download_dodo_images",
+    "results/pizza/augmented.h5": "augment_pizza",
 }
 
 
@@ -137,7 +153,10 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     ("bokete.min_stars", 10, ["scrape_bokete"]),
     ("bokete.download.workers", 2, ["download_bokete_images"]),
     ("bokete.contact", "Pat O'Neil <pat@example.org>; touch INJECTED", ["scrape_bokete", "download_bokete_images"]),
-    ("seed", 1, ["synthetic_etl", "bokete_snapshot", "convert_etl", "train_hiragana"]),
+    ("pizza.augment.size", 64, ["augment_pizza"]),
+    ("pizza.recipes.slots", 10, ["encode_recipes"]),
+    ("pizza.download.workers", 2, ["download_dodo_images"]),
+    ("seed", 1, ["synthetic_etl", "bokete_snapshot", "convert_etl", "train_hiragana", "dodo_snapshot"]),
 ])
 def test_a_config_change_reruns_exactly_the_rules_that_read_it(finished_workflow, key, value, rerun):
     flow = finished_workflow

@@ -48,6 +48,10 @@ def bokete_path(name):
     return results_path("bokete", name)
 
 
+def pizza_path(name):
+    return results_path("pizza", name)
+
+
 def log_path(rule_name):
     return results_path("logs", f"{rule_name}.log")
 
@@ -81,6 +85,11 @@ def bokete_snapshot_input(wildcards):
     return [] if config["bokete"]["base_url"] else [rules.bokete_snapshot.output.site]
 
 
+def dodo_snapshot_input(wildcards):
+    """The bundled offline snapshot when no live base_url is configured, else nothing."""
+    return [] if config["pizza"]["base_url"] else [rules.dodo_snapshot.output.site]
+
+
 def all_outputs():
     """Every file the workflow makes, intermediates too: delete one and a run rebuilds it and what
     it feeds."""
@@ -97,4 +106,12 @@ def all_outputs():
     ]
     if not config["bokete"]["base_url"]:
         bokete.insert(0, rules.bokete_snapshot.output.site)
-    return hiragana + bokete
+    pizza = [
+        rules.scrape_dodo.output.csv,
+        rules.encode_recipes.output.recipes,
+        *rules.download_dodo_images.output,
+        rules.augment_pizza.output.h5,
+    ]
+    if not config["pizza"]["base_url"]:
+        pizza.insert(0, rules.dodo_snapshot.output.site)
+    return hiragana + bokete + pizza

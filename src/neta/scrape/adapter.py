@@ -6,17 +6,38 @@ rest, so adding a site costs a parser and a writer, not a crawler.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-# A URL to follow (absolute). A site whose pages need their own request headers (Dodo's product popup
-# is fetched with X-Requested-With: XMLHttpRequest) will make this ``str | tuple[str, Mapping]``; the
-# crawl turns a link into a request in one place and polite_get already takes ``headers``.
-Link = str
+
+@dataclass(frozen=True)
+class LinkWithHeaders:
+    """A link the site serves differently depending on request headers, with the headers to send.
+
+    Dodo's 2017 product URL answers a browser with a full page and its own scripts (``X-Requested-With:
+    XMLHttpRequest``) with the popup fragment that holds the photos. The crawl deduplicates by URL
+    alone, sends ``headers`` with every redirect hop, and the HTTP cache keys on them (see
+    neta.scrape.fetch), so the fragment and the page of one URL are never confused.
+    """
+
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+# A URL to follow (absolute or relative to the page), or one that needs its own request headers.
+Link = str | LinkWithHeaders
+
+
+def link_url(link: Link) -> str:
+    return link.url if isinstance(link, LinkWithHeaders) else link
+
+
+def link_headers(link: Link) -> dict[str, str]:
+    return dict(link.headers) if isinstance(link, LinkWithHeaders) else {}
 
 
 @dataclass(frozen=True)
@@ -24,8 +45,11 @@ class ParsedPage(Generic[T]):
     """What a site parser read off one page."""
 
     items: list[T]        # records found on the page, in page order
-    links: list[Link]     # absolute URLs worth following from this page
+    links: list[Link]     # URLs worth following from this page
     layout: str = ""      # which of the site's page layouts it was, for logs and records
+    # Records the page holds but the parser could not read (one message each, naming the record):
+    # the crawl records them as item failures and keeps the rest of the page.
+    problems: list[str] = field(default_factory=list)
 
 
 def _first(kept: T, _new: T) -> T:
@@ -33,6 +57,10 @@ def _first(kept: T, _new: T) -> T:
 
 
 def _everything(_item: T) -> bool:
+    return True
+
+
+def _anywhere(_url: str) -> bool:
     return True
 
 
@@ -47,6 +75,11 @@ class SiteAdapter(Generic[T]):
     combined (default: the first seen).
     ``keep(item)`` filters the final records (default: keep all); ``keep_rule`` says in words what it
     demands, for the message when nothing passes.
+    ``complete(item)`` says whether an item still waits for another page (Dodo: a pizza before its
+    popup brought the photo); ``max_items`` counts complete items only, so a crawl it stops still
+    fetched the pages of the items it keeps (default: every item is complete).
+    ``in_scope(url)`` says whether a URL on an allowed host belongs to this crawl (Dodo: the cities of
+    the start paths); links and redirect hops outside it are recorded, not fetched (default: all).
     ``write(items, path)`` writes the stage's output file.
     """
 
@@ -57,3 +90,5 @@ class SiteAdapter(Generic[T]):
     merge: Callable[[T, T], T] = _first
     keep: Callable[[T], bool] = _everything
     keep_rule: str = "none"
+    complete: Callable[[T], bool] = _everything
+    in_scope: Callable[[str], bool] = _anywhere

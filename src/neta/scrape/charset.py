@@ -7,6 +7,7 @@ rejects, and "iso-8859-1" as windows-1252. Undecodable bytes become U+FFFD rathe
 
 from __future__ import annotations
 
+from bs4 import BeautifulSoup
 from w3lib.encoding import html_to_unicode
 
 
@@ -14,3 +15,12 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Text of an HTML body served with the ``Content-Type`` header ``content_type`` (None: none)."""
     _encoding, text = html_to_unicode(content_type, body)
     return text
+
+
+def make_soup(html: bytes | str) -> BeautifulSoup:
+    """Parse with lxml; bytes are decoded by the page's own declaration (BOM, <meta>), see decode_html.
+
+    Decoding here rather than in lxml keeps the codec choice ours: libxml2 would use its own
+    Shift_JIS table, which differs from browsers on characters such as ～.
+    """
+    return BeautifulSoup(html if isinstance(html, str) else decode_html(html), "lxml")

@@ -24,9 +24,9 @@ from typing import Generic, TypeVar
 from tqdm import tqdm
 
 from neta.errors import NetaError
-from neta.scrape.adapter import Link, ParsedPage, SiteAdapter
+from neta.scrape.adapter import Link, ParsedPage, SiteAdapter, link_headers, link_url
 from neta.scrape.charset import decode_html
-from neta.scrape.fetch import DISALLOWED, OFF_HOST, Robots, polite_get
+from neta.scrape.fetch import DISALLOWED, OFF_HOST, OFF_SCOPE, Robots, polite_get
 from neta.scrape.ratelimit import RateLimiter
 from neta.scrape.robots import RobotsPolicy
 from neta.scrape.session import bind, make_session, transport_of
@@ -45,27 +45,34 @@ class CrawlResult(Generic[T]):
 
 
 class _Kept(Generic[T]):
-    """Items by key, merged as the adapter says, with a running count of those ``keep`` accepts
-    (so max_items can stop the crawl without rescanning)."""
+    """Items by key, merged as the adapter says, with a running count of those ``keep`` accepts and
+    ``complete`` calls done (so max_items can stop the crawl without rescanning)."""
 
     def __init__(self, adapter: SiteAdapter[T]):
         self._adapter = adapter
         self._by_key: dict[Hashable, T] = {}
         self.accepted = 0
 
+    def _counts(self, item: T) -> int:
+        return int(self._adapter.keep(item) and self._adapter.complete(item))
+
     def add(self, item: T) -> None:
-        key, keep = self._adapter.key(item), self._adapter.keep
+        key = self._adapter.key(item)
         previous = self._by_key.get(key)
         if previous is None:
             self._by_key[key] = item
-            self.accepted += keep(item)
+            self.accepted += self._counts(item)
         else:
             chosen = self._by_key[key] = self._adapter.merge(previous, item)
-            self.accepted += keep(chosen) - keep(previous)
+            self.accepted += self._counts(chosen) - self._counts(previous)
 
     def items(self, limit: int | None) -> list[T]:
         accepted = [item for item in self._by_key.values() if self._adapter.keep(item)]
-        return accepted if limit is None else accepted[:limit]
+        if limit is None or len(accepted) <= limit:
+            return accepted
+        # Complete items first, then in the order first seen.
+        chosen = sorted(range(len(accepted)), key=lambda i: (not self._adapter.complete(accepted[i]), i))[:limit]
+        return [accepted[i] for i in sorted(chosen)]
 
 
 def crawl(start_urls: Iterable[str], *, adapter: SiteAdapter[T], session, robots: Robots | None,
@@ -76,33 +83,41 @@ def crawl(start_urls: Iterable[str], *, adapter: SiteAdapter[T], session, robots
 
     ``adapter.parse(text, url)`` receives the page decoded by its charset (neta.scrape.charset) and
     the page's recorded URL. ``max_pages`` counts pages requested (fetched or failed); ``max_items``
-    stops the crawl once that many distinct items pass ``adapter.keep``. A page that fails (network,
-    HTTP status, parser error) is recorded and skipped. ``limiter`` / ``origin_map``, when given, are
-    bound to the session's transport (see :func:`neta.scrape.session.bind`).
+    stops the crawl once that many distinct items pass ``adapter.keep`` and are ``adapter.complete``.
+    A page that fails (network, HTTP status, parser error) is recorded and skipped; so is a record the
+    parser could not read (``ParsedPage.problems``), without failing its page. Links outside
+    ``adapter.in_scope`` are counted, not fetched; a link with headers is fetched with them.
+    ``limiter`` / ``origin_map``, when given, are bound to the session's transport (see
+    :func:`neta.scrape.session.bind`).
     """
     if origin_map is not None or limiter is not None:
         bind(session, origin_map=origin_map, limiter=limiter)
     allowed_hosts = tuple(allowed_hosts)
     started = time.perf_counter()
-    frontier: deque[str] = deque()
+    frontier: deque[tuple[str, dict[str, str]]] = deque()   # (URL, request headers)
     seen: set[str] = set()
-    stats = dict(pages_fetched=0, from_cache=0, failed=0, disallowed=0, off_host=0, items_kept=0, items_seen=0)
+    stats = dict(pages_fetched=0, from_cache=0, failed=0, disallowed=0, off_host=0, off_scope=0, item_errors=0,
+                 items_kept=0, items_seen=0)
     failures: list[dict[str, str]] = []
     kept: _Kept[T] = _Kept(adapter)
 
     def enqueue(link: Link, base: str | None = None) -> None:
         try:
-            url = normalize_url(link, base)
+            url = normalize_url(link_url(link), base)
         except ValueError:
             return
-        if url in seen:
+        if url in seen:  # one fetch a URL, whatever headers a later link asks for
             return
         seen.add(url)
         if not host_allowed(url, allowed_hosts):
             stats["off_host"] += 1
             log.debug("not following %s: host not allowed", url)
             return
-        frontier.append(url)
+        if not adapter.in_scope(url):
+            stats["off_scope"] += 1
+            log.debug("not following %s: outside the crawl's scope", url)
+            return
+        frontier.append((url, link_headers(link)))
 
     for url in start_urls:
         enqueue(url)
@@ -116,13 +131,18 @@ def crawl(start_urls: Iterable[str], *, adapter: SiteAdapter[T], session, robots
             if max_items is not None and kept.accepted >= max_items:
                 log.info("max_items=%d reached; %d URLs left in the frontier", max_items, len(frontier))
                 break
-            url = frontier.popleft()
-            page_url, page = _fetch_and_parse(url, session, robots, allowed_hosts, adapter, stats, failures, bar)
+            url, headers = frontier.popleft()
+            page_url, page = _fetch_and_parse(url, headers, session, robots, allowed_hosts, adapter, stats, failures,
+                                              bar)
             if page is None:
                 continue
             seen.add(page_url)
             stats["pages_fetched"] += 1
             stats["items_seen"] += len(page.items)
+            for problem in page.problems:
+                stats["item_errors"] += 1
+                failures.append({"url": page_url, "status": "item_error", "error": problem})
+                log.warning("record skipped: %s", problem)
             for item in page.items:
                 kept.add(item)
             for link in page.links:
@@ -135,16 +155,22 @@ def crawl(start_urls: Iterable[str], *, adapter: SiteAdapter[T], session, robots
     stats["items_kept"] = len(items)
     stats["seconds"] = round(time.perf_counter() - started, 3)
     log.info("crawl %s: %d pages fetched (%d from cache), %d failed, %d disallowed by robots.txt, %d off-host, "
-             "%d items kept (of %d seen, keep rule %s) in %.1f s", adapter.name,
+             "%d off-scope, %d items kept (of %d seen, %d unreadable, keep rule %s) in %.1f s", adapter.name,
              stats["pages_fetched"], stats["from_cache"], stats["failed"], stats["disallowed"], stats["off_host"],
-             stats["items_kept"], stats["items_seen"], adapter.keep_rule, stats["seconds"])
+             stats["off_scope"], stats["items_kept"], stats["items_seen"], stats["item_errors"], adapter.keep_rule,
+             stats["seconds"])
     return CrawlResult(items=items, stats=stats, failures=failures)
 
 
-def _fetch_and_parse(url, session, robots, allowed_hosts, adapter, stats, failures,
+def _fetch_and_parse(url, headers, session, robots, allowed_hosts, adapter, stats, failures,
                      bar) -> tuple[str, ParsedPage | None]:
     """(final URL, page) of ``url``, or (url, None) for a page skipped or failed (recorded in ``stats``)."""
-    result = polite_get(session, url, robots=robots, allowed_hosts=allowed_hosts)
+    result = polite_get(session, url, robots=robots, allowed_hosts=allowed_hosts, headers=headers or None,
+                        in_scope=adapter.in_scope)
+    if result.status == OFF_SCOPE:
+        stats["off_scope"] += 1
+        log.info("not following redirect %s -> %s: outside the crawl's scope", url, result.final_url)
+        return url, None
     if result.status == DISALLOWED:
         stats["disallowed"] += 1
         log.info("skipped (robots.txt): %s", result.final_url)

@@ -1,13 +1,14 @@
-"""One polite GET: allowed host, robots.txt, then the request, following redirects hop by hop.
+"""One polite GET: allowed host, crawl scope, robots.txt, then the request, following redirects hop by hop.
 
-Redirects are never left to requests/urllib3: each hop's target is checked against the allowed hosts
-and robots.txt *before* it is requested, so a redirect to a foreign host is recorded, not fetched.
-This is the only redirect loop: robots.txt itself is fetched through it too (with ``robots=None``).
+Redirects are never left to requests/urllib3: each hop's target is checked against the allowed hosts,
+the crawl's scope and robots.txt *before* it is requested, so a redirect to a foreign host (or to
+another city of the same host) is recorded, not fetched. This is the only redirect loop: robots.txt
+itself is fetched through it too (with ``robots=None``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,8 +18,8 @@ import urllib3
 from neta.scrape.urls import host_allowed, normalize_url
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
-OK, HTTP_ERROR, DISALLOWED, OFF_HOST, NETWORK_ERROR, REDIRECT_LOOP = (
-    "ok", "http_error", "disallowed", "off_host", "network_error", "too_many_redirects")
+OK, HTTP_ERROR, DISALLOWED, OFF_HOST, OFF_SCOPE, NETWORK_ERROR, REDIRECT_LOOP = (
+    "ok", "http_error", "disallowed", "off_host", "off_scope", "network_error", "too_many_redirects")
 # requests-cache reads a streamed body through urllib3 directly, so urllib3's own errors can surface
 # unwrapped (e.g. ProtocolError for a body shorter than its Content-Length).
 TRANSFER_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError)
@@ -46,18 +47,23 @@ class FetchResult:
 
 
 def polite_get(session: requests.Session, url: str, *, robots: Robots | None, allowed_hosts: Iterable[str],
-               stream: bool = False, max_redirects: int = 5,
-               headers: Mapping[str, str] | None = None) -> FetchResult:
+               stream: bool = False, max_redirects: int = 5, headers: Mapping[str, str] | None = None,
+               in_scope: Callable[[str], bool] | None = None) -> FetchResult:
     """GET ``url`` (recorded form). Network and HTTP problems come back as a FetchResult, not raised.
 
     ``headers`` are sent with every hop on top of the session's (e.g. X-Requested-With for a page
-    that a site serves only to its own scripts).
+    that a site serves only to its own scripts), and the HTTP cache keys on them. ``in_scope(url)``,
+    when given, must accept every hop (see SiteAdapter.in_scope).
     """
     allowed_hosts = tuple(allowed_hosts)
+    if headers:
+        key_cache_on(session, headers)
     current = url
     for _hop in range(max_redirects + 1):
         if not host_allowed(current, allowed_hosts):
             return FetchResult(url, current, OFF_HOST, error=f"host of {current} not in allowed_hosts")
+        if in_scope is not None and not in_scope(current):
+            return FetchResult(url, current, OFF_SCOPE, error=f"{current} is outside the crawl's scope")
         if robots is not None and not robots.allowed(current):
             return FetchResult(url, current, DISALLOWED, error=f"{current} disallowed by robots.txt")
         try:
@@ -76,6 +82,25 @@ def polite_get(session: requests.Session, url: str, *, robots: Robots | None, al
                                from_cache=from_cache, http_status=response.status_code)
         return FetchResult(url, current, OK, response=response, from_cache=from_cache, http_status=200)
     return FetchResult(url, current, REDIRECT_LOOP, error=f"more than {max_redirects} redirects")
+
+
+def key_cache_on(session: requests.Session, headers: Mapping[str, str]) -> None:
+    """Make the session's HTTP cache (requests-cache) tell requests apart by these header names.
+
+    A header sent on top of the session's changes what the server answers (Dodo's product URL gives a
+    popup fragment with ``X-Requested-With`` and a full page without), and requests-cache keys on the
+    method and URL only unless told otherwise; a site need not send ``Vary`` either. A request without
+    the header keeps the key it always had (requests-cache adds only headers present in the request),
+    so existing caches stay valid. A session without a cache is left alone.
+    """
+    settings = getattr(session, "settings", None)
+    matched = getattr(settings, "match_headers", None)
+    if settings is None or matched is True:
+        return
+    known = {name.lower() for name in (matched or ())}
+    missing = [name for name in headers if name.lower() not in known]
+    if missing:
+        settings.match_headers = [*(matched or ()), *missing]
 
 
 def describe_error(exc: BaseException) -> str:

@@ -35,10 +35,9 @@ import yaml
 from PIL import Image
 from tqdm import tqdm
 
-from neta.atomic import atomic_dir
 from neta.errors import NetaError
 from neta.snapshot import bokete_pages as pages
-from neta.snapshot.server import page_file
+from neta.snapshot.server import page_file, write_tree
 
 log = logging.getLogger(__name__)
 
@@ -211,15 +210,7 @@ def build_bokete_snapshot(out_dir: Path, *, seed: int = 0) -> dict:
             odai["width"], odai["height"] = encoded.size
         photos[odai["photo"].lstrip("/")] = data
     files = _site_files(model)
-    contents = {rel: text.encode("utf-8") for rel, text in files.items()} | photos
-    total_bytes = 0
-    # A failed build leaves the previous snapshot untouched.
-    with atomic_dir(out_dir) as staging:
-        for rel, data in tqdm(sorted(contents.items()), desc="snapshot files", unit="file", leave=False):
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            total_bytes += len(data)
+    total_bytes = write_tree(out_dir, {rel: text.encode("utf-8") for rel, text in files.items()} | photos)
     layouts: dict[str, int] = {}
     for odai in model["odais"]:
         layouts[odai["layout"]] = layouts.get(odai["layout"], 0) + 1

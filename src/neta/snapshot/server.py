@@ -5,7 +5,12 @@ URL → file mapping (the tree written by ``neta.snapshot.bokete``):
 * a path naming a file is that file (``/robots.txt``, ``/photo/odai/600/<hash>_600.jpg``);
 * a path naming a directory is a page: ``index.html`` for page 1, ``page-<N>.html`` for ``?page=N``
   (``/boke/hot?page=3`` → ``boke/hot/page-3.html``, ``/odai/123`` → ``odai/123/index.html``);
+* a directory may also hold ``xhr.html``, what the site answers its own scripts (a request with
+  ``X-Requested-With: XMLHttpRequest``, e.g. Dodo's 2017 product popup); such answers carry
+  ``Vary: X-Requested-With``;
 * other query parameters are ignored, as on the real site; anything else is 404.
+
+:func:`write_tree` writes such a tree from its files' bytes, atomically.
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tqdm import tqdm
 from w3lib.encoding import html_body_declared_encoding
 
+from neta.atomic import atomic_dir
 from neta.errors import NetaError
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.html"
+XHR_FILE = "xhr.html"
 _CONTENT_TYPES = {
     ".html": "text/html",
     ".txt": "text/plain; charset=utf-8",
@@ -42,8 +50,14 @@ def page_file(page: int) -> str:
     return INDEX_FILE if page <= 1 else f"page-{page}.html"
 
 
-def resolve_request(root: Path, target: str) -> Path | None:
-    """The file answering ``target`` (path and query of a request), or None for 404."""
+def is_xhr(headers) -> bool:
+    """Whether a request comes from a page's own script (jQuery and the like send this header)."""
+    return (headers.get("X-Requested-With") or "").lower() == "xmlhttprequest"
+
+
+def resolve_request(root: Path, target: str, *, xhr: bool = False) -> Path | None:
+    """The file answering ``target`` (path and query of a request), or None for 404; ``xhr``: the
+    request came from a page's script, which a directory's ``xhr.html`` answers."""
     parts = urlsplit(target)
     segments = [s for s in unquote(parts.path).split("/") if s]
     if any(s in (".", "..") or "\\" in s or s.startswith(".") for s in segments):
@@ -56,7 +70,8 @@ def resolve_request(root: Path, target: str) -> Path | None:
         page = int(page_values[0])
     candidate = root.joinpath(*segments)
     if candidate.is_dir():
-        candidate = candidate / page_file(page)
+        fragment = candidate / XHR_FILE
+        candidate = fragment if xhr and page == 1 and fragment.is_file() else candidate / page_file(page)
     elif page != 1:
         return None
     if not candidate.is_file():
@@ -77,6 +92,19 @@ def content_type(path: Path, head: bytes) -> str:
     return kind
 
 
+def write_tree(out_dir: Path, files: dict[str, bytes], *, progress_label: str = "snapshot files") -> int:
+    """Write ``files`` (relative path → bytes) as the tree ``out_dir``, replacing it atomically (a
+    failed build leaves the previous tree untouched); the bytes written."""
+    total = 0
+    with atomic_dir(out_dir) as staging:
+        for rel, data in tqdm(sorted(files.items()), desc=progress_label, unit="file", leave=False):
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            total += len(data)
+    return total
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "neta-snapshot/1.0"
     protocol_version = "HTTP/1.1"
@@ -90,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().__init__(*args, **kwargs)
 
     def _respond(self, with_body: bool) -> None:
-        path = resolve_request(self.root, self.path)
+        path = resolve_request(self.root, self.path, xhr=is_xhr(self.headers))
         if path is None:
             body = b"404 Not Found\n"
             self.send_response(404)
@@ -112,6 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type(path, data))
         self.send_header("Content-Length", str(len(data)))
         self.send_header("ETag", etag)
+        if (path.parent / XHR_FILE).is_file() and path.name in (XHR_FILE, INDEX_FILE):
+            self.send_header("Vary", "X-Requested-With")
         self.end_headers()
         if with_body:
             self.wfile.write(data)

@@ -7,10 +7,7 @@ Layouts, newest first (the order detection tries them in):
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
-import time
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -18,8 +15,9 @@ from bs4 import BeautifulSoup
 from neta.errors import NetaError
 from neta.scrape.adapter import ParsedPage
 from neta.scrape.bokete import classic2016, nextjs, xhtml2013
-from neta.scrape.bokete._html import make_soup
 from neta.scrape.bokete.records import BOKE_COLUMNS, Boke
+from neta.scrape.charset import make_soup
+from neta.scrape.saved_page import parse_saved_page, records_to_json_lines
 
 log = logging.getLogger(__name__)
 
@@ -60,38 +58,12 @@ def parse_bokete(html: bytes | str, url: str, *, base_url: str | None = None) ->
 def parse_bokete_file(path: str | Path, url: str | None = None) -> ParsedPage[Boke]:
     """Parse a saved page. Without ``url`` the records name the file, and relative links resolve
     against the page's canonical URL when it states one, else against https://bokete.jp/."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise NetaError(f"{path}: cannot read the page ({exc.strerror})") from exc
-    started = time.perf_counter()
-    if url is not None:
-        page = parse_bokete(data, url)
-    else:
-        page = parse_bokete(data, path.resolve().as_uri(), base_url=_canonical(data) or DEFAULT_BASE_URL)
-    log.info("read %s: %s layout, %d bokes in %.3f s", path, page.layout, len(page.items),
-             time.perf_counter() - started)
-    return page
-
-
-def _canonical(data: bytes) -> str | None:
-    soup = make_soup(data)
-    link = soup.find("link", rel="canonical", href=True)
-    meta = soup.find("meta", property="og:url", content=True)
-    for candidate in (link and link["href"], meta and meta["content"]):
-        if candidate and candidate.startswith(("http://", "https://")):
-            return candidate
-    return None
+    return parse_saved_page(path, url, parse_bokete, default_base_url=DEFAULT_BASE_URL, what="bokes")
 
 
 def bokes_to_json_lines(page: ParsedPage[Boke]) -> str:
     """One JSON object a boke (keys in BOKE_COLUMNS order, UTF-8 text unescaped), newline-terminated."""
-    lines = []
-    for boke in page.items:
-        record = dataclasses.asdict(boke)
-        lines.append(json.dumps({key: record[key] for key in BOKE_COLUMNS}, ensure_ascii=False))
-    return "".join(line + "\n" for line in lines)
+    return records_to_json_lines(page.items, BOKE_COLUMNS)
 
 
 __all__ = ["LAYOUTS", "detect_layout", "parse_bokete", "parse_bokete_file", "bokes_to_json_lines"]

@@ -1,4 +1,4 @@
-"""HTML helpers shared by the bokete layout adapters: decoding, text, numbers, dates."""
+"""HTML helpers shared by the bokete layout adapters: text, numbers, dates."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
-from bs4 import BeautifulSoup, Tag
-
-from neta.scrape.charset import decode_html
+from bs4 import Tag
 
 # bokete is a Japanese site and shows times in JST without saying so.
 JST = timezone(timedelta(hours=9))
@@ -19,15 +17,6 @@ _DATE = re.compile(
     r"(?P<y>\d{4})[-/年.](?P<m>\d{1,2})[-/月.](?P<d>\d{1,2})日?"
     r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
 )
-
-
-def make_soup(html: bytes | str) -> BeautifulSoup:
-    """Parse with lxml; bytes are decoded by the page's own declaration (BOM, <meta>), see decode_html.
-
-    Decoding here rather than in lxml keeps the codec choice ours: libxml2 would use its own
-    Shift_JIS table, which differs from browsers on characters such as ～.
-    """
-    return BeautifulSoup(html if isinstance(html, str) else decode_html(html), "lxml")
 
 
 def element_text(element: Tag) -> str:

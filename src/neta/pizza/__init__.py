@@ -1,0 +1,1 @@
+"""The pizza generator: Dodo Pizza's menu as recipes and augmented top views."""

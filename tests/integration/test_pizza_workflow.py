@@ -1,0 +1,44 @@
+"""The pizza path through real snakemake runs: snapshot → crawl → recipes, photos → augmented HDF5."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ORIGINAL_PATH = Path(__file__).resolve().parents[1] / "data" / "dodopizza" / "pizzas_kaliningrad_2017.csv"
+
+
+def test_the_default_pizza_path_on_the_offline_snapshot(finished_workflow):
+    flow = finished_workflow
+    pizza = flow.root / "results" / "pizza"
+    original = pd.read_csv(ORIGINAL_PATH)
+    menu = pd.read_csv(pizza / "menu.csv", dtype=str, keep_default_na=False)
+    assert sorted(menu["pizza_id"]) == sorted(original["pizza_eng_name"])
+    by_id = menu.set_index("pizza_id")
+    for row in original.itertuples():
+        assert by_id.loc[row.pizza_eng_name, "ingredients"] == " ".join(row.pizza_contain.split())
+        assert by_id.loc[row.pizza_eng_name, "image_url"].startswith("http://snapshot.dodo.test/")
+
+    recipes = json.loads((pizza / "recipes.json").read_text(encoding="utf-8"))
+    assert len(recipes["pizzas"]) == 20 and recipes["slots"] == 9
+    assert 27 <= len(recipes["vocabulary"]) - 1 <= 29  # the original had 28 ingredients
+
+    manifest = pd.read_csv(pizza / "images" / "manifest.csv")
+    assert (manifest["status"] == "ok").all() and len(manifest) == 20
+
+    with h5py.File(pizza / "augmented.h5", "r") as handle:
+        size = flow.config()["pizza"]["augment"]["size"]
+        assert handle["images"].shape == (20 * 720, 3, size, size) and handle["images"].dtype == np.uint8
+        assert handle["images"].chunks[0] == 720
+        assert handle["recipes"].shape == (20 * 720, 9, len(recipes["vocabulary"]))
+        assert (handle["recipes"][:720].sum(axis=2) == 1).all()
+        angles, flipped = handle["angles"][()], handle["flipped"][()]
+        assert sorted(set(angles.tolist())) == list(range(360)) and flipped.sum() == 20 * 360
+        assert len(set(handle["pizza_ids"].asstr()[()])) == 20
