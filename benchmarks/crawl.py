@@ -1,15 +1,15 @@
-"""Benchmark: crawl the offline bokete snapshot over real HTTP, then re-crawl it from the HTTP cache.
+"""Benchmark: crawl a site's offline snapshot over real HTTP, then re-crawl it from the HTTP cache.
 
-Run from the repo root:  .venv/bin/python benchmarks/crawl.py [--seed 0] [--repeat 3]
+Run from the repo root:  .venv/bin/python benchmarks/crawl.py [--site bokete|dodo] [--seed 0] [--repeat 3]
 
-Per repeat, with a fresh cache, the same code as ``run_scrape`` (crawl + bokete adapter):
+Per repeat, with a fresh cache, the same code as ``run_scrape`` (crawl + the site's adapter):
 
 1. first crawl (the anchor): empty HTTP cache, every page a real request to the snapshot server on
    127.0.0.1 (rate limit off), decoded and parsed;
 2. cached re-crawl (what a resumed or repeated scrape costs): every page from the HTTP cache, no
    network request, decoded and parsed again.
 
-It also times decode + parse of each real saved page in tests/data/bokete and of every page the crawl
+It also times decode + parse of each real saved page in tests/data/<site> and of every page the crawl
 parsed, against the 1000 ms a live page costs at 1 request/s: that share is why parsed pages are not
 stored (a parsed-page store saved about 2 ms a page and was removed).
 
@@ -36,65 +36,93 @@ from neta.scrape.bokete import parse_bokete  # noqa: E402
 from neta.scrape.bokete.site import bokete_adapter  # noqa: E402
 from neta.scrape.charset import decode_html  # noqa: E402
 from neta.scrape.crawl import crawl  # noqa: E402
+from neta.scrape.dodo import parse_dodo  # noqa: E402
+from neta.scrape.dodo.site import dodo_adapter  # noqa: E402
 from neta.scrape.ratelimit import RateLimiter  # noqa: E402
 from neta.scrape.robots import RobotsPolicy  # noqa: E402
 from neta.scrape.session import make_session, transport_of  # noqa: E402
+from neta.scrape.sites import snapshot_origin  # noqa: E402
 from neta.snapshot.bokete import build_bokete_snapshot  # noqa: E402
+from neta.snapshot.dodo import build_dodo_snapshot  # noqa: E402
 from neta.snapshot.server import SnapshotServer  # noqa: E402
 
-RECORDED = "http://snapshot.bokete.test"
-START = [f"{RECORDED}/", f"{RECORDED}/boke/hot", f"{RECORDED}/boke/legend"]
-REAL_PAGES = REPO / "tests" / "data" / "bokete"
+
+@dataclasses.dataclass(frozen=True)
+class Bench:
+    """What differs between the sites: their snapshot, start pages, adapter and real saved pages."""
+
+    build: object
+    start_paths: tuple[str, ...]
+    adapter: object          # start URLs -> SiteAdapter
+    parse: object
+    real_pages: str          # glob under tests/data
+    real_url: str            # the URL a real page is parsed as
+    row: object              # item -> comparable tuple
+
+
+SITES = {
+    "bokete": Bench(build_bokete_snapshot, ("/", "/boke/hot", "/boke/legend"),
+                    lambda _start: bokete_adapter(min_stars=0), parse_bokete, "bokete/*.html",
+                    "https://bokete.jp/boke/hot", lambda b: (b.boke_id, b.stars, b.text)),
+    "dodo": Bench(build_dodo_snapshot, ("/Kaliningrad", "/moscow"),
+                  lambda start: dodo_adapter(start_urls=start), parse_dodo, "dodopizza/*.html",
+                  "https://dodopizza.ru/moscow", lambda p: (p.pizza_id, p.name, p.ingredients, p.image_url)),
+}
 LIVE_PAGE_MS = 1000.0  # one page at the default 1 request/s to a live host
 FIRST_CRAWL_FLOOR = 100.0  # pages/s
 
 
 class TimedParse:
-    """parse_bokete, counting calls and the seconds spent in it."""
+    """A site parser, counting calls and the seconds spent in it."""
 
-    def __init__(self):
+    def __init__(self, parse):
+        self.parse = parse
         self.seconds = 0.0
         self.calls = 0
 
     def __call__(self, text, url):
         started = time.perf_counter()
         try:
-            return parse_bokete(text, url)
+            return self.parse(text, url)
         finally:
             self.seconds += time.perf_counter() - started
             self.calls += 1
 
 
-def one_crawl(origin: str, cache: Path) -> dict:
+def one_crawl(site: str, origin: str, cache: Path) -> dict:
+    bench, recorded = SITES[site], snapshot_origin(site)
+    start = [recorded + path for path in bench.start_paths]
     session = make_session(user_agent="neta-bench/0.1", contact="benchmark", cache_path=cache,
-                           origin_map={RECORDED: origin}, limiter=RateLimiter(0))
-    parse = TimedParse()
-    adapter = dataclasses.replace(bokete_adapter(min_stars=0), parse=parse)
+                           origin_map={recorded: origin}, limiter=RateLimiter(0))
+    base = bench.adapter(start)
+    parse = TimedParse(base.parse)
+    adapter = dataclasses.replace(base, parse=parse)
     try:
         started = time.perf_counter()
-        result = crawl(START, adapter=adapter, session=session, robots=RobotsPolicy(session, user_agent="neta-bench"),
-                       allowed_hosts=["snapshot.bokete.test"], progress=False)
+        result = crawl(start, adapter=adapter, session=session, robots=RobotsPolicy(session, user_agent="neta-bench"),
+                       allowed_hosts=[recorded.split("//")[1]], progress=False)
         seconds = time.perf_counter() - started
         network = transport_of(session).network_requests
     finally:
         session.close()
     stats = result.stats
     return {"pages": stats["pages_fetched"], "from_cache": stats["from_cache"], "failed": stats["failed"],
-            "bokes": stats["items_kept"], "seconds": seconds, "parse_seconds": parse.seconds,
+            "items": stats["items_kept"], "seconds": seconds, "parse_seconds": parse.seconds,
             "parse_calls": parse.calls, "network_requests": network, "pages_per_s": stats["pages_fetched"] / seconds,
-            "rows": sorted((b.boke_id, b.stars, b.text) for b in result.items)}
+            "rows": sorted(bench.row(item) for item in result.items)}
 
 
-def real_page_parse_ms(repeat: int = 5) -> dict[str, float]:
+def real_page_parse_ms(site: str, repeat: int = 5) -> dict[str, float]:
     """Best-of-``repeat`` decode + parse time of each saved real page, in ms."""
+    bench = SITES[site]
     times = {}
-    for path in sorted(REAL_PAGES.glob("*.html")):
+    for path in sorted((REPO / "tests" / "data").glob(bench.real_pages)):
         body = path.read_bytes()
         best = float("inf")
         for _ in range(repeat):
             started = time.perf_counter()
             try:
-                parse_bokete(decode_html(body, "text/html"), "https://bokete.jp/boke/hot")
+                bench.parse(decode_html(body, "text/html"), bench.real_url)
             except Exception:  # noqa: BLE001 (the unknown-layout page is timed up to its error)
                 pass
             best = min(best, time.perf_counter() - started)
@@ -104,6 +132,7 @@ def real_page_parse_ms(repeat: int = 5) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", choices=sorted(SITES), default="bokete")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="independent runs (fresh cache each)")
     args = parser.parse_args()
@@ -112,21 +141,23 @@ def main() -> None:
     runs: list[dict[str, dict]] = []
     with tempfile.TemporaryDirectory(prefix="neta-bench-crawl-") as tmp:
         tmp = Path(tmp)
-        summary = build_bokete_snapshot(tmp / "snapshot", seed=args.seed)
-        print(f"snapshot: {summary['pages']} pages, {summary['photos']} photos, {summary['bokes']} bokes")
+        summary = SITES[args.site].build(tmp / "snapshot", seed=args.seed)
+        print(f"{args.site} snapshot: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.items())
+                                                     if isinstance(v, int)))
         with SnapshotServer(tmp / "snapshot") as server:
             for run in range(args.repeat):
                 cache = tmp / f"cache-{run}.sqlite"
-                runs.append({"first": one_crawl(server.origin, cache), "cached": one_crawl(server.origin, cache)})
+                runs.append({"first": one_crawl(args.site, server.origin, cache),
+                             "cached": one_crawl(args.site, server.origin, cache)})
 
     for run, crawls in enumerate(runs, 1):
         first, cached = crawls["first"], crawls["cached"]
         assert first["failed"] == 0 and first["from_cache"] == 0, first
         assert cached["network_requests"] == 0 and cached["from_cache"] == cached["pages"], cached
-        assert first["rows"] == cached["rows"], "the cached re-crawl found other bokes"
+        assert first["rows"] == cached["rows"], "the cached re-crawl found other items"
         for kind, name in (("first", "first crawl (HTTP)"), ("cached", "re-crawl (HTTP cache)")):
             r = crawls[kind]
-            print(f"run {run} {name:22s}: {r['pages']} pages, {r['bokes']} bokes in {r['seconds']:.3f} s = "
+            print(f"run {run} {name:22s}: {r['pages']} pages, {r['items']} items in {r['seconds']:.3f} s = "
                   f"{r['pages_per_s']:6.0f} pages/s; parse {1000 * r['parse_seconds'] / r['parse_calls']:.2f} ms/page; "
                   f"{r['network_requests']} network requests")
         print(f"run {run} cached re-crawl speedup: {first['seconds'] / cached['seconds']:.2f}x")
@@ -136,7 +167,7 @@ def main() -> None:
 
     parse_ms = statistics.median(1000 * r["cached"]["parse_seconds"] / r["cached"]["parse_calls"] for r in runs)
     cached_ms = 1000 * median("cached", "seconds") / median("cached", "pages")
-    real = real_page_parse_ms()
+    real = real_page_parse_ms(args.site)
     for name, ms in real.items():
         print(f"real page {name:24s}: decode + parse {ms:6.2f} ms = {ms / LIVE_PAGE_MS:.2%} of a live page")
     print(f"snapshot pages: parse {parse_ms:.2f} ms/page, whole cached re-crawl {cached_ms:.2f} ms/page, "
@@ -147,7 +178,7 @@ def main() -> None:
     print(f"floors: first crawl {first_rate:.0f} pages/s (>= {FIRST_CRAWL_FLOOR:.0f}: "
           f"{'ok' if first_rate >= FIRST_CRAWL_FLOOR else 'BELOW'}), cached re-crawl {speedup:.2f}x the first "
           f"(> 1: {'ok' if speedup > 1 else 'BELOW'})")
-    print(json.dumps({"bench": "crawl", "runs": len(runs), "pages": runs[0]["first"]["pages"],
+    print(json.dumps({"bench": "crawl", "site": args.site, "runs": len(runs), "pages": runs[0]["first"]["pages"],
                       "first_pages_per_s": round(first_rate, 1), "cached_pages_per_s": round(cached_rate, 1),
                       "speedup": round(speedup, 2), "parse_ms_per_page": round(parse_ms, 3),
                       "cached_ms_per_page": round(cached_ms, 3),
