@@ -169,7 +169,7 @@ def main() -> None:
     cached_ms = 1000 * median("cached", "seconds") / median("cached", "pages")
     real = real_page_parse_ms(args.site)
     for name, ms in real.items():
-        print(f"real page {name:24s}: decode + parse {ms:6.2f} ms = {ms / LIVE_PAGE_MS:.2%} of a live page")
+        print(f"saved page {name:26s}: decode + parse {ms:6.2f} ms = {ms / LIVE_PAGE_MS:.2%} of a live page")
     print(f"snapshot pages: parse {parse_ms:.2f} ms/page, whole cached re-crawl {cached_ms:.2f} ms/page, "
           f"vs {LIVE_PAGE_MS:.0f} ms/page live at 1 request/s")
 
