@@ -10,6 +10,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/hiragana.smk"
 include: "workflow/rules/bokete.smk"
+include: "workflow/rules/features.smk"
 include: "workflow/rules/pizza.smk"
 
 

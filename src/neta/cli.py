@@ -19,7 +19,8 @@ from neta.errors import NetaError
 log = logging.getLogger("neta")
 
 # First word -> the command module that registers it.
-AREAS = {"etl": "neta.commands.etl", "hiragana": "neta.commands.hiragana", "pizza": "neta.commands.pizza"}
+AREAS = {"etl": "neta.commands.etl", "hiragana": "neta.commands.hiragana", "pizza": "neta.commands.pizza",
+         "features": "neta.commands.features"}
 # Verbs whose second word is a site: `neta parse bokete`, later `neta parse dodo`.
 SITE_VERBS = {
     "parse": "parse saved pages into JSON lines (one record an item)",

@@ -88,3 +88,16 @@ def test_a_list_of_strings_is_a_repeated_flag():
     add_settings_options(parser, ("bokete.start_paths",))
     args = parser.parse_args(["--start-paths", "/boke/hot", "--start-paths", "/odai/1..3"])
     assert read_settings(args)["bokete"]["start_paths"] == ["/boke/hot", "/odai/1..3"]
+
+
+def test_the_schema_offers_exactly_the_choices_the_code_has():
+    from neta.features.backbones import BACKBONES, LAYERS
+    from neta.features.engines import BACKENDS
+    from neta.pizza.rotations import ORDERS
+
+    properties = load_schema()["properties"]
+    features = properties["features"]["properties"]
+    assert set(features["backbone"]["enum"]) == set(BACKBONES)
+    assert set(features["layer"]["enum"]) == set(LAYERS)
+    assert set(features["backend"]["enum"]) == set(BACKENDS)
+    assert set(properties["pizza"]["properties"]["augment"]["properties"]["order"]["enum"]) == set(ORDERS)

@@ -65,6 +65,11 @@ def cache_path(site):
     return results_path("cache", f"{site}.sqlite")
 
 
+def onnx_cache_dir():
+    """ONNX exports of the feature backbones, made once and kept like the HTTP caches."""
+    return results_path("cache", "onnx")
+
+
 def synthetic_etl():
     return not config["hiragana"]["etl_dir"]
 
@@ -90,6 +95,13 @@ def dodo_snapshot_input(wildcards):
     return [] if config["pizza"]["base_url"] else [rules.dodo_snapshot.output.site]
 
 
+def feature_shards(wildcards):
+    """One file a shard of the feature extraction, merged by merge_features."""
+    return expand(
+        rules.extract_features.output.shard, shard=range(config["features"]["shards"])
+    )
+
+
 def all_outputs():
     """Every file the workflow makes, intermediates too: delete one and a run rebuilds it and what
     it feeds."""
@@ -103,6 +115,7 @@ def all_outputs():
     bokete = [
         rules.scrape_bokete.output.csv,
         *rules.download_bokete_images.output,
+        rules.merge_features.output.h5,
     ]
     if not config["bokete"]["base_url"]:
         bokete.insert(0, rules.bokete_snapshot.output.site)

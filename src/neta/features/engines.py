@@ -1,0 +1,73 @@
+"""What runs the backbone on a batch: eager torch (CPU or CUDA) or onnxruntime on the CPU.
+
+``auto`` takes torch where CUDA is present, else onnxruntime: on the 2-core CPU, MobileNetV2 ran at
+~240 images/s in onnxruntime against 65-110 in eager torch (by batch size), and the whole stage at
+~135 against ~50-90 (benchmarks/features.py).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import onnxruntime
+import torch
+from torch import nn
+
+from neta.device import resolve_device
+from neta.errors import NetaError
+from neta.features.backbones import ExtractorInfo
+from neta.features.onnx_export import INPUT, OUTPUT, onnx_session
+
+BACKENDS = ("auto", "torch", "onnx")
+# Compute precision on CUDA (autocast) and stored precision; the CPU always computes in float32, its
+# half-precision kernels being slower. bfloat16 is stored as float32, which holds it exactly (HDF5 has no bfloat16).
+DTYPES = ("float32", "float16", "bfloat16")
+_AUTOCAST = {"float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def resolve_backend(backend: str, device: str) -> tuple[str, torch.device]:
+    """(torch or onnx, the device it runs on) for the configured backend and device."""
+    if backend not in BACKENDS:
+        raise NetaError(f"features.backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    resolved = resolve_device(device)
+    if backend == "auto":
+        backend = "torch" if resolved.type == "cuda" else "onnx"
+    if backend == "onnx" and resolved.type != "cpu":
+        if device != "auto":
+            raise NetaError(f"features.backend onnx runs on the CPU (onnxruntime); device {device!r} needs "
+                            "backend torch or auto")
+        resolved = torch.device("cpu")
+    return backend, resolved
+
+
+class TorchEngine:
+    """Eager torch in inference mode, channels-last (faster convolutions on CPU and CUDA alike)."""
+
+    def __init__(self, module: nn.Module, *, device: torch.device, dtype: str):
+        self.device = device
+        self.module = module.to(device, memory_format=torch.channels_last)
+        self.autocast = _AUTOCAST.get(dtype) if device.type == "cuda" else None
+
+    def __call__(self, images: torch.Tensor) -> np.ndarray:
+        images = images.to(self.device, non_blocking=True, memory_format=torch.channels_last)
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=self.autocast,
+                                                    enabled=self.autocast is not None):
+            return self.module(images).float().cpu().numpy()
+
+
+class OnnxEngine:
+    def __init__(self, session: onnxruntime.InferenceSession):
+        self.session = session
+
+    def __call__(self, images: torch.Tensor) -> np.ndarray:
+        return self.session.run([OUTPUT], {INPUT: images.numpy()})[0]
+
+
+def make_engine(backend: str, module: nn.Module, info: ExtractorInfo, *, device: torch.device, dtype: str,
+                threads: int, onnx_dir: str | os.PathLike | None) -> TorchEngine | OnnxEngine:
+    if backend == "torch":
+        return TorchEngine(module, device=device, dtype=dtype)
+    if onnx_dir is None:
+        raise NetaError("features.backend onnx needs a folder for the exported model (--onnx-dir)")
+    return OnnxEngine(onnx_session(module, info, onnx_dir, threads=threads))

@@ -1,0 +1,46 @@
+# features: download_bokete_images → extract_features (one job a shard) → merge_features
+from neta.commands import features as features_commands
+
+
+rule extract_features:
+    input:
+        manifest=rules.download_bokete_images.output.manifest,
+        images=rules.download_bokete_images.output.images,
+        code=stage_code("neta.commands.features:cmd_features"),
+    output:
+        shard=temp(bokete_path("features_shards/{shard}.h5")),
+    log:
+        log_path("extract_features/{shard}"),
+    benchmark:
+        benchmark_path("extract_features/{shard}")
+    wildcard_constraints:
+        shard=r"\d+",
+    conda:
+        "../../envs/neta.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        onnx_dir=onnx_cache_dir(),
+        settings=settings(features_commands.EXTRACT_KEYS),
+    shell:
+        "python -m neta features --images {input.manifest:q} --out {output.shard:q}"
+        " --shard {wildcards.shard} --onnx-dir {params.onnx_dir:q} --threads {threads}"
+        " --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule merge_features:
+    input:
+        shards=feature_shards,
+        code=stage_code("neta.commands.features:cmd_features"),
+    output:
+        h5=bokete_path("features.h5"),
+    log:
+        log_path("merge_features"),
+    benchmark:
+        benchmark_path("merge_features")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    shell:
+        "python -m neta features --merge {input.shards:q} --out {output.h5:q} > {log:q} 2>&1"
