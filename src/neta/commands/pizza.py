@@ -39,7 +39,7 @@ def cmd_pizza_recipes(args) -> int:
 
 def cmd_pizza_augment(args) -> int:
     from neta.pizza.augment import augment_pizzas
-    from neta.pizza.menu import pizza_photos
+    from neta.pizza.photos import pizza_photos
     from neta.pizza.recipes import read_recipes
 
     settings = read_settings(args)
