@@ -46,8 +46,7 @@ def cmd_download_bokete(args) -> int:
     settings = read_settings(args)["bokete"]
     return print_summary(download_site(
         "bokete", section="bokete", urls=image_urls_from_csv(args.bokes), manifest_path=args.manifest,
-        max_bytes=settings["download"]["max_bytes"], workers=settings["download"]["workers"],
-        **site_run(args, settings),
+        **settings["download"], **site_run(args, settings),
     ))
 
 

@@ -46,8 +46,7 @@ def cmd_download_dodo(args) -> int:
     settings = read_settings(args)["pizza"]
     return print_summary(download_site(
         "dodo", section="pizza", urls=recipe_photo_urls(args.menu), manifest_path=args.manifest,
-        max_bytes=settings["download"]["max_bytes"], workers=settings["download"]["workers"],
-        **site_run(args, settings),
+        **settings["download"], **site_run(args, settings),
     ))
 
 
