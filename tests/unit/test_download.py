@@ -163,5 +163,5 @@ def test_run_download_reads_image_urls_from_bokes_csv(http_server, tmp_path):
                            contact="t@example.invalid",
                            cache_path=tmp_path / "c.sqlite", rate_limit=None, progress=False)
     assert summary["ok"] == 1 and (tmp_path / "img" / "manifest.csv").exists()
-    with pytest.raises(NetaError, match="no 'photo' column"):
+    with pytest.raises(NetaError, match="no column photo"):
         image_urls_from_csv(bokes, column="photo")

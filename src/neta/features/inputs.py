@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 from pathlib import Path
 
 from neta.atomic import file_sha256
 from neta.errors import NetaError
+from neta.tables import read_table
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +47,9 @@ def images_from(source: str | os.PathLike) -> list[ImageItem]:
 
 
 def _from_manifest(path: Path) -> list[ImageItem]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in MANIFEST_NEEDS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise NetaError(f"{path}: not a download manifest, column(s) {', '.join(missing)} missing "
-                            f"(it has {', '.join(reader.fieldnames or []) or 'no header'})")
-        rows = [row for row in reader if row["status"] == OK]
-    return [(row["sha256"], path.parent / row["path"]) for row in rows]
+    manifest = read_table(path, MANIFEST_NEEDS, "the download stage (`neta download <site>`)")
+    rows = manifest[manifest["status"] == OK]
+    return [(sha256, path.parent / relative) for sha256, relative in zip(rows["sha256"], rows["path"], strict=True)]
 
 
 def _from_folder(folder: Path) -> list[ImageItem]:

@@ -44,6 +44,7 @@ from neta.scrape.ratelimit import RateLimiter
 from neta.scrape.robots import RobotsPolicy
 from neta.scrape.session import bind, make_session
 from neta.scrape.urls import netloc_of, normalize_url
+from neta.tables import read_table
 
 log = logging.getLogger(__name__)
 
@@ -236,13 +237,7 @@ def _reusable_rows(manifest_path: Path) -> dict[str, dict]:
 
 def image_urls_from_csv(path: str | Path, column: str = "image_url") -> list[str]:
     """Distinct non-empty URLs of ``column`` in a CSV such as bokes.csv, in first-seen order."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise NetaError(f"{path}: cannot read as CSV ({exc}); rerun the scrape stage that writes it") from exc
-    if column not in frame.columns:
-        raise NetaError(f"{path}: no {column!r} column (columns: {', '.join(frame.columns)}); "
-                        "it must be a bokes.csv / menu.csv written by the scrape stage")
+    frame = read_table(path, (column,), "the scrape stage (`neta scrape <site>`)")
     return list(dict.fromkeys(url for url in frame[column] if url.strip()))
 
 

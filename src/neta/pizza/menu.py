@@ -6,22 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from neta.errors import NetaError
+from neta.tables import read_table
 
 MENU_REQUIRED = ("pizza_id", "name", "ingredients", "image_url", "custom")
-
-
-def read_table(path: str | Path, required: tuple[str, ...], made_by: str) -> pd.DataFrame:
-    """A UTF-8 CSV with at least the ``required`` columns, all read as text."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise NetaError(f"{path}: cannot read as CSV ({exc}); rerun {made_by}, which writes it") from exc
-    missing = [column for column in required if column not in frame.columns]
-    if missing:
-        raise NetaError(f"{path}: no column {', '.join(missing)} (columns: {', '.join(frame.columns)}); "
-                        f"it must be the file {made_by} writes")
-    return frame
 
 
 def read_menu(path: str | Path) -> pd.DataFrame:

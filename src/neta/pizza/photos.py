@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neta.pizza.menu import is_custom, read_menu, read_table
+from neta.pizza.menu import is_custom, read_menu
 from neta.pizza.recipes import recipe_matrices
+from neta.tables import read_table
 
 MANIFEST_REQUIRED = ("url", "path", "status", "error")
 

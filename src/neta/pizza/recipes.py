@@ -43,8 +43,9 @@ from neta.atomic import write_json
 from neta.errors import NetaError
 from neta.pizza.ingredients import clean_aliases, normalise_ingredients
 from neta.pizza.lemmas import PhraseLemmatiser
-from neta.pizza.menu import is_custom, read_table
+from neta.pizza.menu import is_custom
 from neta.pizza.recipes_check import EMPTY, check_recipes
+from neta.tables import read_table
 
 log = logging.getLogger(__name__)
 
