@@ -30,6 +30,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+
 def _temp_name(target: Path, suffix: str) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{suffix}")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from neta.commands.crawling import print_summary
-from neta.errors import NetaError
 from neta.settings import add_settings_options, read_settings
 
 # The config parts the extraction reads (its rule passes exactly these as --settings).
@@ -21,9 +20,6 @@ def cmd_features(args) -> int:
 
     settings = read_settings(args)
     features = settings["features"]
-    if not 0 <= args.shard < features["shards"]:
-        last = features["shards"] - 1
-        raise NetaError(f"--shard {args.shard}: features.shards is {features['shards']}, so a shard is 0..{last}")
     items = shard_of(images_from(args.images), shard=args.shard, shards=features["shards"],
                      batch_size=features["batch_size"])
     return print_summary(extract_features(
