@@ -114,14 +114,19 @@ class ImportGraph:
         return seen
 
 
+    def stage_files(self, entries: list[str], data: list[str] = ()) -> list[str]:
+        """Sorted paths of the source files (and the named data files, relative to the package) a stage
+        runs. One graph serves every rule, so each source file is parsed once a workflow start."""
+        files = {str(self.file_of(module)) for module in self.closure(list(entries))}
+        package_dir = self.src_root / PACKAGE
+        for name in data:
+            path = package_dir / name
+            if not path.is_file():
+                raise ValueError(f"data file {name} of a stage is not in {package_dir}")
+            files.add(str(path))
+        return sorted(files)
+
+
 def stage_code(src_root: str | Path, entries: list[str], data: list[str] = ()) -> list[str]:
-    """Sorted paths of the source files (and the named data files, relative to the package) a stage runs."""
-    graph = ImportGraph(Path(src_root))
-    files = {str(graph.file_of(module)) for module in graph.closure(list(entries))}
-    package_dir = Path(src_root) / PACKAGE
-    for name in data:
-        path = package_dir / name
-        if not path.is_file():
-            raise ValueError(f"data file {name} of a stage is not in {package_dir}")
-        files.add(str(path))
-    return sorted(files)
+    """:meth:`ImportGraph.stage_files` of a graph made for this one call."""
+    return ImportGraph(Path(src_root)).stage_files(entries, data)

@@ -10,7 +10,7 @@ SRC = Path(workflow.basedir) / "src"
 # The rules run the checkout they belong to, not whichever neta is installed.
 sys.path[:0] = [str(SRC), str(Path(workflow.basedir) / "workflow" / "lib")]
 
-from code_inputs import stage_code as _stage_code
+from code_inputs import ImportGraph
 from neta.errors import NetaError
 from neta.settings import subset, validate_config
 
@@ -26,9 +26,12 @@ shell.prefix(
 )
 
 
+CODE_GRAPH = ImportGraph(SRC)
+
+
 def stage_code(handler, data=()):
     """The source files `python -m neta` runs for `handler` (module:function), and its data files."""
-    return _stage_code(SRC, [handler], list(data))
+    return CODE_GRAPH.stage_files([handler], list(data))
 
 
 def settings(keys):
