@@ -89,3 +89,57 @@ def test_a_command_imports_only_its_own_area():
 def test_help_lists_every_area():
     proc = subprocess.run([sys.executable, "-m", "neta", "parse", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "bokete" in proc.stdout
+
+
+def run_neta(*argv: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "neta", *argv], capture_output=True, text=True, cwd=cwd)
+
+
+def test_parse_dodo_prints_the_real_2023_menu_as_the_readme_shows():
+    import json
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "data" / "dodopizza" / "menu_moscow_2023-11.html"
+    proc = run_neta("parse", "dodo", str(page))
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    pizzas = [r for r in records if not r["custom"]]
+    assert len(pizzas) == 29 and sum(r["custom"] for r in records) == 2
+    assert all(r["name"] and r["ingredients"] and r["image_url"].startswith("https://") for r in pizzas)
+
+
+def test_features_of_a_folder_of_photos_as_the_readme_shows(tmp_path):
+    import h5py
+    from PIL import Image
+    from skimage import data
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("coffee", "astronaut", "chelsea"):
+        Image.fromarray(getattr(data, name)()).save(photos / f"{name}.jpg")
+    proc = run_neta("features", "--images", "photos", "--out", "photos_features.h5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(tmp_path / "photos_features.h5", "r") as handle:
+        assert handle["features"].shape == (3, 1280)
+        assert handle.attrs["backbone"] == "mobilenet_v2"
+
+
+def test_train_by_hand_from_a_configfile_and_a_flag(tmp_path):
+    """`neta hiragana train … --configfile config.yaml --train-steps N`, as the README shows."""
+    import torch
+    import yaml
+
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"hiragana": {"synth": {"writers": 3}, "baseline": {"steps": 3},
+                                                   "train": {"lr_schedule": [[0, 0.001]]}}}), encoding="utf-8")
+    assert run_neta("etl", "synth", "--format", "ETL8G", "--out", "etl", "--configfile", str(config),
+                    cwd=tmp_path).returncode == 0
+    assert run_neta("etl", "convert", "--format", "ETL8G", "--input", "etl", "--out", "etl_28.h5",
+                    "--configfile", str(config), cwd=tmp_path).returncode == 0
+    proc = run_neta("hiragana", "train", "--etl", "etl_28.h5", "--out", "model.pt", "--configfile", str(config),
+                    "--train-steps", "4", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    checkpoint = torch.load(tmp_path / "model.pt", weights_only=True)
+    params = checkpoint["params"]
+    assert params["steps"] == 4 and params["baseline_steps"] == 3  # the flag, then the config file
+    assert params["lr_schedule"] == [[0, 0.001]]
