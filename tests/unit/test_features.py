@@ -16,10 +16,14 @@ import skimage.data
 import torch
 import torchvision
 from PIL import Image
+from torchvision.transforms import functional as F
 
 from neta.errors import NetaError
+from neta.features.backbones import _SPECS as BACKBONE_SPECS
+from neta.features.backbones import BACKBONES
 from neta.features.extract import extract_features, merge_feature_shards
 from neta.features.inputs import images_from, shard_of
+from neta.features.preprocess import ResizeCrop
 from neta.features.weights import packaged_weights_path
 
 SAMPLES = ("coffee", "astronaut", "chelsea", "rocket", "cat", "hubble_deep_field")
@@ -136,6 +140,32 @@ def test_onnx_matches_torch_and_is_exported_once(manifest, reference, onnx_dir, 
     assert np.array_equal(again, features)
 
 
+def test_onnx_threads_each_decoding_and_inferring_give_the_one_thread_vectors(manifest, onnx_dir, tmp_path):
+    items = images_from(manifest)
+    alone, ids, _, _ = extract(items, tmp_path / "main.h5", backend="onnx", onnx_dir=onnx_dir)
+    side_by_side, ids2, attrs, _ = extract(items, tmp_path / "threads.h5", backend="onnx", onnx_dir=onnx_dir,
+                                           workers=3)
+    assert list(ids2) == list(ids) and attrs["n_failed"] == 0
+    np.testing.assert_allclose(side_by_side, alone, rtol=0, atol=1e-5 * np.abs(alone).max())
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_one_step_resize_crop_is_the_presets_resize_then_crop(backbone):
+    """ResizeCrop resamples only the kept box: Pillow's rounding moves some values by a grey level or a few."""
+    preset = torchvision.models.get_weight(BACKBONE_SPECS[backbone].weights).transforms()
+    one_step = ResizeCrop(preset)
+    for name in SAMPLES:
+        photo = Image.fromarray(getattr(skimage.data, name)()).convert("RGB")
+        # landscape, portrait (the crop offset on the other axis) and one scaled up to the resize size
+        for image in (photo, photo.transpose(Image.Transpose.TRANSPOSE), photo.resize((301, 199))):
+            resized = F.resize(image, preset.resize_size, interpolation=preset.interpolation, antialias=True)
+            expected = F.pil_to_tensor(F.center_crop(resized, preset.crop_size)).int()
+            found = one_step(image).int()
+            assert found.shape == expected.shape == (3, *preset.crop_size * (3 - len(preset.crop_size)))
+            difference = (found - expected).abs()
+            assert difference.max() <= 8 and difference.float().mean() <= 0.25, f"{backbone}: {name} {image.size}"
+
+
 def test_imagenet_weights_see_coffee_in_the_coffee_photo(tmp_path):
     Image.fromarray(skimage.data.coffee()).save(tmp_path / "coffee.png")
     logits = extract(images_from(tmp_path), tmp_path / "logits.h5", layer="logits")[0][0]
@@ -143,7 +173,8 @@ def test_imagenet_weights_see_coffee_in_the_coffee_photo(tmp_path):
     assert top5 & set(COFFEE_CLASSES), f"top-5 {top5} has none of {COFFEE_CLASSES}"
 
 
-def test_unreadable_images_are_named_counted_and_bounded(manifest, tmp_path, caplog):
+@pytest.mark.parametrize("backend, workers", [("torch", 0), ("onnx", 2)])  # onnx, 2: threads decode and infer
+def test_unreadable_images_are_named_counted_and_bounded(backend, workers, manifest, onnx_dir, tmp_path, caplog):
     folder = tmp_path / "photos"
     folder.mkdir()
     good = [path for _, path in images_from(manifest)[:3]]
@@ -152,13 +183,14 @@ def test_unreadable_images_are_named_counted_and_bounded(manifest, tmp_path, cap
     (folder / "zz_text.jpg").write_bytes(b"this is no JPEG")
     (folder / "zz_truncated.jpg").write_bytes(good[0].read_bytes()[:300])
     items = images_from(folder)
+    run = dict(backend=backend, workers=workers, onnx_dir=onnx_dir, batch_size=2)
     with caplog.at_level(logging.WARNING):
-        features, ids, attrs, summary = extract(items, tmp_path / "some.h5", max_failure_ratio=0.5)
+        features, ids, attrs, summary = extract(items, tmp_path / "some.h5", max_failure_ratio=0.5, **run)
     assert features.shape[0] == 3 and attrs["n_failed"] == 2 and summary["n_failed"] == 2
     assert "zz_text.jpg" in caplog.text and "zz_truncated.jpg" in caplog.text
     assert [f["path"] for f in summary["failed"]] == [str(folder / "zz_text.jpg"), str(folder / "zz_truncated.jpg")]
     with pytest.raises(NetaError, match=r"2 of 5 images.*zz_text\.jpg"):
-        extract(items, tmp_path / "none.h5", max_failure_ratio=0.2)
+        extract(items, tmp_path / "none.h5", max_failure_ratio=0.2, **run)
     assert not (tmp_path / "none.h5").exists()
 
 

@@ -2,7 +2,7 @@
 
 ``auto`` takes torch where CUDA is present, else onnxruntime: on the 2-core CPU, MobileNetV2 ran at
 ~240 images/s in onnxruntime against 65-110 in eager torch (by batch size), and the whole stage at
-~135 against ~50-90 (benchmarks/features.py).
+~175-190 against ~55-85 (benchmarks/features.py).
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ def resolve_backend(backend: str, device: str) -> tuple[str, torch.device]:
 class TorchEngine:
     """Eager torch in inference mode, channels-last (faster convolutions on CPU and CUDA alike)."""
 
+    workers = 0  # called by the main process only: DataLoader workers decode for it
+
     def __init__(self, module: nn.Module, *, device: torch.device, dtype: str):
         self.device = device
         self.module = module.to(device, memory_format=torch.channels_last)
@@ -57,17 +59,22 @@ class TorchEngine:
 
 
 class OnnxEngine:
-    def __init__(self, session: onnxruntime.InferenceSession):
+    """onnxruntime; ``workers`` > 0: that many threads call it side by side (see neta.features.loader)."""
+
+    def __init__(self, session: onnxruntime.InferenceSession, *, workers: int = 0):
         self.session = session
+        self.workers = workers
 
     def __call__(self, images: torch.Tensor) -> np.ndarray:
         return self.session.run([OUTPUT], {INPUT: images.numpy()})[0]
 
 
 def make_engine(backend: str, module: nn.Module, info: ExtractorInfo, *, device: torch.device, dtype: str,
-                threads: int, onnx_dir: str | os.PathLike | None) -> TorchEngine | OnnxEngine:
+                threads: int, workers: int, onnx_dir: str | os.PathLike | None) -> TorchEngine | OnnxEngine:
+    """The engine; onnx with ``workers`` > 0 is called by that many threads, each with its share of ``threads``."""
     if backend == "torch":
         return TorchEngine(module, device=device, dtype=dtype)
     if onnx_dir is None:
         raise NetaError("features.backend onnx needs a folder for the exported model (--onnx-dir)")
-    return OnnxEngine(onnx_session(module, info, onnx_dir, threads=threads))
+    per_call = max(1, threads // workers) if workers else threads
+    return OnnxEngine(onnx_session(module, info, onnx_dir, threads=per_call), workers=workers)

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from neta.errors import NetaError
 from neta.features.backbones import build_extractor
 from neta.features.engines import DTYPES, make_engine, resolve_backend
 from neta.features.inputs import ImageItem
-from neta.features.loader import batches
+from neta.features.loader import batches, inferred_batches
 from neta.features.onnx_export import onnx_path
 from neta.h5io import read_h5, write_h5
 
@@ -73,7 +74,7 @@ def extract_features(
     backend_used, device_used = resolve_backend(backend, device)
     module, transforms, info = build_extractor(backbone, layer, weights_file=weights_file)
     engine = make_engine(backend_used, module, info, device=device_used, dtype=dtype, threads=threads,
-                         onnx_dir=onnx_dir)
+                         workers=workers, onnx_dir=onnx_dir)
     model_s = time.perf_counter() - started
 
     features, decoded, input_hashes, failures = _run(items, transforms, engine, dim=info.dim, batch_size=batch_size,
@@ -111,15 +112,21 @@ def _run(items: list[ImageItem], transforms, engine, *, dim: int, batch_size: in
     decoded = np.zeros(len(items), dtype=bool)
     input_hashes: dict[str, str] = {}
     failures: list[dict] = []
-    with tqdm(total=len(items), desc=STAGE, unit="img", file=sys.stderr) as progress:
-        for batch in batches(items, transforms, batch_size=batch_size, workers=workers, pin_memory=pin_memory):
+    if engine.workers:
+        source = inferred_batches(items, transforms, engine, batch_size=batch_size, workers=engine.workers)
+    else:
+        source = batches(items, transforms, batch_size=batch_size, workers=workers, pin_memory=pin_memory)
+    with tqdm(total=len(items), desc=STAGE, unit="img", file=sys.stderr) as progress, closing(source):
+        for batch in source:
             for index, error in batch.failures:
                 failures.append({"path": str(items[index][1]), "error": error})
                 log.warning("%s: skipped %s: %s", STAGE, items[index][1], error)
             if len(failures) > max_failures:
                 break  # leaving the loop stops the workers; the caller raises
             if batch.images is not None:
-                features[batch.indices] = engine(batch.images)
+                batch.features = engine(batch.images)
+            if batch.features is not None:
+                features[batch.indices] = batch.features
                 decoded[batch.indices] = True
             input_hashes.update({str(items[index][1]): sha256 for index, sha256 in batch.hashes.items()})
             progress.update(len(batch))
