@@ -12,6 +12,7 @@ include: "workflow/rules/hiragana.smk"
 include: "workflow/rules/bokete.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/pizza.smk"
+include: "workflow/rules/captioner.smk"
 
 
 localrules:

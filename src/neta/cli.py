@@ -20,7 +20,8 @@ log = logging.getLogger("neta")
 
 # First word -> the command module that registers it.
 AREAS = {"etl": "neta.commands.etl", "hiragana": "neta.commands.hiragana", "pizza": "neta.commands.pizza",
-         "features": "neta.commands.features"}
+         "features": "neta.commands.features", "captioner": "neta.commands.captioner",
+         "caption": "neta.commands.captioner"}
 # Verbs whose second word is a site: `neta parse bokete`, later `neta parse dodo`.
 SITE_VERBS = {
     "parse": "parse saved pages into JSON lines (one record an item)",
@@ -48,7 +49,7 @@ def command_modules(argv: list[str]) -> list[str]:
         return [SITES[words[1]]]
     if words and words[0] == "inspect":
         return []
-    return [*AREAS.values(), *dict.fromkeys(SITES.values())]
+    return list(dict.fromkeys([*AREAS.values(), *SITES.values()]))
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

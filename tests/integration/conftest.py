@@ -84,6 +84,13 @@ TINY_CONFIG = {
         },
         "baseline": {"steps": 200, "batch_size": 32},
     },
+    # A small Show and Tell for a few epochs: the stages' plumbing, not a good model
+    "captioner": {
+        "vocab": {"min_count": 1},
+        "model": {"embed_size": 32, "hidden_size": 48},
+        "train": {"epochs": 4, "batch_size": 32},
+        "decode": {"beam": 4},
+    },
 }
 
 

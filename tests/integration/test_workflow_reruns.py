@@ -26,10 +26,13 @@ FEEDS = {
     "train_hiragana": ["evaluate_hiragana"],
     "evaluate_hiragana": [],
     "bokete_snapshot": ["scrape_bokete", "download_bokete_images"],
-    "scrape_bokete": ["download_bokete_images"],
-    "download_bokete_images": ["extract_features"],
+    "scrape_bokete": ["download_bokete_images", "prepare_captions"],
+    "download_bokete_images": ["extract_features", "prepare_captions"],
     "extract_features": ["merge_features"],
-    "merge_features": [],
+    "merge_features": ["train_captioner", "evaluate_captioner"],
+    "prepare_captions": ["train_captioner", "evaluate_captioner"],
+    "train_captioner": ["evaluate_captioner"],
+    "evaluate_captioner": [],
     "dodo_snapshot": ["scrape_dodo", "download_dodo_images"],
     "scrape_dodo": ["encode_recipes", "download_dodo_images", "augment_pizza"],
     "encode_recipes": ["augment_pizza"],
@@ -50,6 +53,9 @@ COMMANDS = {
     ("pizza", "recipes"): "encode_recipes",
     ("download", "dodo"): "download_dodo_images",
     ("pizza", "augment"): "augment_pizza",
+    ("captioner", "prepare"): "prepare_captions",
+    ("captioner", "train"): "train_captioner",
+    ("captioner", "evaluate"): "evaluate_captioner",
 }
 OUTPUTS = {
     "results/hiragana/etl_synthetic": "synthetic_etl",
@@ -68,6 +74,12 @@ OUTPUTS = {
     "results/pizza/images": "download_dodo_images",
     "results/pizza/images/manifest.csv": "download_dodo_images",
     "results/pizza/augmented.h5": "augment_pizza",
+    "results/bokete/captions.csv": "prepare_captions",
+    "results/bokete/captioner.pt": "train_captioner",
+    "results/bokete/vocab.json": "train_captioner",
+    "results/bokete/loss.png": "train_captioner",
+    "results/bokete/metrics.json": "evaluate_captioner",
+    "results/bokete/gallery.html": "evaluate_captioner",
 }
 
 
@@ -179,12 +191,16 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     ("hiragana.split.test_fraction", 0.5, ["convert_etl"]),
     ("bokete.min_stars", 10, ["scrape_bokete"]),
     ("bokete.download.workers", 2, ["download_bokete_images"]),
-    ("features.batch_size", 8, ["extract_features"]),
+    ("features.batch_size", 4, ["extract_features"]),
     ("bokete.contact", "Pat O'Neil <pat@example.org>; touch INJECTED", ["scrape_bokete", "download_bokete_images"]),
     ("pizza.augment.size", 64, ["augment_pizza"]),
     ("pizza.recipes.slots", 10, ["encode_recipes"]),
     ("pizza.download.workers", 2, ["download_dodo_images"]),
-    ("seed", 1, ["synthetic_etl", "bokete_snapshot", "convert_etl", "train_hiragana", "dodo_snapshot"]),
+    ("captioner.split.test_fraction", 0.3, ["prepare_captions"]),
+    ("captioner.model.hidden_size", 24, ["train_captioner"]),
+    ("captioner.decode.beam", 3, ["evaluate_captioner"]),
+    ("seed", 1, ["synthetic_etl", "bokete_snapshot", "convert_etl", "train_hiragana", "dodo_snapshot",
+                 "prepare_captions", "train_captioner"]),
 ])
 def test_a_config_change_reruns_exactly_the_rules_that_read_it(finished_workflow, key, value, rerun):
     flow = finished_workflow

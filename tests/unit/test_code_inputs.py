@@ -64,7 +64,9 @@ HANDLERS = rule_handlers()
 def test_every_rule_tracks_its_code():
     expected = {"synthetic_etl", "convert_etl", "train_hiragana", "evaluate_hiragana", "bokete_snapshot",
                 "scrape_bokete", "download_bokete_images", "extract_features", "merge_features",
-                "dodo_snapshot", "scrape_dodo", "encode_recipes", "download_dodo_images", "augment_pizza"}
+                "dodo_snapshot", "scrape_dodo", "encode_recipes", "download_dodo_images", "augment_pizza",
+                "prepare_captions", "prepare_caption_dataset", "extract_caption_features", "train_captioner",
+                "evaluate_captioner"}
     assert expected <= set(HANDLERS), HANDLERS
 
 

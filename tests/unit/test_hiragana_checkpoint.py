@@ -74,7 +74,7 @@ def test_checkpoint_opens_with_weights_only(saved):
 
 def test_damaged_or_foreign_checkpoints_name_the_file(saved, tmp_path):
     path, *_ = saved
-    with pytest.raises(NetaError, match="missing.pt: no such model file"):
+    with pytest.raises(NetaError, match="missing.pt: no such hiragana checkpoint"):
         read_checkpoint(tmp_path / "missing.pt")
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(path.read_bytes()[:1000])

@@ -55,6 +55,17 @@ def pizza_path(name):
     return results_path("pizza", name)
 
 
+def caption_path(name):
+    """The caption generator's files: beside the bokete crawl, or under results/captions/<dataset>/."""
+    if config["captioner"]["dataset"] == "bokete":
+        return bokete_path(name)
+    return external_caption_path(name)
+
+
+def external_caption_path(name):
+    return results_path("captions", config["captioner"]["dataset"], name)
+
+
 def log_path(rule_name):
     return results_path("logs", f"{rule_name}.log")
 
@@ -105,6 +116,35 @@ def feature_shards(wildcards):
     )
 
 
+def caption_dataset_sources(wildcards):
+    """The files of the configured caption dataset the prepare step reads (bokete cans, COCO, Karpathy)."""
+    captioner = config["captioner"]
+    dataset = captioner["dataset"]
+    if dataset == "bokete_can":
+        return [
+            path
+            for can in captioner["cans"]
+            for path in (str(Path(can, "boke.csv")), str(Path(can, "images")))
+        ]
+    if dataset == "coco":
+        return [*captioner["coco"]["annotations"], captioner["coco"]["images"]]
+    if dataset == "karpathy":
+        return [captioner["karpathy"]["file"], captioner["karpathy"]["images"]]
+    return []
+
+
+def caption_table(wildcards):
+    if config["captioner"]["dataset"] == "bokete":
+        return rules.prepare_captions.output.captions
+    return rules.prepare_caption_dataset.output.captions
+
+
+def caption_features(wildcards):
+    if config["captioner"]["dataset"] == "bokete":
+        return rules.merge_features.output.h5
+    return rules.extract_caption_features.output.h5
+
+
 def all_outputs():
     """Every file the workflow makes, intermediates too: delete one and a run rebuilds it and what
     it feeds."""
@@ -130,4 +170,15 @@ def all_outputs():
     ]
     if not config["pizza"]["base_url"]:
         pizza.insert(0, rules.dodo_snapshot.output.site)
-    return hiragana + bokete + pizza
+    captions = [
+        *rules.train_captioner.output,
+        *rules.evaluate_captioner.output,
+    ]
+    if config["captioner"]["dataset"] == "bokete":
+        captions.insert(0, rules.prepare_captions.output.captions)
+    else:
+        captions[:0] = [
+            *rules.prepare_caption_dataset.output,
+            rules.extract_caption_features.output.h5,
+        ]
+    return hiragana + bokete + pizza + captions

@@ -20,8 +20,9 @@ def cmd_features(args) -> int:
 
     settings = read_settings(args)
     features = settings["features"]
-    items = shard_of(images_from(args.images), shard=args.shard, shards=features["shards"],
-                     batch_size=features["batch_size"])
+    items = images_from(args.images)
+    if args.shard is not None:  # one of the workflow's features.shards jobs; without --shard, every image
+        items = shard_of(items, shard=args.shard, shards=features["shards"], batch_size=features["batch_size"])
     return print_summary(extract_features(
         items, args.out, backbone=features["backbone"], layer=features["layer"],
         batch_size=features["batch_size"], workers=features["workers"], backend=features["backend"],
@@ -36,7 +37,7 @@ def register(commands, verbs) -> None:
     source.add_argument("--images", metavar="DIR|MANIFEST", help="a folder of images or a download manifest.csv")
     source.add_argument("--merge", nargs="+", metavar="SHARD.h5", help="shard files to merge, in order")
     parser.add_argument("--out", required=True, help="features.h5 (or a shard) to write")
-    parser.add_argument("--shard", type=int, default=0, help="which of features.shards this job computes")
+    parser.add_argument("--shard", type=int, help="which of features.shards this job computes (default: all images)")
     parser.add_argument("--onnx-dir", default="results/cache/onnx", help="where ONNX exports are kept (backend onnx)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (the rule's threads:)")
     add_settings_options(parser, EXTRACT_KEYS)

@@ -33,6 +33,7 @@ from neta import __version__
 from neta.atomic import atomic_path
 from neta.errors import NetaError
 from neta.models.hiragana import HiraganaCNN, SoftmaxRegression
+from neta.models.torch_files import load_checkpoint_file
 
 REQUIRED_KEYS = ("cnn_state_dict", "baseline_state_dict", "arch", "classes", "size")
 
@@ -83,12 +84,7 @@ def save_checkpoint(
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """The checkpoint dict at ``path``, or a NetaError naming the file and the fix."""
     path = Path(path)
-    if not path.is_file():
-        raise NetaError(f"{path}: no such model file (run `neta hiragana train` first)")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for a truncated or foreign file
-        raise NetaError(f"{path}: not a readable hiragana checkpoint ({exc}); delete it and retrain") from exc
+    checkpoint = load_checkpoint_file(path, what="hiragana checkpoint", how_to_make="run `neta hiragana train` first")
     missing = [k for k in REQUIRED_KEYS if not isinstance(checkpoint, dict) or k not in checkpoint]
     if missing:
         raise NetaError(

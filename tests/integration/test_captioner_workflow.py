@@ -1,0 +1,94 @@
+"""The caption generator through real snakemake runs: the default bokete run, then the public-dataset formats
+set up the way the README says (config keys, `snakemake`, then `neta caption` on a new photo)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+
+from caption_fixtures import photo_jpeg, write_boke_can, write_coco, write_karpathy  # noqa: E402
+
+from neta.evaluate.caption_metrics import METRICS  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+
+def neta(flow, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "neta", *args], cwd=flow.root, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(flow.root / "src"), "PATH": str(Path(sys.executable).parent)},
+                          timeout=300)
+
+
+def check_outputs(folder: Path) -> dict:
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    assert set(METRICS) <= set(metrics) and all(0 <= metrics[name] for name in METRICS)
+    assert metrics["perplexity"] > 1 and metrics["test_photos"] >= 1
+    samples = json.loads((folder / "samples.json").read_text(encoding="utf-8"))
+    assert len(samples) == metrics["test_photos"]
+    for sample in samples:
+        scores = [c["logprob"] for c in sample["generated"]]
+        assert scores == sorted(scores, reverse=True) and 1 <= len(scores) <= metrics["top"]
+        assert sample["references"] and (folder / sample["path"]).is_file()
+    log = pd.read_csv(folder / "train_log.csv")
+    assert list(log.columns[:3]) == ["epoch", "train_loss", "val_loss"] and log["train_loss"].iloc[-1] < \
+        log["train_loss"].iloc[0]
+    vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    assert vocab["words"][:4] == ["<pad>", "<bos>", "<eos>", "<unk>"]
+    assert (folder / "loss.png").stat().st_size > 1000 and "<figure>" in (folder / "gallery.html").read_text()
+    return metrics
+
+
+def test_the_default_run_trains_and_scores_the_boke_generator(finished_workflow):
+    flow = finished_workflow
+    bokete = flow.root / "results" / "bokete"
+    table = pd.read_csv(bokete / "captions.csv", dtype=str, keep_default_na=False)
+    assert table.groupby("image_id")["split"].nunique().max() == 1  # split by photo
+    assert set(table["split"]) == {"train", "val", "test"}
+    metrics = check_outputs(bokete)
+    assert metrics["language"] == "ja" and metrics["beam"] == flow.config()["captioner"]["decode"]["beam"]
+
+
+@pytest.mark.parametrize("dataset", ["bokete_can", "coco", "karpathy"])
+def test_a_public_dataset_set_up_as_the_readme_says(workflow_copy, tmp_path, dataset):
+    flow = workflow_copy
+    data = tmp_path / "data"
+    config = flow.config()
+    captioner = config.setdefault("captioner", {})
+    captioner.update(dataset=dataset, split={"val_fraction": 0.2, "test_fraction": 0.2})
+    if dataset == "bokete_can":
+        captioner["cans"] = [str(write_boke_can(data, "blue_000"))]
+    elif dataset == "coco":
+        files = write_coco(data)
+        captioner["coco"] = {"annotations": [str(p) for p in files["coco_annotations"]],
+                             "images": str(files["coco_images"])}
+    else:
+        files = write_karpathy(data)
+        captioner["karpathy"] = {"file": str(files["karpathy_file"]), "images": str(files["karpathy_images"])}
+    flow.write_config(config)
+    target = f"results/captions/{dataset}/metrics.json"
+    folder = flow.root / target.rsplit("/", 1)[0]
+    assert set(flow.planned_jobs(target)) == {
+        "prepare_caption_dataset", "extract_caption_features", "train_captioner", "evaluate_captioner"}
+    flow.snakemake(target)
+    metrics = check_outputs(folder)
+    assert metrics["language"] == ("ja" if dataset == "bokete_can" else "en")
+    assert flow.planned_jobs(target) == {}
+
+    photo = tmp_path / "new.jpg"
+    photo.write_bytes(photo_jpeg("coffee"))
+    proc = neta(flow, "caption", "--model", str(folder / "captioner.pt"), str(photo))
+    assert proc.returncode == 0, proc.stderr
+    [line] = proc.stdout.splitlines()
+    result = json.loads(line)
+    assert result["image"] == str(photo) and 1 <= len(result["captions"]) <= 5
+    assert all(isinstance(c["text"], str) and c["logprob"] <= 0 for c in result["captions"])
+    proc = neta(flow, "caption", "--model", str(folder / "captioner.pt"), str(tmp_path / "missing.jpg"))
+    assert proc.returncode != 0 and "missing.jpg" in proc.stderr

@@ -1,0 +1,302 @@
+"""Show and Tell on a synthetic set where the caption is a function of the image vector.
+
+Ten "photo classes", each a random centre vector with its own caption of 3-8 words; a photo is its
+class centre plus noise. A model that learns must read the class off the vector and spell its caption.
+"""
+
+import copy
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from pycocoevalcap.bleu.bleu import Bleu
+
+from neta.errors import NetaError
+from neta.models.captioner import ShowAndTell
+from neta.models.captioner_checkpoint import load_captioner, save_captioner
+from neta.train.captioner import (
+    CaptionSet,
+    collate_captions,
+    fit_captioner,
+    perplexity,
+    plot_loss,
+    write_train_log,
+)
+
+PAD, BOS, EOS = 0, 1, 2
+CLASSES, DIM, VOCAB, MAX_LEN = 10, 32, 20, 12
+MODES = ("t0", "first_word")
+TRAIN = {"epochs": 10, "batch_size": 32, "lr": 1e-2, "clip": 5.0, "patience": 3, "device": "cpu", "seed": 0,
+         "pad_id": PAD}
+
+
+def _model(mode: str, *, vocab_size: int = VOCAB, dropout: float = 0.1, seed: int = 0) -> ShowAndTell:
+    torch.manual_seed(seed)
+    return ShowAndTell(feature_dim=DIM, vocab_size=vocab_size, embed_size=32, hidden_size=64, layers=1,
+                       dropout=dropout, image_input=mode, pad_id=PAD)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(CLASSES, DIM)).astype(np.float32)
+    # Words 4..VOCAB-1 shared between classes, so a caption cannot be told from its first word alone.
+    captions = [[BOS, *rng.integers(4, VOCAB, size=int(rng.integers(3, 9))).tolist(), EOS] for _ in range(CLASSES)]
+
+    def split(per_class: int):
+        classes = np.repeat(np.arange(CLASSES), per_class)
+        features = centres[classes] + 0.8 * rng.normal(size=(len(classes), DIM)).astype(np.float32)
+        return features, [captions[c] for c in classes]
+
+    return {"train": split(40), "val": split(10), "test": split(5)}
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    torch.set_num_threads(2)
+    out = {}
+    for mode in MODES:
+        model = _model(mode)
+        before = math.log(perplexity(model, CaptionSet(*data["val"]), batch_size=64, device="cpu", pad_id=PAD))
+        history = fit_captioner(model, CaptionSet(*data["train"]), CaptionSet(*data["val"]), **TRAIN)
+        out[mode] = (model, history, before)
+    return out
+
+
+def _features(data, split="test") -> torch.Tensor:
+    return torch.from_numpy(data[split][0])
+
+
+def _log_prob(model: ShowAndTell, feature: torch.Tensor, words: list[int]) -> float:
+    """log P(words <eos> | photo) by teacher forcing, independent of the decoders."""
+    caption = torch.tensor([[BOS, *words, EOS]])
+    with torch.no_grad():
+        loss, _ = model.loss(feature.unsqueeze(0), caption, [caption.size(1)])
+    return -float(loss)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_training_drives_validation_loss_down(trained, mode):
+    model, history, before = trained[mode]
+    best = min(h["val_loss"] for h in history)
+    assert before > 2.0  # about ln(VOCAB) for an untrained model
+    assert best < 0.05 * before
+    assert [h["epoch"] for h in history] == list(range(1, len(history) + 1))
+    assert set(history[0]) == {"epoch", "train_loss", "val_loss", "seconds"}
+    assert not model.training
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_greedy_reproduces_held_out_captions(trained, data, mode):
+    model = trained[mode][0]
+    decoded = model.greedy(_features(data), bos_id=BOS, eos_id=EOS, max_len=MAX_LEN)
+    refs = {i: [" ".join(map(str, c[1:-1]))] for i, c in enumerate(data["test"][1])}
+    hyps = {i: [" ".join(map(str, words))] for i, (words, _) in enumerate(decoded)}
+    bleu, _ = Bleu(4).compute_score(refs, hyps, verbose=0)
+    assert bleu[3] > 0.9
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_beam_width_one_is_greedy(trained, data, mode):
+    model = trained[mode][0]
+    features = _features(data)
+    greedy = model.greedy(features, bos_id=BOS, eos_id=EOS, max_len=MAX_LEN)
+    beam = model.beam_search(features, bos_id=BOS, eos_id=EOS, beam=1, top=1, max_len=MAX_LEN, length_norm=False)
+    assert [b[0] for b in beam] == greedy
+
+
+def test_beam_width_one_is_greedy_on_an_untrained_model():
+    model = _model("first_word", vocab_size=20, dropout=0.0, seed=3)
+    with torch.no_grad():
+        model.out.weight.mul_(4)  # peaked enough that some captions end early and some run to max_len
+    features = torch.randn(30, DIM, generator=torch.Generator().manual_seed(3))
+    greedy = model.greedy(features, bos_id=BOS, eos_id=EOS, max_len=6)
+    for length_norm in (False, True):
+        beam = model.beam_search(features, bos_id=BOS, eos_id=EOS, beam=1, top=3, max_len=6, length_norm=length_norm)
+        assert [b[0][0] for b in beam] == [g[0] for g in greedy]
+        assert all(len(b) == 1 for b in beam)
+    lengths = {len(words) for words, _ in greedy}
+    assert 6 in lengths and min(lengths) < 6  # ended early and capped: both are compared
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_beam_is_at_least_as_likely_as_greedy(trained, data, mode):
+    model = trained[mode][0]
+    features = _features(data)
+    greedy = model.greedy(features, bos_id=BOS, eos_id=EOS, max_len=MAX_LEN)
+    beam = model.beam_search(features, bos_id=BOS, eos_id=EOS, beam=8, top=5, max_len=MAX_LEN, length_norm=False)
+    for (_, greedy_score), captions in zip(greedy, beam, strict=True):
+        assert captions[0][1] >= greedy_score - 1e-6
+
+
+def test_top_captions_are_sorted_distinct_log_probabilities(trained, data):
+    model = trained["t0"][0]
+    features = _features(data)
+    beam = model.beam_search(features, bos_id=BOS, eos_id=EOS, beam=8, top=5, max_len=MAX_LEN, length_norm=False)
+    assert len(beam) == len(features)
+    for feature, captions in zip(features, beam, strict=True):
+        assert len(captions) == 5
+        scores = [s for _, s in captions]
+        assert scores == sorted(scores, reverse=True)
+        assert len({tuple(w) for w, _ in captions}) == 5
+        for words, score in captions:
+            assert EOS not in words and BOS not in words and len(words) <= MAX_LEN
+            assert score == pytest.approx(_log_prob(model, feature, words), abs=1e-4)
+
+
+def test_length_norm_ranks_by_log_probability_a_token():
+    """Documented: the score is log P(words <eos>) / (words + 1), captions ranked by it."""
+    model = _model("t0", vocab_size=10, dropout=0.0)
+    with torch.no_grad():
+        model.out.weight.mul_(8)  # a peaked random model, so captions of many lengths finish
+    features = torch.randn(40, DIM, generator=torch.Generator().manual_seed(0))
+    kwargs = {"bos_id": BOS, "eos_id": EOS, "beam": 6, "top": 4, "max_len": 6}
+    raw = model.beam_search(features, length_norm=False, **kwargs)
+    normed = model.beam_search(features, length_norm=True, **kwargs)
+    changed = 0
+    for feature, by_total, by_token in zip(features, raw, normed, strict=True):
+        scores = [s for _, s in by_token]
+        assert scores == sorted(scores, reverse=True)
+        for words, score in by_token:
+            assert len(words) <= 6
+            assert score == pytest.approx(_log_prob(model, feature, words) / (len(words) + 1), abs=1e-4)
+        changed += by_total[0][0] != by_token[0][0]
+        # the raw winner is at least as likely in total as the length-normalised one
+        assert by_total[0][1] >= _log_prob(model, feature, by_token[0][0]) - 1e-5
+    assert changed > 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_padding_is_ignored(mode):
+    model = _model(mode, seed=1).eval()
+    captions = [[BOS, 5, 6, 7, EOS], [BOS, 8, EOS], [BOS, 9, 10, 11, 12, 13, EOS], [BOS, EOS]]
+    features = torch.randn(len(captions), DIM, generator=torch.Generator().manual_seed(1))
+    batch = collate_captions(list(zip(features, map(torch.tensor, captions), strict=True)), pad_id=PAD)
+    with torch.no_grad():
+        total, count = model.loss(*batch)
+    assert count == sum(len(c) - 1 for c in captions)
+    # unsorted, with extra padding columns
+    wide = torch.full((len(captions), 12), PAD)
+    for i, c in enumerate(captions):
+        wide[i, : len(c)] = torch.tensor(c)
+    with torch.no_grad():
+        wide_total, wide_count = model.loss(features, wide, [len(c) for c in captions])
+    alone = sum(_log_prob(model, f, c[1:-1]) for f, c in zip(features, captions, strict=True))
+    assert wide_count == count
+    assert float(wide_total) == pytest.approx(float(total), rel=1e-5)
+    assert float(total) == pytest.approx(-alone, rel=1e-5)
+
+
+def test_collate_sorts_longest_first_and_pads():
+    items = [(torch.full((3,), float(i)), torch.tensor(c)) for i, c in enumerate([[1, 2], [1, 5, 6, 2], [1, 7, 2]])]
+    features, captions, lengths = collate_captions(items, pad_id=PAD)
+    assert lengths.tolist() == [4, 3, 2]
+    assert captions.tolist() == [[1, 5, 6, 2], [1, 7, 2, PAD], [1, 2, PAD, PAD]]
+    assert features[:, 0].tolist() == [1.0, 2.0, 0.0]
+
+
+def test_caption_set_shares_photo_rows():
+    features = np.arange(6, dtype=np.float32).reshape(2, 3)
+    data = CaptionSet(features, [[1, 4, 2], [1, 5, 2], [1, 6, 2]], photo_index=[1, 1, 0])
+    assert len(data) == 3
+    assert data[1][0].tolist() == [3.0, 4.0, 5.0] and data[2][0].tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(ValueError):
+        CaptionSet(features, [[1, 2], [1, 2]], photo_index=[0, 2])
+
+
+def test_checkpoint_round_trip(trained, data, tmp_path):
+    model, history, _ = trained["first_word"]
+    path = tmp_path / "captioner.pt"
+    info = {"model_config": {"embed_size": 32, "hidden_size": 64}, "vocab": {"words": ["<pad>", "<bos>"]},
+            "features": {"backbone": "mobilenet_v2", "weights_sha256": "ab" * 32, "dim": np.int64(DIM)},
+            "settings": {"lr": np.float32(0.01), "pairing": "all"}, "history": history}
+    save_captioner(path, model, **info)
+    loaded, got = load_captioner(path, device="cpu")
+    assert not loaded.training
+    assert got["features"]["dim"] == DIM and type(got["features"]["dim"]) is int
+    assert got["history"] == history and got["vocab"] == info["vocab"]
+    assert got["arch"]["image_input"] == "first_word"
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[key])
+    features = _features(data)
+    kwargs = {"bos_id": BOS, "eos_id": EOS, "beam": 5, "top": 3, "max_len": MAX_LEN, "length_norm": False}
+    assert loaded.beam_search(features, **kwargs) == model.beam_search(features, **kwargs)
+    assert torch.load(path, weights_only=True)["format"] == "neta-captioner"
+
+
+def test_bad_checkpoints_name_the_file(trained, tmp_path):
+    missing = tmp_path / "none.pt"
+    with pytest.raises(NetaError, match="none.pt"):
+        load_captioner(missing, device="cpu")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint at all" * 10)
+    with pytest.raises(NetaError, match="garbage.pt"):
+        load_captioner(garbage, device="cpu")
+    good = tmp_path / "good.pt"
+    save_captioner(good, trained["t0"][0], model_config={}, vocab={}, features={}, settings={}, history=[])
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[:2000])
+    with pytest.raises(NetaError, match="truncated.pt"):
+        load_captioner(truncated, device="cpu")
+    foreign = tmp_path / "model.pt"
+    torch.save({"cnn_state_dict": {}, "classes": ["あ"]}, foreign)
+    with pytest.raises(NetaError, match="model.pt.*not a neta captioner"):
+        load_captioner(foreign, device="cpu")
+    with pytest.raises(TypeError, match="settings.when"):
+        save_captioner(tmp_path / "x.pt", trained["t0"][0], model_config={}, vocab={}, features={},
+                       settings={"when": object()}, history=[])
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_early_stopping_restores_the_best_epoch(trained, data):
+    model = copy.deepcopy(trained["t0"][0])
+    # Trained further on the wrong captions (each photo gets another class's), the model forgets the
+    # right ones: validation loss rises epoch after epoch, so the first epoch is the one to keep.
+    features, captions = data["train"]
+    wrong = CaptionSet(features, captions[40:] + captions[:40])
+    history = fit_captioner(model, wrong, CaptionSet(*data["val"]), **{**TRAIN, "epochs": 8, "patience": 2})
+    losses = [h["val_loss"] for h in history]
+    assert len(history) == 3 and losses[0] == min(losses)
+    kept = math.log(perplexity(model, CaptionSet(*data["val"]), batch_size=64, device="cpu", pad_id=PAD))
+    assert kept == pytest.approx(losses[0], rel=1e-3)
+    assert kept < losses[-1]
+
+
+def test_patience_counts_epochs_without_a_better_validation_loss(data):
+    model = _model("t0")
+    # lr 0: the weights never move, so no epoch after the first is better
+    history = fit_captioner(model, CaptionSet(*data["train"]), CaptionSet(*data["val"]),
+                            **{**TRAIN, "lr": 0.0, "epochs": 10, "patience": 2})
+    assert len(history) == 3
+    assert len({h["val_loss"] for h in history}) == 1
+
+
+def test_training_is_seeded(data):
+    def run():
+        model = _model("t0")
+        history = fit_captioner(model, CaptionSet(*data["train"]), CaptionSet(*data["val"]),
+                                **{**TRAIN, "epochs": 2, "seed": 5})
+        return [(h["train_loss"], h["val_loss"]) for h in history], model.state_dict()
+
+    (h1, s1), (h2, s2) = run(), run()
+    assert h1 == h2
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+
+
+def test_no_validation_captions_is_a_clear_error(data):
+    empty = CaptionSet(np.zeros((0, DIM), dtype=np.float32), [])
+    with pytest.raises(NetaError, match="val_fraction"):
+        fit_captioner(_model("t0"), CaptionSet(*data["train"]), empty, **TRAIN)
+
+
+def test_train_log_and_loss_plot(trained, tmp_path):
+    history = trained["t0"][1]
+    write_train_log(history, tmp_path / "train_log.csv")
+    plot_loss(history, tmp_path / "loss.png")
+    table = pd.read_csv(tmp_path / "train_log.csv")
+    assert list(table.columns) == ["epoch", "train_loss", "val_loss", "seconds"]
+    assert table["val_loss"].tolist() == [h["val_loss"] for h in history]
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png", "train_log.csv"]
