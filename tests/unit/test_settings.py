@@ -72,7 +72,8 @@ def test_every_schema_key_is_described_typed_and_defaulted():
     schema = load_schema()
 
     def walk(node, path):
-        node = {**schema["definitions"]["schedule"], **node} if "$ref" in node else node
+        if "$ref" in node:  # "#/definitions/<name>", its own keys overriding the definition's
+            node = {**schema["definitions"][node["$ref"].rsplit("/", 1)[1]], **node}
         assert node.get("description"), f"{path} has no description"
         assert "type" in node, f"{path} has no type"
         if path:
