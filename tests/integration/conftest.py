@@ -84,6 +84,9 @@ TINY_CONFIG = {
         },
         "baseline": {"steps": 200, "batch_size": 32},
     },
+    # Small pizza generators for one epoch: the stages' plumbing, not good models
+    "pizza": {"models": {"latent": 16, "dense": 64, "gan_width": 2, "samples_per_recipe": 2,
+                         **{part: {"epochs": 1} for part in ("cvae", "gan", "cvae_gan", "classifier")}}},
     # A small Show and Tell for a few epochs: the stages' plumbing, not a good model
     "captioner": {
         "vocab": {"min_count": 1},

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 pytestmark = pytest.mark.integration
 
@@ -42,3 +45,32 @@ def test_the_default_pizza_path_on_the_offline_snapshot(finished_workflow):
         angles, flipped = handle["angles"][()], handle["flipped"][()]
         assert sorted(set(angles.tolist())) == list(range(360)) and flipped.sum() == 20 * 360
         assert len(set(handle["pizza_ids"].asstr()[()])) == 20
+
+
+def test_the_generators_are_trained_judged_and_drawn_as_the_readme_says(finished_workflow, tmp_path):
+    flow = finished_workflow
+    pizza = flow.root / "results" / "pizza"
+    metrics = json.loads((pizza / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics["models"]) == {"cvae_a", "cvae_b", "gan", "cvae_gan"}
+    for name, model in metrics["models"].items():
+        assert 0 <= model["shuffled_f1"] <= 1 and 0 <= model["fidelity_f1"] <= 1 and model["parameters"] > 0, name
+        assert (model["val_reconstruction"] is None) == (name == "gan"), name
+    assert metrics["classifier"]["val_f1"] > metrics["classifier"]["val_shuffled_f1"]
+    for name in ("cvae_a", "cvae_b", "gan", "cvae_gan"):
+        log = pd.read_csv(pizza / f"{name}_log.csv")
+        assert len(log) == 1 and {"epoch", "seconds"} <= set(log.columns), name
+        with Image.open(pizza / f"{name}_progress.gif") as gif:
+            assert gif.format == "GIF"
+    out = tmp_path / "pizza.png"
+    proc = subprocess.run([sys.executable, "-m", "neta", "pizza", "generate", "--model", "results/pizza/cvae_a.pt",
+                           "--ingredients", "пепперони,моцареллы", "--out", str(out)], cwd=flow.root,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(flow.root / "src")}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["ingredients"] == ["пепперони", "моцарелла"]
+    with Image.open(out) as image:
+        assert image.width > 32 and image.height >= 32
+    proc = subprocess.run([sys.executable, "-m", "neta", "pizza", "generate", "--model", "results/pizza/cvae_a.pt",
+                           "--ingredients", "пепперони,шоколад", "--out", str(tmp_path / "no.png")], cwd=flow.root,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(flow.root / "src")}, timeout=300)
+    assert proc.returncode != 0 and "шоколад" in proc.stderr and "моцарелла" in proc.stderr
+    assert not (tmp_path / "no.png").exists()

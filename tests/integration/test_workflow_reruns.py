@@ -35,9 +35,14 @@ FEEDS = {
     "evaluate_captioner": [],
     "dodo_snapshot": ["scrape_dodo", "download_dodo_images"],
     "scrape_dodo": ["encode_recipes", "download_dodo_images", "augment_pizza"],
-    "encode_recipes": ["augment_pizza"],
+    "encode_recipes": ["augment_pizza", "train_cvae", "train_gan", "train_cvae_gan", "evaluate_pizza"],
     "download_dodo_images": ["augment_pizza"],
-    "augment_pizza": [],
+    "augment_pizza": ["train_cvae", "train_gan", "train_cvae_gan", "train_ingredient_classifier", "evaluate_pizza"],
+    "train_cvae": ["evaluate_pizza"],
+    "train_gan": ["evaluate_pizza"],
+    "train_cvae_gan": ["evaluate_pizza"],
+    "train_ingredient_classifier": ["evaluate_pizza"],
+    "evaluate_pizza": [],
 }
 # `neta` words of each rule's command, to tell the traced processes apart.
 COMMANDS = {
@@ -53,6 +58,11 @@ COMMANDS = {
     ("pizza", "recipes"): "encode_recipes",
     ("download", "dodo"): "download_dodo_images",
     ("pizza", "augment"): "augment_pizza",
+    ("pizza", "train-cvae"): "train_cvae",
+    ("pizza", "train-gan"): "train_gan",
+    ("pizza", "train-cvae-gan"): "train_cvae_gan",
+    ("pizza", "classifier"): "train_ingredient_classifier",
+    ("pizza", "evaluate"): "evaluate_pizza",
     ("captioner", "prepare"): "prepare_captions",
     ("captioner", "train"): "train_captioner",
     ("captioner", "evaluate"): "evaluate_captioner",
@@ -74,6 +84,11 @@ OUTPUTS = {
     "results/pizza/images": "download_dodo_images",
     "results/pizza/images/manifest.csv": "download_dodo_images",
     "results/pizza/augmented.h5": "augment_pizza",
+    "results/pizza/gan.pt": "train_gan",
+    "results/pizza/cvae_gan_progress.gif": "train_cvae_gan",
+    "results/pizza/classifier.pt": "train_ingredient_classifier",
+    "results/pizza/metrics.json": "evaluate_pizza",
+    "results/pizza/samples/style_transfer.png": "evaluate_pizza",
     "results/bokete/captions.csv": "prepare_captions",
     "results/bokete/captioner.pt": "train_captioner",
     "results/bokete/vocab.json": "train_captioner",
@@ -83,6 +98,8 @@ OUTPUTS = {
 }
 
 
+# Rules of more than one job (wildcards): the CVAE's two conditionings.
+JOBS = {"train_cvae": 2}
 # Rules whose inputs are temp() files of another: rerunning them reruns that one too.
 REMAKES_TEMP_INPUTS = {"merge_features": "extract_features"}
 
@@ -95,7 +112,7 @@ def with_downstream(*rules: str) -> dict[str, int]:
             found.add(rule)
             todo.extend(FEEDS[rule])
             todo.extend([REMAKES_TEMP_INPUTS[rule]] if rule in REMAKES_TEMP_INPUTS else [])
-    return {rule: 1 for rule in found} | {"all": 1}
+    return {rule: JOBS.get(rule, 1) for rule in found} | {"all": 1}
 
 
 def feeds_closure(rule: str) -> set[str]:
@@ -199,8 +216,13 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     ("captioner.split.test_fraction", 0.3, ["prepare_captions"]),
     ("captioner.model.hidden_size", 24, ["train_captioner"]),
     ("captioner.decode.beam", 3, ["evaluate_captioner"]),
+    ("pizza.models.cvae.epochs", 2, ["train_cvae"]),
+    ("pizza.models.gan_width", 3, ["train_gan", "train_cvae_gan"]),
+    ("pizza.models.samples_per_recipe", 3, ["evaluate_pizza"]),
+    ("pizza.models.holdout_every", 5, ["train_cvae", "train_gan", "train_cvae_gan", "train_ingredient_classifier"]),
     ("seed", 1, ["synthetic_etl", "bokete_snapshot", "convert_etl", "train_hiragana", "dodo_snapshot",
-                 "prepare_captions", "train_captioner"]),
+                 "prepare_captions", "train_captioner", "train_cvae", "train_gan", "train_cvae_gan",
+                 "train_ingredient_classifier", "evaluate_pizza"]),
 ])
 def test_a_config_change_reruns_exactly_the_rules_that_read_it(finished_workflow, key, value, rerun):
     flow = finished_workflow

@@ -59,7 +59,7 @@ rule extract_caption_features:
         "../../envs/neta.yaml"
     threads: 2
     resources:
-        gpu=1,
+        gpu=gpu_request(),
     params:
         onnx_dir=onnx_cache_dir(),
         settings=settings(features_commands.EXTRACT_KEYS),
@@ -86,7 +86,7 @@ rule train_captioner:
         "../../envs/neta.yaml"
     threads: 2
     resources:
-        gpu=1,
+        gpu=gpu_request(),
     params:
         settings=settings(captioner_commands.TRAIN_KEYS),
     shell:
@@ -113,7 +113,7 @@ rule evaluate_captioner:
         "../../envs/neta.yaml"
     threads: 2
     resources:
-        gpu=1,
+        gpu=gpu_request(),
     params:
         settings=settings(captioner_commands.EVALUATE_KEYS),
     shell:

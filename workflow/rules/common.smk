@@ -1,6 +1,7 @@
 # Input functions, path helpers and code inputs from the import graph; nothing else.
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -32,6 +33,18 @@ CODE_GRAPH = ImportGraph(SRC)
 def stage_code(handler, data=()):
     """The source files `python -m neta` runs for `handler` (module:function), and its data files."""
     return CODE_GRAPH.stage_files([handler], list(data))
+
+
+def gpu_request():
+    """`resources: gpu` of a job that runs on CUDA when it can: 1 where a job may take the card, so the
+    profile's gpu limit keeps two jobs off one card; 0 with device cpu or no NVIDIA driver (nvidia-smi)
+    on this machine, where that limit would only make CPU jobs wait for each other."""
+    device = config["device"]
+    if device == "cpu":
+        return 0
+    if device.startswith("cuda"):
+        return 1
+    return int(shutil.which("nvidia-smi") is not None)
 
 
 def settings(keys):
@@ -167,6 +180,11 @@ def all_outputs():
         rules.encode_recipes.output.recipes,
         *rules.download_dodo_images.output,
         rules.augment_pizza.output.h5,
+        *expand(rules.train_cvae.output, variant=["a", "b"]),
+        *rules.train_gan.output,
+        *rules.train_cvae_gan.output,
+        rules.train_ingredient_classifier.output.model,
+        *rules.evaluate_pizza.output,
     ]
     if not config["pizza"]["base_url"]:
         pizza.insert(0, rules.dodo_snapshot.output.site)

@@ -19,7 +19,7 @@ rule extract_features:
         "../../envs/neta.yaml"
     threads: 2
     resources:
-        gpu=1,
+        gpu=gpu_request(),
     params:
         onnx_dir=onnx_cache_dir(),
         settings=settings(features_commands.EXTRACT_KEYS),

@@ -58,7 +58,7 @@ rule train_hiragana:
         "../../envs/neta.yaml"
     threads: 2
     resources:
-        gpu=1,
+        gpu=gpu_request(),
     params:
         settings=settings(hiragana_commands.TRAIN_KEYS),
     shell:
@@ -96,7 +96,7 @@ rule evaluate_hiragana:
         "../../envs/neta.yaml"
     threads: 2
     resources:
-        gpu=1,
+        gpu=gpu_request(),
     params:
         settings=settings(hiragana_commands.REPORT_KEYS),
     shell:

@@ -107,10 +107,159 @@ rule augment_pizza:
         "../../envs/neta.yaml"
     threads: 2
     resources:
-        gpu=1,
+        gpu=gpu_request(),
     params:
         settings=settings(pizza_commands.AUGMENT_KEYS),
     shell:
         "python -m neta pizza augment --menu {input.menu:q} --manifest {input.manifest:q}"
         " --recipes {input.recipes:q} --out {output.h5:q} --threads {threads}"
         " --settings {params.settings:q} > {log:q} 2>&1"
+
+
+# The generators: train_cvae (variants a, b) | train_gan | train_cvae_gan, judged by one classifier.
+# One thread a training job: two run side by side on 2 cores; two 2-thread jobs sharing the cores
+# each ran ~4x slower than alone (their threads waiting on each other).
+rule train_cvae:
+    input:
+        h5=rules.augment_pizza.output.h5,
+        recipes=rules.encode_recipes.output.recipes,
+        code=stage_code("neta.commands.pizza:cmd_pizza_train"),
+    output:
+        model=pizza_path("cvae_{variant}.pt"),
+        log_csv=pizza_path("cvae_{variant}_log.csv"),
+        loss_png=pizza_path("cvae_{variant}_loss.png"),
+        progress=pizza_path("cvae_{variant}_progress.gif"),
+    log:
+        log_path("train_cvae/{variant}"),
+    benchmark:
+        benchmark_path("train_cvae/{variant}")
+    wildcard_constraints:
+        variant="a|b",
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        gpu=gpu_request(),
+    params:
+        settings=settings(pizza_commands.TRAIN_KEYS["cvae"]),
+    shell:
+        "python -m neta pizza train-cvae --variant {wildcards.variant} --augmented {input.h5:q}"
+        " --recipes {input.recipes:q} --out {output.model:q} --log-csv {output.log_csv:q}"
+        " --loss-png {output.loss_png:q} --progress {output.progress:q} --threads {threads}"
+        " --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule train_gan:
+    input:
+        h5=rules.augment_pizza.output.h5,
+        recipes=rules.encode_recipes.output.recipes,
+        code=stage_code("neta.commands.pizza:cmd_pizza_train"),
+    output:
+        model=pizza_path("gan.pt"),
+        log_csv=pizza_path("gan_log.csv"),
+        loss_png=pizza_path("gan_loss.png"),
+        progress=pizza_path("gan_progress.gif"),
+    log:
+        log_path("train_gan"),
+    benchmark:
+        benchmark_path("train_gan")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        gpu=gpu_request(),
+    params:
+        settings=settings(pizza_commands.TRAIN_KEYS["gan"]),
+    shell:
+        "python -m neta pizza train-gan --augmented {input.h5:q} --recipes {input.recipes:q}"
+        " --out {output.model:q} --log-csv {output.log_csv:q} --loss-png {output.loss_png:q}"
+        " --progress {output.progress:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule train_cvae_gan:
+    input:
+        h5=rules.augment_pizza.output.h5,
+        recipes=rules.encode_recipes.output.recipes,
+        code=stage_code("neta.commands.pizza:cmd_pizza_train"),
+    output:
+        model=pizza_path("cvae_gan.pt"),
+        log_csv=pizza_path("cvae_gan_log.csv"),
+        loss_png=pizza_path("cvae_gan_loss.png"),
+        progress=pizza_path("cvae_gan_progress.gif"),
+    log:
+        log_path("train_cvae_gan"),
+    benchmark:
+        benchmark_path("train_cvae_gan")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        gpu=gpu_request(),
+    params:
+        settings=settings(pizza_commands.TRAIN_KEYS["cvae-gan"]),
+    shell:
+        "python -m neta pizza train-cvae-gan --augmented {input.h5:q} --recipes {input.recipes:q}"
+        " --out {output.model:q} --log-csv {output.log_csv:q} --loss-png {output.loss_png:q}"
+        " --progress {output.progress:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule train_ingredient_classifier:
+    input:
+        h5=rules.augment_pizza.output.h5,
+        code=stage_code("neta.commands.pizza:cmd_pizza_classifier"),
+    output:
+        model=pizza_path("classifier.pt"),
+    log:
+        log_path("train_ingredient_classifier"),
+    benchmark:
+        benchmark_path("train_ingredient_classifier")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        gpu=gpu_request(),
+    params:
+        settings=settings(pizza_commands.CLASSIFIER_KEYS),
+    shell:
+        "python -m neta pizza classifier --augmented {input.h5:q} --out {output.model:q}"
+        " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule evaluate_pizza:
+    input:
+        h5=rules.augment_pizza.output.h5,
+        recipes=rules.encode_recipes.output.recipes,
+        cvae_a=pizza_path("cvae_a.pt"),
+        cvae_b=pizza_path("cvae_b.pt"),
+        gan=rules.train_gan.output.model,
+        cvae_gan=rules.train_cvae_gan.output.model,
+        classifier=rules.train_ingredient_classifier.output.model,
+        code=stage_code("neta.commands.pizza:cmd_pizza_evaluate"),
+    output:
+        metrics=pizza_path("metrics.json"),
+        grids=expand(
+            pizza_path("samples/{grid}.png"),
+            grid=[
+                "reconstructions",
+                "style_transfer",
+                "one_ingredient",
+                "gan_samples",
+            ],
+        ),
+    log:
+        log_path("evaluate_pizza"),
+    benchmark:
+        benchmark_path("evaluate_pizza")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 2
+    resources:
+        gpu=gpu_request(),
+    params:
+        samples=lambda wildcards, output: str(Path(output.grids[0]).parent),
+        settings=settings(pizza_commands.EVALUATE_KEYS),
+    shell:
+        "python -m neta pizza evaluate --augmented {input.h5:q} --recipes {input.recipes:q}"
+        " --models cvae_a={input.cvae_a:q} cvae_b={input.cvae_b:q} gan={input.gan:q}"
+        " cvae_gan={input.cvae_gan:q} --classifier {input.classifier:q} --metrics {output.metrics:q}"
+        " --samples {params.samples:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"

@@ -1,4 +1,4 @@
-"""`neta pizza …`: recipes from the crawled menu, and the rotation/flip augmentation."""
+"""`neta pizza …`: recipes, the rotation/flip augmentation, the generators and their evaluation."""
 
 from __future__ import annotations
 
@@ -13,6 +13,18 @@ log = logging.getLogger("neta")
 # The config parts each command reads (its rule passes exactly these as --settings).
 RECIPES_KEYS = ("pizza.recipes", "pizza.max_failure_ratio")
 AUGMENT_KEYS = ("device", "pizza.augment", "pizza.max_failure_ratio")
+_MODELS = "pizza.models"
+_TRAINING = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.progress_every")
+TRAIN_KEYS = {  # a model's own part of pizza.models, so a change to one model retrains that one only
+    "cvae": (*_TRAINING, f"{_MODELS}.latent", f"{_MODELS}.dense", f"{_MODELS}.cvae"),
+    "gan": (*_TRAINING, f"{_MODELS}.gan_z", f"{_MODELS}.gan_conditioned", f"{_MODELS}.gan_width", f"{_MODELS}.gan"),
+    "cvae-gan": (*_TRAINING, f"{_MODELS}.latent", f"{_MODELS}.dense", f"{_MODELS}.adversarial_weight",
+                 f"{_MODELS}.gan_width", f"{_MODELS}.cvae_gan"),
+}
+CLASSIFIER_KEYS = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.classifier")
+EVALUATE_KEYS = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.samples_per_recipe")
+GENERATE_KEYS = ("seed", "device")
+CVAE_VARIANTS = {"a": "cvae_a", "b": "cvae_b"}  # A: recipe after the convolutions; B: an extra channel
 
 
 def check_failures(what: str, failures: list[dict], total: int, max_ratio: float, out) -> None:
@@ -63,6 +75,82 @@ def cmd_pizza_augment(args) -> int:
     return 0
 
 
+def cmd_pizza_train(args) -> int:
+    from neta.train.pizza import train_pizza_model
+
+    settings = read_settings(args)
+    models = settings["pizza"]["models"]
+    section = {"cvae": "cvae", "gan": "gan", "cvae-gan": "cvae_gan"}[args.model_family]
+    kind = CVAE_VARIANTS[args.variant] if section == "cvae" else section
+    training = models[section]
+    summary = train_pizza_model(
+        kind, args.augmented, args.recipes, model_out=args.out, log_csv=args.log_csv, loss_png=args.loss_png,
+        progress_gif=args.progress, holdout_every=models["holdout_every"], latent=models.get("latent"),
+        dense=models.get("dense"), z_dim=models.get("gan_z"), conditioned=models.get("gan_conditioned"),
+        adversarial_weight=models.get("adversarial_weight"), width=models.get("gan_width"),
+        epochs=training["epochs"], batch_size=training["batch_size"], lr=training["lr"],
+        progress_every=models["progress_every"], seed=settings["seed"], device=settings["device"],
+        threads=args.threads,
+    )
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
+def cmd_pizza_classifier(args) -> int:
+    from neta.evaluate.pizza_classifier import train_ingredient_classifier
+
+    settings = read_settings(args)
+    models = settings["pizza"]["models"]
+    classifier = models["classifier"]
+    summary = train_ingredient_classifier(
+        args.augmented, model_out=args.out, holdout_every=models["holdout_every"], epochs=classifier["epochs"],
+        batch_size=classifier["batch_size"], lr=classifier["lr"], seed=settings["seed"],
+        device=settings["device"], threads=args.threads,
+    )
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
+def cmd_pizza_evaluate(args) -> int:
+    from neta.evaluate.pizza import evaluate_pizza
+
+    settings = read_settings(args)
+    models = settings["pizza"]["models"]
+    named = {}
+    for item in args.models:
+        name, _, path = item.partition("=")
+        if not path:
+            raise NetaError(f"--models {item!r}: give NAME=PATH, e.g. cvae_a=results/pizza/cvae_a.pt")
+        named[name] = path
+    summary = evaluate_pizza(
+        named, args.classifier, args.augmented, args.recipes, metrics_out=args.metrics, samples_dir=args.samples,
+        holdout_every=models["holdout_every"], samples_per_recipe=models["samples_per_recipe"],
+        seed=settings["seed"], device=settings["device"], threads=args.threads,
+    )
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
+def cmd_pizza_generate(args) -> int:
+    from pathlib import Path
+
+    from neta.pizza.generate import generate_pizza
+
+    settings = read_settings(args)
+    recipes = args.recipes or Path(args.model).parent / "recipes.json"
+    summary = generate_pizza(args.model, args.ingredients, recipes, args.out, count=args.count,
+                             seed=settings["seed"], device=settings["device"])
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
+def _training_files(parser, *, recipes: bool = True) -> None:
+    parser.add_argument("--augmented", required=True, help="augmented.h5 of `neta pizza augment`")
+    if recipes:
+        parser.add_argument("--recipes", required=True, help="recipes.json of `neta pizza recipes`")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (the rule's threads:)")
+
+
 def register(commands, verbs) -> None:
     pizza = commands.add_parser("pizza", help="recipes and augmented images of the pizza generator")
     sub = pizza.add_subparsers(dest="pizza_command", required=True, metavar="ACTION")
@@ -81,3 +169,40 @@ def register(commands, verbs) -> None:
     augment.add_argument("--threads", type=int, default=1, help="CPU threads (the rule's threads:)")
     add_settings_options(augment, AUGMENT_KEYS)
     augment.set_defaults(handler=cmd_pizza_augment)
+
+    for family, what in (("cvae", "a recipe-conditioned VAE (--variant a: recipe after the convolutions, b: an "
+                                  "extra channel)"), ("gan", "the DCGAN"), ("cvae-gan", "the CVAE-GAN")):
+        train = sub.add_parser(f"train-{family}", help=f"train {what}")
+        if family == "cvae":
+            train.add_argument("--variant", required=True, choices=sorted(CVAE_VARIANTS))
+        _training_files(train)
+        train.add_argument("--out", required=True, help="the model checkpoint (.pt) to write")
+        train.add_argument("--log-csv", required=True, help="losses an epoch (CSV)")
+        train.add_argument("--loss-png", required=True, help="the loss plot")
+        train.add_argument("--progress", required=True, help="progress.gif: a sample grid every progress_every epochs")
+        add_settings_options(train, TRAIN_KEYS[family])
+        train.set_defaults(handler=cmd_pizza_train, model_family=family)
+
+    classifier = sub.add_parser("classifier", help="train the ingredient classifier that judges recipe fidelity")
+    _training_files(classifier, recipes=False)
+    classifier.add_argument("--out", required=True, help="classifier.pt to write")
+    add_settings_options(classifier, CLASSIFIER_KEYS)
+    classifier.set_defaults(handler=cmd_pizza_classifier)
+
+    evaluate = sub.add_parser("evaluate", help="held-out losses, recipe fidelity and sample grids of the generators")
+    _training_files(evaluate)
+    evaluate.add_argument("--models", required=True, nargs="+", metavar="NAME=PATH", help="model checkpoints")
+    evaluate.add_argument("--classifier", required=True, help="classifier.pt of `neta pizza classifier`")
+    evaluate.add_argument("--metrics", required=True, help="metrics.json to write")
+    evaluate.add_argument("--samples", required=True, help="folder of the sample grids")
+    add_settings_options(evaluate, EVALUATE_KEYS)
+    evaluate.set_defaults(handler=cmd_pizza_evaluate)
+
+    generate = sub.add_parser("generate", help="pizzas of a recipe you name, as a PNG grid")
+    generate.add_argument("--model", required=True, help="a generator checkpoint (cvae_a.pt, gan.pt, …)")
+    generate.add_argument("--ingredients", required=True, help='comma-separated, e.g. "пепперони,моцарелла"')
+    generate.add_argument("--out", required=True, help="the PNG to write")
+    generate.add_argument("--recipes", help="recipes.json (default: the one beside the model)")
+    generate.add_argument("--count", type=int, default=8, help="pizzas to draw")
+    add_settings_options(generate, GENERATE_KEYS)
+    generate.set_defaults(handler=cmd_pizza_generate)

@@ -21,35 +21,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from neta import __version__
 from neta.atomic import atomic_path
 from neta.errors import NetaError
 from neta.models.captioner import ShowAndTell
-from neta.models.torch_files import load_checkpoint_file
+from neta.models.torch_files import load_tagged_checkpoint, plain_values
 
 FORMAT, FORMAT_VERSION = "neta-captioner", 1
 INFO_KEYS = ("model_config", "vocab", "features", "settings", "history")
-
-
-def _plain(value, where: str):
-    """``value`` as tensors and plain Python values only (numpy scalars and arrays converted)."""
-    if isinstance(value, torch.Tensor) or value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, dict):
-        bad = [k for k in value if not isinstance(k, str)]
-        if bad:
-            raise TypeError(f"{where}: keys must be strings, got {bad[:3]}")
-        return {k: _plain(v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    raise TypeError(f"{where}: {type(value).__name__} cannot go into a weights-only checkpoint")
 
 
 def save_captioner(path: str | os.PathLike, model: ShowAndTell, *, model_config: dict, vocab: dict, features: dict,
@@ -60,7 +41,7 @@ def save_captioner(path: str | os.PathLike, model: ShowAndTell, *, model_config:
         "format_version": FORMAT_VERSION,
         "arch": dict(model.arch),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        **{key: _plain(value, key) for key, value in (("model_config", model_config), ("vocab", vocab),
+        **{key: plain_values(value, key) for key, value in (("model_config", model_config), ("vocab", vocab),
                                                        ("features", features), ("settings", settings),
                                                        ("history", history))},
         "neta_version": __version__,
@@ -72,13 +53,9 @@ def save_captioner(path: str | os.PathLike, model: ShowAndTell, *, model_config:
 def read_captioner(path: str | os.PathLike) -> dict:
     """The checkpoint dict at ``path``, or a NetaError naming the file and the fix."""
     path = Path(path)
-    checkpoint = load_checkpoint_file(path, what="captioner checkpoint",
-                                      how_to_make="train one with the train_captioner rule first")
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
-        raise NetaError(f"{path}: not a neta captioner checkpoint (no format {FORMAT!r}); point at a captioner.pt")
-    if checkpoint.get("format_version") != FORMAT_VERSION:
-        raise NetaError(f"{path}: captioner checkpoint version {checkpoint.get('format_version')!r}, this neta reads "
-                        f"{FORMAT_VERSION}; retrain")
+    checkpoint = load_tagged_checkpoint(path, what="captioner checkpoint",
+                                        how_to_make="train one with the train_captioner rule first",
+                                        tag=(FORMAT, FORMAT_VERSION), expected_file="a captioner.pt")
     missing = [k for k in ("arch", "state_dict", *INFO_KEYS) if k not in checkpoint]
     if missing:
         raise NetaError(f"{path}: captioner checkpoint lacks {missing}; retrain")

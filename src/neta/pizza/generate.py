@@ -1,0 +1,102 @@
+"""``neta pizza generate``: pizzas drawn by a trained generator for a recipe typed as text.
+
+The text goes through the same normalisation, lemmas and aliases as the menu's ingredient lists
+(:mod:`neta.pizza.ingredients`), so ``"пепперони, моцареллы"`` and ``"двойная порция пепперони"``
+mean what they mean on the menu. The names fill the recipe's slots in the order given; the rest are
+the empty class, as in ``recipes.json``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import os
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from neta.atomic import atomic_path
+from neta.device import resolve_device
+from neta.errors import NetaError
+from neta.evaluate.pizza_figures import to_uint8
+from neta.models.pizza_checkpoint import load_pizza_model
+from neta.pizza.ingredients import clean_aliases, normalise_ingredients
+from neta.pizza.lemmas import PhraseLemmatiser
+from neta.pizza.recipes import one_hot, read_recipes
+
+log = logging.getLogger(__name__)
+
+SCALE = 4  # a 32x32 pizza written at 128x128
+GAP = 4
+MAX_COLUMNS = 8
+
+
+def parse_ingredients(text: str, recipes: dict) -> list[int]:
+    """A comma-separated ingredient list -> vocabulary indices of ``recipes`` (a recipes.json object), in order.
+
+    Unknown names and more than ``recipes["slots"]`` ingredients are NetaErrors saying what is known.
+    """
+    names = normalise_ingredients(text, lemmatiser=PhraseLemmatiser(), aliases=clean_aliases(recipes["aliases"]))
+    known = recipes["vocabulary"][1:]
+    if not names:
+        raise NetaError(f"--ingredients {text!r}: no ingredient named; give a comma-separated list of: "
+                        f"{', '.join(known)}")
+    index = {name: i for i, name in enumerate(recipes["vocabulary"]) if i}
+    unknown = [name for name in dict.fromkeys(names) if name not in index]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=2, cutoff=0.6)
+            hints.append(f"{name!r}" + (f" (did you mean {' or '.join(close)}?)" if close else ""))
+        raise NetaError(f"--ingredients: unknown ingredient(s) {', '.join(hints)}; the known ingredients are "
+                        f"({len(known)}): {', '.join(known)}")
+    if len(names) > recipes["slots"]:
+        raise NetaError(f"--ingredients: {len(names)} ingredients ({', '.join(names)}), a recipe has "
+                        f"{recipes['slots']} slots; name at most {recipes['slots']} (a double portion takes two)")
+    return [index[name] for name in names]
+
+
+def _grid(images: np.ndarray) -> Image.Image:
+    """uint8 (B, 3, S, S) -> one image, up to MAX_COLUMNS a row."""
+    count, size = len(images), images.shape[-1] * SCALE
+    columns = min(count, MAX_COLUMNS)
+    rows = math.ceil(count / columns)
+    canvas = Image.new("RGB", (GAP + columns * (size + GAP), GAP + rows * (size + GAP)), (255, 255, 255))
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        tile = Image.fromarray(np.ascontiguousarray(image.transpose(1, 2, 0))).resize((size, size), Image.NEAREST)
+        canvas.paste(tile, (GAP + c * (size + GAP), GAP + r * (size + GAP)))
+    return canvas
+
+
+def generate_pizza(model_path: str | os.PathLike, ingredients: str, recipes_json: str | os.PathLike,
+                   out_png: str | os.PathLike, *, count: int, seed: int, device: str) -> dict:
+    """Draw ``count`` pizzas for ``ingredients`` with the generator at ``model_path``; write them as one PNG grid."""
+    started = time.perf_counter()
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise NetaError(f"--count: expected an integer >= 1, got {count!r}")
+    recipes = read_recipes(recipes_json)
+    indices = parse_ingredients(ingredients, recipes)
+    dev = resolve_device(device)
+    model, info = load_pizza_model(model_path, device=dev)
+    if list(info["vocabulary"]) != list(recipes["vocabulary"]) or int(info["slots"]) != int(recipes["slots"]):
+        raise NetaError(f"{model_path}: trained on another ingredient vocabulary than {recipes_json}; give the "
+                        "recipes.json of the run that trained it")
+    conditioned = bool(getattr(model, "conditioned", True))
+    if not conditioned:
+        log.warning("%s is an unconditioned GAN: it ignores the recipe, these are just pizzas", model_path)
+    slots = indices + [0] * (recipes["slots"] - len(indices))
+    recipe = one_hot(np.array([slots] * count), len(recipes["vocabulary"]))
+    generator = torch.Generator(device=dev).manual_seed(seed)
+    with torch.no_grad():
+        images = to_uint8(model.sample(torch.as_tensor(recipe, dtype=torch.float32, device=dev), generator=generator))
+    with atomic_path(out_png) as tmp:
+        _grid(images).save(tmp, format="PNG")
+    names = [recipes["vocabulary"][i] for i in indices]
+    log.info("wrote %s: %d pizzas with %s from %s (%s) in %.1f s", out_png, count, ", ".join(names), model_path,
+             info["kind"], time.perf_counter() - started)
+    return {"out": str(out_png), "model": str(model_path), "kind": info["kind"], "conditioned": conditioned,
+            "ingredients": names, "indices": indices, "count": count, "seed": seed, "image_size": images.shape[-1]}

@@ -1,0 +1,133 @@
+"""Training the pizza generators on a small real-layout augmented.h5: outputs, determinism, the held-out split."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+from pizza_fixtures import write_pizza_data
+
+import neta.train.pizza as pizza_train
+from neta.errors import NetaError
+from neta.models.pizza import KINDS
+from neta.models.pizza_checkpoint import load_pizza_model
+from neta.train.pizza import LOG_COLUMNS, train_pizza_model
+from neta.train.pizza_data import load_pizza_data
+
+SETTINGS = {"holdout_every": 4, "latent": 8, "dense": 32, "z_dim": 8, "conditioned": True, "adversarial_weight": 0.1,
+            "width": 2, "batch_size": 16, "lr": 1e-3, "progress_every": 1, "seed": 3, "device": "cpu",
+            "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_pizza_data(tmp_path_factory.mktemp("pizza"))
+
+
+@pytest.fixture(autouse=True)
+def restore_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def train(kind, data, folder, *, epochs=2, **changes):
+    outputs = {"model_out": folder / f"{kind}.pt", "log_csv": folder / f"{kind}.csv",
+               "loss_png": folder / f"{kind}_loss.png", "progress_gif": folder / f"{kind}_progress.gif"}
+    summary = train_pizza_model(kind, data["augmented_h5"], data["recipes_json"], **outputs, epochs=epochs,
+                                **{**SETTINGS, **changes})
+    return summary, outputs
+
+
+def test_held_out_angles_are_every_nth_angle_of_every_pizza_both_mirrors(data, tmp_path):
+    split = load_pizza_data(data["augmented_h5"], holdout_every=4)
+    step = data["angle_step"]
+    assert split.size == 32 and split.slots == 9 and split.classes == len(data["recipes"]["vocabulary"])
+    assert np.array_equal(split.val, (split.angles // step) % 4 == 0)
+    for pizza in np.unique(split.pizza_ids):
+        mine = split.pizza_ids == pizza
+        held = split.val & mine
+        assert held.any() and (~split.val & mine).any()
+        # a held-out rotation's mirror is held out too
+        assert set(split.angles[held & split.flipped]) == set(split.angles[held & ~split.flipped])
+    with pytest.raises(NetaError, match="holdout_every"):
+        load_pizza_data(data["augmented_h5"], holdout_every=1)
+    one_angle = write_pizza_data(tmp_path, angles=1, pizzas=2)
+    with pytest.raises(NetaError, match="leaves no training images"):
+        load_pizza_data(one_angle["augmented_h5"], holdout_every=2)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_training_writes_every_output(kind, data, tmp_path):
+    summary, out = train(kind, data, tmp_path, epochs=2)
+    log = pd.read_csv(out["log_csv"])
+    assert list(log.columns) == ["epoch", "seconds", *LOG_COLUMNS[kind]]
+    assert log["epoch"].tolist() == [1, 2] and np.isfinite(log.drop(columns="epoch").to_numpy()).all()
+    assert Image.open(out["loss_png"]).format == "PNG"
+    gif = Image.open(out["progress_gif"])
+    assert gif.format == "GIF" and gif.n_frames == 2
+    rows = len(data["recipes"]["pizzas"])
+    assert gif.size[1] == 16 + 32 * rows  # caption strip + a row a pizza
+    model, info = load_pizza_model(out["model_out"], device="cpu")
+    assert info["kind"] == kind and info["vocabulary"] == data["recipes"]["vocabulary"]
+    assert [row["epoch"] for row in info["history"]] == [1, 2]
+    kept = summary["kept_epoch"]
+    if kind in ("cvae_a", "cvae_b"):
+        assert log["val_loss"][kept - 1] == log["val_loss"].min()
+    else:
+        assert kept == 2
+    assert summary["parameters"] == sum(p.numel() for p in model.parameters()) == info["settings"]["parameters"]
+    assert summary["seconds_per_epoch"] > 0 and set(summary["final"]) == set(LOG_COLUMNS[kind])
+    assert summary["n_train"] + summary["n_val"] == 6 * 24
+    json.dumps(summary)  # the rule writes it as JSON
+
+
+@pytest.mark.parametrize("kind", ["cvae_b", "gan"])
+def test_seeded_runs_are_identical(kind, data, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    _, first = train(kind, data, tmp_path / "a")
+    _, second = train(kind, data, tmp_path / "b")
+    losses = [pd.read_csv(out["log_csv"]).drop(columns="seconds") for out in (first, second)]
+    pd.testing.assert_frame_equal(*losses)
+    states = [torch.load(out["model_out"], weights_only=True)["state_dict"] for out in (first, second)]
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    frames = [Image.open(out["progress_gif"]).convert("RGB") for out in (first, second)]
+    assert frames[0].tobytes() == frames[1].tobytes()
+    _, third = train(kind, data, tmp_path, seed=4)
+    assert not pd.read_csv(third["log_csv"]).drop(columns="seconds").equals(losses[0])
+
+
+def test_held_out_rows_are_never_in_a_training_batch(data, tmp_path, monkeypatch):
+    seen = []
+
+    def spy(order, batch_size):
+        batches = real_batches(order, batch_size)
+        seen.append(np.concatenate(batches))
+        return batches
+
+    real_batches = pizza_train._batches
+    monkeypatch.setattr(pizza_train, "_batches", spy)
+    train("cvae_gan", data, tmp_path, epochs=2)
+    val = load_pizza_data(data["augmented_h5"], holdout_every=SETTINGS["holdout_every"]).val
+    assert len(seen) == 2
+    for epoch_rows in seen:
+        # every training row once an epoch, no held-out row ever
+        assert sorted(epoch_rows.tolist()) == np.flatnonzero(~val).tolist()
+
+
+def test_mismatched_recipes_and_bad_settings_are_clear_errors(data, tmp_path):
+    recipes = dict(data["recipes"], vocabulary=[*data["recipes"]["vocabulary"], "укроп"])
+    other = tmp_path / "recipes.json"
+    other.write_text(json.dumps(recipes, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(NetaError, match="rerun the augment_pizza stage"):
+        train_pizza_model("cvae_a", data["augmented_h5"], other, model_out=tmp_path / "m.pt",
+                          log_csv=tmp_path / "m.csv", loss_png=tmp_path / "m.png", progress_gif=tmp_path / "m.gif",
+                          epochs=1, **SETTINGS)
+    with pytest.raises(NetaError, match="pizza.models.gan.lr"):
+        train("gan", data, tmp_path, lr=0)
+    with pytest.raises(NetaError, match="unknown pizza model kind"):
+        train("vae", data, tmp_path)
+    assert not (tmp_path / "m.pt").exists()
