@@ -73,7 +73,7 @@ class Workflow:
 
 TINY_CONFIG = {
     "hiragana": {
-        "synth": {"writers": 6},
+        "synth": {"writers": 6, "heldout_writers": 2},
         "split": {"test_fraction": 0.34},
         # Enough steps to learn something (~0.58 CNN accuracy on 2 test writers), a few seconds of CPU.
         "train": {

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -90,3 +93,25 @@ def test_hiragana_eval_scores_any_etl_format(workflow_copy, tmp_path):
     assert original["n_test"] == reencoded["n_test"] == n_records
     assert original["cnn"] == reencoded["cnn"] and original["baseline"] == reencoded["baseline"]
     assert 1.0 / 71 < original["cnn"]["accuracy"] <= 1.0
+
+
+def test_predict_reads_a_picture_as_the_readme_says(finished_workflow, tmp_path):
+    """A character drawn with a thick pen on a large off-white page, run through `neta hiragana predict`."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from neta.fonts import ipaexgothic_path
+
+    page = Image.new("RGB", (640, 420), (236, 232, 222))
+    ImageDraw.Draw(page).text((380, 90), "あ", fill=(25, 25, 40), font=ImageFont.truetype(str(ipaexgothic_path()), 190),
+                              stroke_width=3, stroke_fill=(25, 25, 40))
+    photo = tmp_path / "photo_of_a.jpg"
+    page.save(photo, quality=90)
+    proc = subprocess.run([sys.executable, "-m", "neta", "hiragana", "predict", "--model", "results/hiragana/model.pt",
+                           str(photo)], cwd=finished_workflow.root, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(finished_workflow.root / "src")})
+    assert proc.returncode == 0, proc.stderr
+    [line] = proc.stdout.splitlines()
+    result = json.loads(line)
+    assert result["image"] == str(photo) and len(result["top5"]) == 5
+    probabilities = [entry["p"] for entry in result["top5"]]
+    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0

@@ -25,6 +25,8 @@ FEEDS = {
     "convert_etl": ["train_hiragana", "evaluate_hiragana"],
     "train_hiragana": ["evaluate_hiragana"],
     "evaluate_hiragana": [],
+    "synthetic_etl_heldout": ["convert_etl_heldout"],
+    "convert_etl_heldout": ["evaluate_hiragana"],
     "bokete_snapshot": ["scrape_bokete", "download_bokete_images"],
     "scrape_bokete": ["download_bokete_images", "prepare_captions"],
     "download_bokete_images": ["extract_features", "prepare_captions"],
@@ -73,6 +75,7 @@ OUTPUTS = {
     "results/hiragana/model.pt": "train_hiragana",
     "results/hiragana/metrics.json": "evaluate_hiragana",
     "results/hiragana/confusion.png": "evaluate_hiragana",
+    "results/hiragana/etl_heldout_styles_28.h5": "convert_etl_heldout",
     "results/bokete/snapshot": "bokete_snapshot",
     "results/bokete/bokes.csv": "scrape_bokete",
     "results/bokete/images/manifest.csv": "download_bokete_images",
@@ -126,6 +129,10 @@ def feeds_closure(rule: str) -> set[str]:
 
 def rule_of(argv: list[str]) -> str:
     words = tuple(word for word in argv if not word.startswith("-"))
+    if words[:2] == ("etl", "synth") and "--heldout-styles" in argv:
+        return "synthetic_etl_heldout"
+    if words[:2] == ("etl", "convert") and any("etl_heldout_styles" in word for word in argv):
+        return "convert_etl_heldout"
     if words[0] == "features":
         return "merge_features" if "--merge" in argv else "extract_features"
     return COMMANDS[words[:2]]
@@ -204,8 +211,9 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
 
 @pytest.mark.parametrize("key, value, rerun", [
     ("hiragana.train.steps", 41, ["train_hiragana"]),
-    ("hiragana.synth.writers", 7, ["synthetic_etl"]),
-    ("hiragana.split.test_fraction", 0.5, ["convert_etl"]),
+    ("hiragana.synth.writers", 7, ["synthetic_etl", "synthetic_etl_heldout"]),
+    ("hiragana.augment.enabled", False, ["train_hiragana"]),
+    ("hiragana.split.test_fraction", 0.5, ["convert_etl", "convert_etl_heldout"]),
     ("bokete.min_stars", 10, ["scrape_bokete"]),
     ("bokete.download.workers", 2, ["download_bokete_images"]),
     ("features.batch_size", 4, ["extract_features"]),
@@ -220,7 +228,8 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     ("pizza.models.gan_width", 3, ["train_gan", "train_cvae_gan"]),
     ("pizza.models.samples_per_recipe", 3, ["evaluate_pizza"]),
     ("pizza.models.holdout_every", 5, ["train_cvae", "train_gan", "train_cvae_gan", "train_ingredient_classifier"]),
-    ("seed", 1, ["synthetic_etl", "bokete_snapshot", "convert_etl", "train_hiragana", "dodo_snapshot",
+    ("seed", 1, ["synthetic_etl", "synthetic_etl_heldout", "convert_etl_heldout", "bokete_snapshot", "convert_etl",
+                 "train_hiragana", "dodo_snapshot",
                  "prepare_captions", "train_captioner", "train_cvae", "train_gan", "train_cvae_gan",
                  "train_ingredient_classifier", "evaluate_pizza"]),
 ])

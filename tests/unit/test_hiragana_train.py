@@ -9,7 +9,9 @@ import torch
 from neta.errors import NetaError
 from neta.evaluate.hiragana import evaluate_arrays, evaluate_hiragana, model_classes
 from neta.h5io import write_h5
+from neta.settings import with_defaults
 from neta.train.hiragana import train_hiragana
+from neta.train.hiragana_augment import AugmentConfig, augment_batch
 
 CLASSES = list("あいうえおかきく")
 TRAIN_WRITERS, TEST_WRITERS = range(0, 8), range(8, 11)
@@ -25,6 +27,8 @@ TRAIN_ARGS = dict(
     baseline_batch_size=32,
     init_std=0.1,
     bias_init=0.1,
+    # the toy classes are bars a few pixels apart: the tests of learning train on them as they are
+    augment={**with_defaults({})["hiragana"]["augment"], "enabled": False},
     seed=7,
     device="cpu",
     threads=1,
@@ -190,3 +194,60 @@ def test_bad_inputs_fail_before_writing(tmp_path, trained):
     with pytest.raises(NetaError, match="no such HDF5 file"):
         train_hiragana(tmp_path / "missing.h5", out, **TRAIN_ARGS)
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+AUGMENT = with_defaults({})["hiragana"]["augment"]  # the schema's defaults
+
+
+def test_augmentation_is_seeded_bounded_and_can_be_switched_off():
+    cfg = AugmentConfig.from_settings(AUGMENT)
+    x = torch.rand(40, 1, 28, 28)
+    a = augment_batch(x, cfg, torch.Generator().manual_seed(3))
+    b = augment_batch(x, cfg, torch.Generator().manual_seed(3))
+    c = augment_batch(x, cfg, torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert a.shape == x.shape and a.min() >= 0 and a.max() <= 1
+    assert not torch.equal(a, x) and torch.equal(x, x.clone())  # the input is left alone
+    off = AugmentConfig.from_settings({**AUGMENT, "enabled": False})
+    assert augment_batch(x, off, torch.Generator().manual_seed(3)) is x
+    never = AugmentConfig.from_settings({**AUGMENT, "probability": 0.0})
+    assert torch.equal(augment_batch(x, never, torch.Generator().manual_seed(3)), x)
+
+
+def test_augmentation_settings_are_checked_by_key():
+    with pytest.raises(NetaError, match="hiragana.augment.blur_p"):
+        AugmentConfig.from_settings({**AUGMENT, "blur_p": 1.5})
+    with pytest.raises(NetaError, match="unknown keys"):
+        AugmentConfig.from_settings({**AUGMENT, "zoom": 1})
+
+
+def test_training_with_augmentation_is_deterministic_and_eval_sees_clean_images(trained, tmp_path):
+    etl, _, _ = trained
+    args = {**TRAIN_ARGS, "augment": AUGMENT, "steps": 20, "baseline_steps": 20}
+    first, second = tmp_path / "a.pt", tmp_path / "b.pt"
+    s1 = train_hiragana(etl, first, **args)
+    s2 = train_hiragana(etl, second, **args)
+    c1, c2 = torch.load(first, weights_only=True), torch.load(second, weights_only=True)
+    assert c1["params"]["augment"] == AUGMENT
+    for key, tensor in c1["cnn_state_dict"].items():
+        assert torch.equal(tensor, c2["cnn_state_dict"][key]), key
+    assert s1["train_accuracy"] == s2["train_accuracy"]
+    # scoring is deterministic: no random distortion reaches evaluation
+    m1, _ = _evaluate(first, etl, tmp_path / "m1")
+    m2, _ = _evaluate(first, etl, tmp_path / "m2")
+    assert m1["cnn"] == m2["cnn"] and m1["baseline"] == m2["baseline"]
+
+
+def test_report_scores_a_heldout_style_file(trained, tmp_path):
+    etl, model, _ = trained
+    metrics, paths = _evaluate(model, etl, tmp_path)
+    with_heldout = evaluate_hiragana(model, etl, **paths, device="cpu", heldout_path=etl)
+    heldout = with_heldout["heldout_style"]
+    # every image of the held-out file is scored, whatever its split
+    assert heldout["n_images"] == (len(TRAIN_WRITERS) + len(TEST_WRITERS)) * len(CLASSES) * PER_WRITER
+    for name in ("cnn", "baseline"):
+        assert with_heldout[name]["heldout_style_accuracy"] == heldout[name]["accuracy"]
+        assert with_heldout[name]["accuracy"] == metrics[name]["accuracy"]
+        assert all(p["true"] != p["pred"] for p in heldout[name]["most_confused"])
+    on_disk = json.loads(paths["metrics_path"].read_text(encoding="utf-8"))
+    assert on_disk["cnn"]["heldout_style_accuracy"] == heldout["cnn"]["accuracy"]

@@ -162,6 +162,8 @@ def all_outputs():
     """Every file the workflow makes, intermediates too: delete one and a run rebuilds it and what
     it feeds."""
     hiragana = [
+        rules.synthetic_etl_heldout.output.etl_dir,
+        rules.convert_etl_heldout.output.h5,
         rules.convert_etl.output.h5,
         rules.train_hiragana.output.model,
         *rules.evaluate_hiragana.output,

@@ -1,4 +1,5 @@
-# hiragana: [synthetic_etl] → convert_etl → train_hiragana → evaluate_hiragana
+# hiragana: [synthetic_etl] → convert_etl → train_hiragana → evaluate_hiragana, which also scores
+# synthetic_etl_heldout → convert_etl_heldout: writers of style families no training writer has
 from neta.commands import etl as etl_commands, hiragana as hiragana_commands
 
 
@@ -66,10 +67,52 @@ rule train_hiragana:
         " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
 
+rule synthetic_etl_heldout:
+    input:
+        code=stage_code("neta.commands.etl:cmd_etl_synth"),
+    output:
+        etl_dir=directory(hiragana_path("etl_heldout_styles")),
+    log:
+        log_path("synthetic_etl_heldout"),
+    benchmark:
+        benchmark_path("synthetic_etl_heldout")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    params:
+        settings=settings(etl_commands.SYNTH_KEYS),
+    message:
+        "Writing SYNTHETIC ETL8G files of held-out style families (never in training)"
+    shell:
+        "python -m neta etl synth --format ETL8G --heldout-styles --out {output.etl_dir:q}"
+        " --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule convert_etl_heldout:
+    input:
+        etl_dir=rules.synthetic_etl_heldout.output.etl_dir,
+        code=stage_code("neta.commands.etl:cmd_etl_convert"),
+    output:
+        h5=hiragana_path("etl_heldout_styles_28.h5"),
+    log:
+        log_path("convert_etl_heldout"),
+    benchmark:
+        benchmark_path("convert_etl_heldout")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    params:
+        settings=settings(etl_commands.CONVERT_KEYS),
+    shell:
+        "python -m neta etl convert --format ETL8G --input {input.etl_dir:q} --out {output.h5:q}"
+        " --settings {params.settings:q} > {log:q} 2>&1"
+
+
 rule evaluate_hiragana:
     input:
         model=rules.train_hiragana.output.model,
         h5=rules.convert_etl.output.h5,
+        heldout_h5=rules.convert_etl_heldout.output.h5,
         code=stage_code("neta.commands.hiragana:cmd_hiragana_report"),
     output:
         metrics=hiragana_path("metrics.json"),
@@ -103,4 +146,4 @@ rule evaluate_hiragana:
         "python -m neta hiragana report --model {input.model:q} --etl {input.h5:q}"
         " --metrics {output.metrics:q} --confusion {output.confusion:q}"
         " --filters {output.filters:q} --errors {output.errors:q}"
-        " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
+        " --heldout-etl {input.heldout_h5:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+from neta.errors import NetaError
 from neta.settings import add_settings_options, read_settings
 
 log = logging.getLogger("neta")
@@ -17,13 +18,22 @@ FORMATS_HELP = "ETL8G, ETL9G, ETL8B2, ETL9B, ETL1, ETL6 or ETL7"
 
 def cmd_etl_synth(args) -> int:
     from neta.atomic import atomic_dir
-    from neta.etl.synth import synth_etl
+    from neta.etl.synth import HELDOUT_WRITER_BASE, check_families, synth_etl, training_families
 
     settings = read_settings(args)
+    synth = settings["hiragana"]["synth"]
+    if args.heldout_styles:
+        # writers of the held-out families only, with ids no training set uses
+        families = check_families(synth["heldout_families"], "hiragana.synth.heldout_families")
+        if not families:
+            raise NetaError("--heldout-styles: hiragana.synth.heldout_families is empty; name at least one family")
+        writers, first = synth["heldout_writers"], HELDOUT_WRITER_BASE
+    else:
+        families, writers, first = training_families(synth["heldout_families"]), synth["writers"], 0
     with atomic_dir(args.out) as tmp:
-        paths = synth_etl(tmp, fmt=args.format, writers=settings["hiragana"]["synth"]["writers"],
-                          seed=settings["seed"])
-    log.info("wrote %d synthetic %s files to %s", len(paths), args.format, args.out)
+        paths = synth_etl(tmp, fmt=args.format, writers=writers, seed=settings["seed"], families=families,
+                          first_writer=first)
+    log.info("wrote %d synthetic %s files (%s) to %s", len(paths), args.format, ", ".join(families), args.out)
     return 0
 
 
@@ -54,6 +64,12 @@ def register(commands, verbs) -> None:
     )
     synth.add_argument("--format", required=True, help=f"ETL format to write ({FORMATS_HELP})")
     synth.add_argument("--out", required=True, help="directory to create (replaced atomically)")
+    synth.add_argument(
+        "--heldout-styles",
+        action="store_true",
+        help="write the held-out-style set instead: hiragana.synth.heldout_writers writers of the "
+        "hiragana.synth.heldout_families only (training sets never use those families)",
+    )
     add_settings_options(synth, SYNTH_KEYS)
     synth.set_defaults(handler=cmd_etl_synth)
 

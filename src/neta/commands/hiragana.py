@@ -10,9 +10,10 @@ from neta.settings import add_settings_options, read_settings
 log = logging.getLogger("neta")
 
 # The config parts each command reads (its rule passes exactly these as --settings).
-TRAIN_KEYS = ("seed", "device", "hiragana.train", "hiragana.baseline")
+TRAIN_KEYS = ("seed", "device", "hiragana.train", "hiragana.baseline", "hiragana.augment")
 REPORT_KEYS = ("device",)
 EVAL_KEYS = ("device", "hiragana.size")
+PREDICT_KEYS = ("device",)
 
 
 def cmd_hiragana_train(args) -> int:
@@ -29,6 +30,7 @@ def cmd_hiragana_train(args) -> int:
         keep_prob_schedule=train["keep_prob_schedule"],
         init_std=train["init_std"],
         bias_init=train["bias_init"],
+        augment=settings["hiragana"]["augment"],
         baseline_steps=baseline["steps"],
         baseline_lr=baseline["lr"],
         baseline_batch_size=baseline["batch_size"],
@@ -54,6 +56,7 @@ def cmd_hiragana_report(args) -> int:
         filters_path=args.filters,
         errors_path=args.errors,
         device=settings["device"],
+        heldout_path=args.heldout_etl,
     )
     log.info("CNN test accuracy %.4f, baseline %.4f", metrics["cnn"]["accuracy"], metrics["baseline"]["accuracy"])
     return 0
@@ -71,6 +74,15 @@ def cmd_hiragana_eval(args) -> int:
     images = preprocess(records.images, fmt.bits, size=settings["hiragana"]["size"])
     metrics = evaluate_arrays(args.model, images, records.chars, device=settings["device"])
     print(json.dumps(metrics, ensure_ascii=False, sort_keys=True, indent=2))
+    return 0
+
+
+def cmd_hiragana_predict(args) -> int:
+    from neta.evaluate.hiragana_predict import predict_images
+
+    settings = read_settings(args)
+    for row in predict_images(args.model, args.images, top=5, device=settings["device"]):
+        print(json.dumps(row, ensure_ascii=False))
     return 0
 
 
@@ -92,6 +104,12 @@ def register(commands, verbs) -> None:
     report.add_argument("--confusion", required=True, help="confusion.png to write")
     report.add_argument("--filters", required=True, help="filters.png to write")
     report.add_argument("--errors", required=True, help="errors.png to write")
+    report.add_argument(
+        "--heldout-etl",
+        default=None,
+        help="etl_28.h5 of held-out style families (`neta etl synth --heldout-styles`, then convert): "
+        "adds heldout_style_accuracy to metrics.json",
+    )
     report.add_argument("--threads", type=int, default=1, help="CPU threads (the rule's threads:)")
     add_settings_options(report, REPORT_KEYS)
     report.set_defaults(handler=cmd_hiragana_report)
@@ -102,3 +120,9 @@ def register(commands, verbs) -> None:
     score.add_argument("--format", required=True)
     add_settings_options(score, EVAL_KEYS)
     score.set_defaults(handler=cmd_hiragana_eval)
+
+    predict = sub.add_parser("predict", help="print the top-5 characters of pictures of one handwritten hiragana")
+    predict.add_argument("--model", required=True, help="model.pt of `neta hiragana train` (its size is used)")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG/JPEG: dark ink on light paper, any size")
+    add_settings_options(predict, PREDICT_KEYS)
+    predict.set_defaults(handler=cmd_hiragana_predict)

@@ -15,13 +15,20 @@ convention the real files use) and ``"KANJI"`` for kanji (no reading data is at 
 
 Hiragana are drawn as pen strokes from KanjiVG's stroke paths (the ``kanjivg`` package on PyPI,
 CC BY-SA 3.0, © Ulrich Apel and the KanjiVG contributors; read at run time, never copied into this
-repository, and no render is committed). Each writer has a style — slant, rotation, size and aspect,
-pen width, ink darkness, a smooth deformation field and a control-point wobble — and each sample
-adds its own small jitter, so writers differ the way people do and a writer-disjoint split is a
-real test. Without KanjiVG the IPAexGothic font shipped in ``japanize-matplotlib`` is used with
-random affine, elastic distortion and stroke-width changes instead. Kanji are cheaper: font glyphs
-rendered once, then warped per sample with a small affine transform (one batched ``grid_sample``
-per writer), thickened or thinned to the writer's pen.
+repository, and no render is committed). Each writer belongs to one style family (:data:`FAMILIES`:
+ballpoint, felt marker, brush with pressure and tome/hane/harai stroke ends, light grainy pencil,
+fast cursive with strong deformation and joined strokes, or the IPAexGothic typeface warped like
+handwriting), chosen by :func:`writer_family` from (seed, writer index) and recorded in
+:data:`WRITERS_TABLE` beside the files. Within its family a writer has its own slant, rotation,
+size and aspect, position, pen width, ink darkness, smooth deformation field, control-point wobble
+and curvature noise, and its own way of writing the (semi-)voiced marks: KanjiVG's marks are taken
+off and redrawn as two ticks of varying length, angle and gap, or an imperfect, sometimes open or
+filled circle, at a writer's own size and distance from the body. Each sample adds its own jitter,
+so writers differ the way people do and a writer-disjoint split is a real test; whole families can
+be kept out of training (``hiragana.synth.heldout_families``) for a held-out-style test. Without
+KanjiVG every writer uses the font. Kanji are cheaper: font glyphs rendered once, then warped per
+sample with a small affine transform (one batched ``grid_sample`` per writer), thickened or thinned
+to the writer's pen.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
+from neta.atomic import write_text
 from neta.errors import NetaError
 from neta.etl.formats import EtlFormat, get_format
 from neta.etl.jis import HIRAGANA_75, char_to_jis0208, decode_codes
@@ -182,11 +190,60 @@ def _bezier(segments: np.ndarray, samples: int = 10) -> np.ndarray:
     return np.concatenate([pts[0, :1], pts[:, 1:].reshape(-1, 2)])
 
 
-# --- writer style ------------------------------------------------------------------------------
+# --- writer style families ---------------------------------------------------------------------
+
+# Each writer uses one pen and one way of writing. A family fixes the kind (ballpoint, felt marker,
+# brush with pressure and tome/hane/harai ends, light grainy pencil, fast cursive, or the IPAexGothic
+# typeface warped like handwriting); the writer draws the family's parameters from its ranges. The
+# held-out-style protocol trains on some families and tests on writers of the others only.
+FAMILIES = ("ballpoint", "marker", "brush", "pencil", "cursive", "font")
+# Writer ids of held-out-style sets start here, far from any training set's 1..1000, so a held-out
+# writer is never one of the training writers (the ETL sheet field is 16-bit).
+HELDOUT_WRITER_BASE = 50_000
+_FAMILY_STREAM = 1 << 21  # seed stream of the family rotation, apart from the writers' own streams
+WRITERS_TABLE = "SYNTH_WRITERS.csv"  # beside the ETL files: writer id -> family (ignored by the reader)
+
+# (low, high) ranges a writer draws from, by family; missing keys take _COMMON's range.
+_COMMON = {
+    "slant": (-0.25, 0.25),
+    "rotation_deg": (-5.0, 5.0),
+    "scale": (0.62, 1.0),
+    "aspect": (0.85, 1.18),
+    "offset": (-5.0, 5.0),
+    "pen": (2.4, 4.6),
+    "ink": (10.5, 15.0),
+    "wobble": (0.6, 2.0),
+    "field_amp": (0.8, 3.0),
+    "bend": (0.0, 1.5),
+    "pressure": (0.0, 0.15),
+    "harai": (0.0, 0.1),
+    "hane": (0.0, 0.05),
+    "grain": (0.0, 0.0),
+    "connect": (0.0, 0.0),
+    "noise": (0.0, 0.02),
+    "mark_scale": (1.0, 1.6),
+    "ring_fill": (0.0, 0.0),
+}
+_FAMILY_RANGES = {
+    "ballpoint": {"pen": (2.0, 3.6), "wobble": (0.6, 1.8)},
+    "marker": {"pen": (4.6, 7.2), "ink": (13.0, 15.0), "wobble": (0.5, 1.5), "ring_fill": (0.0, 0.1)},
+    "brush": {
+        "pen": (3.6, 6.4), "pressure": (0.35, 0.7), "harai": (0.35, 0.8), "hane": (0.2, 0.5),
+        "ink": (12.5, 15.0), "wobble": (0.5, 1.5),
+    },
+    "pencil": {"pen": (1.8, 3.2), "ink": (5.5, 9.5), "grain": (0.25, 0.6), "wobble": (0.8, 2.0), "noise": (0.0, 0.04)},
+    "cursive": {
+        "slant": (-0.1, 0.4), "rotation_deg": (-8.0, 6.0), "wobble": (1.5, 3.0), "field_amp": (2.0, 4.5),
+        "bend": (1.2, 3.5), "connect": (0.3, 0.8), "pressure": (0.0, 0.3), "harai": (0.1, 0.4),
+        "aspect": (0.75, 1.3), "ring_fill": (0.0, 0.08),
+    },
+    "font": {"wobble": (0.0, 0.0), "field_amp": (0.5, 2.0), "slant": (-0.15, 0.15)},
+}
 
 
 @dataclass(frozen=True)
 class WriterStyle:
+    family: str
     slant: float  # shear x += slant * y
     rotation: float  # radians
     scale_x: float
@@ -198,27 +255,96 @@ class WriterStyle:
     field_amp: float  # smooth deformation amplitude, KanjiVG units
     field_freq: np.ndarray  # (3, 2) wave vectors of the deformation field
     field_phase: np.ndarray  # (3, 2)
+    bend: float  # curvature noise: a stroke's middle bows sideways by up to this many units
+    pressure: float  # how much the width swells and thins along a stroke (brush: large)
+    harai: float  # probability that a stroke ends in a tapering sweep
+    hane: float  # probability that a stroke ends in a short flick
+    grain: float  # pencil: fraction of a stroke's ink the paper's grain may take away
+    connect: float  # cursive: probability of a hairline joining a stroke to the next
     noise: float  # probability of a background speck
-    mark_scale: float  # how much larger than the typeface the writer makes dakuten/handakuten
+    mark_scale: float  # dakuten/handakuten size relative to KanjiVG's (people write them larger)
+    mark_shift: tuple[float, float]  # where the writer puts marks relative to KanjiVG's, units
+    tick_len: float  # dakuten tick length, units
+    tick_angle: float  # dakuten tick direction, radians (y down: positive points down-right)
+    tick_gap: float  # distance between the two ticks, units
+    tick_sep: float  # direction from the first tick to the second, radians
+    ring_radius: float  # handakuten radius, units
+    ring_aspect: float  # handakuten width / height
+    ring_open: float  # how much of the circle a quick hand may leave open (fraction of a turn)
+    ring_fill: float  # probability that the handakuten is a filled dot
     gender: int
     age: int
 
 
-def writer_style(rng: np.random.Generator) -> WriterStyle:
+def check_families(names, key: str) -> tuple[str, ...]:
+    """``names`` as a tuple of known family names; an unknown one is an error naming ``key``."""
+    names = tuple(names)
+    unknown = [n for n in names if n not in FAMILIES]
+    if unknown:
+        raise NetaError(f"{key}: unknown writer style famil(y/ies) {unknown}; known: {', '.join(FAMILIES)}")
+    return names
+
+
+def training_families(heldout) -> tuple[str, ...]:
+    """The families training writers use: all but the held-out ones."""
+    heldout = check_families(heldout, "hiragana.synth.heldout_families")
+    train = tuple(f for f in FAMILIES if f not in heldout)
+    if not train:
+        raise NetaError("hiragana.synth.heldout_families: holds out every family; leave at least one for training")
+    return train
+
+
+def writer_family(seed: int, index: int, families) -> str:
+    """The style family of writer ``index`` (0-based) among ``families``, deterministic in (seed, index).
+
+    Families are taken in turn from a seeded start, so even a run of a few writers has each family
+    in equal share (a random draw could leave one out of a 40-writer run).
+    """
+    families = check_families(families, "families")
+    if not families:
+        raise NetaError("writer_family: no families to choose from")
+    start = int(np.random.default_rng([seed, _FAMILY_STREAM]).integers(len(families)))
+    return families[(index + start) % len(families)]
+
+
+def writer_style(rng: np.random.Generator, family: str = "ballpoint") -> WriterStyle:
+    ranges = {**_COMMON, **_FAMILY_RANGES[family]}
+
+    def u(name: str) -> float:
+        lo, hi = ranges[name]
+        return float(rng.uniform(lo, hi))
+
+    scale, aspect = u("scale"), u("aspect")
     return WriterStyle(
-        slant=float(rng.normal(0.0, 0.14)),
-        rotation=float(np.deg2rad(rng.normal(0.0, 3.5))),
-        scale_x=float(rng.uniform(0.68, 1.0)),
-        scale_y=float(rng.uniform(0.68, 1.0)),
-        offset=(float(rng.normal(0.0, 4.0)), float(rng.normal(0.0, 4.0))),
-        pen=float(rng.uniform(2.4, 5.6)),
-        ink=float(rng.uniform(10.5, 15.0)),
-        wobble=float(rng.uniform(0.6, 2.0)),
-        field_amp=float(rng.uniform(0.8, 3.0)),
+        family=family,
+        slant=u("slant"),
+        rotation=float(np.deg2rad(u("rotation_deg"))),
+        scale_x=scale * np.sqrt(aspect),
+        scale_y=scale / np.sqrt(aspect),
+        offset=(u("offset"), u("offset")),
+        pen=u("pen"),
+        ink=u("ink"),
+        wobble=u("wobble"),
+        field_amp=u("field_amp"),
         field_freq=rng.normal(0.0, 1.0, (3, 2)) * (2 * np.pi / SVG_SIZE) * 1.2,
         field_phase=rng.uniform(0, 2 * np.pi, (3, 2)),
-        noise=float(rng.uniform(0.0, 0.02)),
-        mark_scale=float(rng.uniform(1.35, 1.8)),
+        bend=u("bend"),
+        pressure=u("pressure"),
+        harai=u("harai"),
+        hane=u("hane"),
+        grain=u("grain"),
+        connect=u("connect"),
+        noise=u("noise"),
+        mark_scale=u("mark_scale"),
+        mark_shift=(float(rng.normal(1.0, 2.5)), float(rng.normal(-0.5, 2.5))),
+        tick_len=float(rng.uniform(7.0, 11.0)),
+        tick_angle=float(rng.uniform(0.55, 1.35)),
+        tick_gap=float(rng.uniform(5.0, 10.0)),
+        tick_sep=float(rng.uniform(-0.9, -0.15)),
+        ring_radius=float(rng.uniform(6.0, 10.0)),
+        ring_aspect=float(rng.uniform(0.8, 1.25)),
+        ring_open=float(rng.uniform(0.0, 0.25)),
+        ring_fill=u("ring_fill"),
         gender=int(rng.integers(1, 3)),
         age=int(rng.integers(16, 66)),
     )
@@ -246,30 +372,169 @@ def _affine(style: WriterStyle, rng: np.random.Generator, jitter: float) -> tupl
     return matrix, offset
 
 
-def draw_strokes(strokes: list[np.ndarray], style: WriterStyle, rng: np.random.Generator) -> np.ndarray:
+# --- glyphs: body strokes and their (semi-)voiced marks ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """A hiragana as KanjiVG strokes, its dakuten/handakuten taken apart so each writer redraws them."""
+
+    body: list[np.ndarray]  # cubic segments (K, 4, 2) per stroke
+    mark: str | None  # "dakuten", "handakuten" or None
+    anchor: np.ndarray  # (2,) centre of KanjiVG's marks, units (unused without a mark)
+
+
+def split_marks(char: str, strokes: list[np.ndarray]) -> Glyph:
+    """KanjiVG draws the marks last: two ticks (dakuten) or one circle (handakuten)."""
+    decomposed = unicodedata.normalize("NFD", char)
+    mark, n = (None, 0)
+    if "\u3099" in decomposed:
+        mark, n = "dakuten", 2
+    elif "\u309a" in decomposed:
+        mark, n = "handakuten", 1
+    if mark is None or len(strokes) <= n:
+        return Glyph(body=strokes, mark=None, anchor=np.zeros(2))
+    anchor = np.concatenate([s.reshape(-1, 2) for s in strokes[-n:]]).mean(axis=0)
+    return Glyph(body=strokes[:-n], mark=mark, anchor=anchor)
+
+
+@dataclass
+class _Line:
+    points: np.ndarray  # (P, 2) KanjiVG units
+    widths: np.ndarray  # (P,) multiples of the writer's pen
+    filled: bool = False  # a closed, filled polygon (a handakuten written as a dot)
+
+
+def _body_line(segments: np.ndarray, style: WriterStyle, rng: np.random.Generator) -> _Line:
+    # A hand wobbles in proportion to the stroke: a short stroke keeps its shape where a long
+    # sweep may bend by several units.
+    extent = float(np.ptp(segments.reshape(-1, 2), axis=0).max())
+    amount = style.wobble * float(np.clip(extent / 40.0, 0.15, 1.0))
+    wobbly = segments + rng.normal(0.0, amount, segments.shape) if amount > 0 else segments.copy()
+    wobbly[:, 0] = segments[:, 0]  # keep segments joined: move control points, not knots...
+    wobbly[1:, 0] = wobbly[:-1, 3]  # ...except where the previous segment's end moved
+    wobbly += rng.normal(0.0, max(style.wobble, 0.3) * 0.6 * max(amount / max(style.wobble, 1e-6), 0.5), 2)
+    pts = _bezier(wobbly)
+    n = len(pts)
+    t = np.linspace(0.0, 1.0, n)
+    # curvature noise: the stroke's middle bows sideways, as a quick hand rounds a straight line
+    if style.bend > 0 and n > 2:
+        tangent = np.gradient(pts, axis=0)
+        normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+        normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-9
+        bow = rng.normal(0.0, style.bend) * np.clip(extent / 40.0, 0.2, 1.0)
+        pts = pts + normal * (bow * np.sin(np.pi * t))[:, None]
+    # a fast hand stops short of or overshoots the end of a stroke
+    if style.family == "cursive" and n > 3:
+        stretch = rng.uniform(-0.12, 0.12)
+        pts = np.concatenate([pts[:-1], pts[-1:] + (pts[-1] - pts[-2]) * stretch * n / 2])
+    # pressure along the stroke: pressed in at the start, swelling and thinning on the way
+    widths = 1.0 + style.pressure * (
+        0.6 * np.exp(-((t / 0.12) ** 2)) + 0.4 * np.sin(2 * np.pi * t * rng.uniform(0.5, 1.5) + rng.uniform(0, 6.3))
+    )
+    end = rng.random()
+    if end < style.harai:  # harai: the brush lifts while it moves, the end tapers off
+        fade = np.clip((t - 0.6) / 0.4, 0.0, 1.0)
+        widths = widths * (1.0 - 0.85 * fade)
+    elif end < style.harai + style.hane and n > 2:  # hane: a short flick back from the end
+        direction = pts[-1] - pts[-2]
+        direction /= np.linalg.norm(direction) + 1e-9
+        turn = rng.choice([-1.0, 1.0]) * rng.uniform(2.0, 2.6)
+        c, s = np.cos(turn), np.sin(turn)
+        flick = np.array([[c, -s], [s, c]]) @ direction * rng.uniform(4.0, 9.0)
+        tail = pts[-1] + np.linspace(0.0, 1.0, 5)[1:, None] * flick
+        pts = np.concatenate([pts, tail])
+        widths = np.concatenate([widths, widths[-1] * np.linspace(0.8, 0.2, 4)])
+    elif style.pressure > 0.3:  # tome: the brush stops and presses
+        widths = widths * (1.0 + 0.3 * np.exp(-(((1 - t) / 0.08) ** 2)))
+    return _Line(pts, np.clip(widths, 0.12, 2.0))
+
+
+def _pen_units(style: WriterStyle) -> float:
+    """The writer's pen width in KanjiVG units (the unit the marks are drawn in)."""
+    return style.pen * (SVG_SIZE / 128.0) / float(np.sqrt(style.scale_x * style.scale_y))
+
+
+def _dakuten(anchor: np.ndarray, style: WriterStyle, rng: np.random.Generator) -> list[_Line]:
+    """Two short ticks, each with its own length, angle and bow; the gap between them varies."""
+    s = style.mark_scale * rng.uniform(0.85, 1.15)
+    # however close, a writer keeps two ticks apart: merged into one blob they would read as a dot
+    gap = max(style.tick_gap * s * rng.uniform(0.75, 1.25), 1.8 * _pen_units(style))
+    sep = style.tick_sep + rng.normal(0.0, 0.2)
+    lines = []
+    for side in (-0.5, 0.5):
+        centre = anchor + side * gap * np.array([np.cos(sep), np.sin(sep)])
+        length = style.tick_len * s * rng.uniform(0.7, 1.3)
+        angle = style.tick_angle + rng.normal(0.0, 0.2)
+        d = np.array([np.cos(angle), np.sin(angle)])
+        bow = np.array([-d[1], d[0]]) * rng.normal(0.0, 0.12) * length
+        t = np.linspace(-0.5, 0.5, 6)[:, None]
+        pts = centre + t * length * d + (1 - 4 * t**2) * bow
+        widths = np.linspace(1.0, 1.0 - 0.5 * style.harai, 6) * 0.85
+        lines.append(_Line(pts, widths))
+    return lines
+
+
+def _handakuten(anchor: np.ndarray, style: WriterStyle, rng: np.random.Generator) -> list[_Line]:
+    """An imperfect circle: squashed, tilted, lumpy, sometimes open or overlapping, sometimes a dot."""
+    s = style.mark_scale * rng.uniform(0.85, 1.15)
+    # a circle keeps a hole the pen does not fill, else it is a dot that two merged ticks could be
+    radius = max(style.ring_radius * s, 1.2 * _pen_units(style) + 2.0)
+    if rng.random() < style.ring_fill:
+        theta = np.linspace(0.0, 2 * np.pi, 16, endpoint=False)
+        r = radius * rng.uniform(0.6, 0.8)
+        pts = anchor + r * np.stack([np.cos(theta) * style.ring_aspect, np.sin(theta)], axis=1)
+        return [_Line(pts, np.full(len(pts), 0.5), filled=True)]
+    start = rng.uniform(0.0, 2 * np.pi)
+    sweep = 2 * np.pi * rng.uniform(1.0 - style.ring_open, 1.1)
+    theta = start + np.linspace(0.0, sweep, 24) * rng.choice([-1.0, 1.0])
+    lumpy = 1.0 + rng.normal(0.0, 0.08) * np.cos(2 * theta + rng.uniform(0, 6.3)) + rng.normal(0.0, 0.05) * np.cos(
+        3 * theta
+    )
+    # a pen that closes the loop late spirals a little: the radius drifts over the turn
+    drift = np.linspace(0.0, rng.normal(0.0, 0.12), theta.size)
+    r = radius * (lumpy + drift)
+    tilt = rng.uniform(0.0, np.pi)
+    local = np.stack([np.cos(theta) * style.ring_aspect, np.sin(theta)], axis=1) * r[:, None]
+    rot = np.array([[np.cos(tilt), -np.sin(tilt)], [np.sin(tilt), np.cos(tilt)]])
+    return [_Line(anchor + local @ rot.T, np.full(theta.size, 0.8))]
+
+
+def _connector(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> _Line:
+    """A cursive hairline from one stroke's end to the next stroke's start, bowed a little."""
+    d = b - a
+    t = np.linspace(0.0, 1.0, 8)[:, None]
+    bow = np.array([-d[1], d[0]]) * rng.normal(0.0, 0.15)
+    return _Line(a + t * d + 4 * t * (1 - t) * bow, np.full(8, 0.4))
+
+
+def glyph_lines(glyph: Glyph, style: WriterStyle, rng: np.random.Generator) -> list[_Line]:
+    """The lines one sample of ``glyph`` is drawn with, in KanjiVG units."""
+    lines = [_body_line(seg, style, rng) for seg in glyph.body if seg.size]
+    if style.connect > 0:
+        joined = []
+        for i, line in enumerate(lines):
+            joined.append(line)
+            if i + 1 < len(lines) and rng.random() < style.connect:
+                a, b = line.points[-1], lines[i + 1].points[0]
+                if np.linalg.norm(b - a) < 60.0:
+                    joined.append(_connector(a, b, rng))
+        lines = joined
+    if glyph.mark is not None:
+        anchor = glyph.anchor + np.array(style.mark_shift) + rng.normal(0.0, 1.5, 2)
+        draw = _dakuten if glyph.mark == "dakuten" else _handakuten
+        lines += draw(anchor, style, rng)
+    return lines
+
+
+def draw_strokes(glyph: Glyph, style: WriterStyle, rng: np.random.Generator) -> np.ndarray:
     """One handwritten sample: (127, 128) float intensities 0..1, ink high."""
     s = _SUPERSAMPLE
     matrix, offset = _affine(style, rng, jitter=1.0)
     centre = SVG_SIZE / 2
-    lines = []
-    for segments in strokes:
-        if segments.size == 0:
-            continue
-        # A hand wobbles in proportion to the stroke: a dakuten tick or a handakuten circle a few
-        # units across keeps its shape where a long sweep may bend by several units.
-        extent = float(np.ptp(segments.reshape(-1, 2), axis=0).max())
-        amount = style.wobble * float(np.clip(extent / 40.0, 0.15, 1.0))
-        wobbly = segments + rng.normal(0.0, amount, segments.shape)
-        wobbly[:, 0] = segments[:, 0]  # keep segments joined: move control points, not knots...
-        wobbly[1:, 0] = wobbly[:-1, 3]  # ...except where the previous segment's end moved
-        wobbly += rng.normal(0.0, style.wobble * 0.6 * max(amount / style.wobble, 0.5), 2)  # lands a little off
-        pts = _bezier(wobbly)
-        if extent < 16.0:  # (semi-)voiced marks: people write them larger than a typeface does
-            mid = pts.mean(axis=0)
-            pts = mid + (pts - mid) * style.mark_scale
-        thin = 0.75 if extent < 16.0 else 1.0  # ...and with a lighter touch, so a circle stays open
-        lines.append((pts, max(1, int(round(style.pen * thin * s * rng.uniform(0.85, 1.15))))))
-    placed = [(_deform(pts, style) - centre) @ matrix.T for pts, _ in lines]
+    lines = glyph_lines(glyph, style, rng)
+    pen_px = style.pen * rng.uniform(0.9, 1.1)
+    placed = [(_deform(line.points, style) - centre) @ matrix.T for line in lines]
     # keep the whole character on the sheet's cell: a clipped mark would turn ぱ into は
     low = np.min([p.min(axis=0) for p in placed], axis=0) + offset
     high = np.max([p.max(axis=0) for p in placed], axis=0) + offset
@@ -277,14 +542,28 @@ def draw_strokes(strokes: list[np.ndarray], style: WriterStyle, rng: np.random.G
     offset = offset + np.maximum(0.0, margin - low) - np.maximum(0.0, high - (np.array([128.0, 127.0]) - margin))
     canvas = Image.new("L", (128 * s, 127 * s), 0)
     pen = ImageDraw.Draw(canvas)
-    for pts, (_, width) in zip(placed, lines, strict=True):
-        flat = [tuple(p) for p in (pts + offset) * s]
-        pen.line(flat, fill=255, width=width, joint="curve")
-        r = width / 2
-        for x, y in (flat[0], flat[-1]):  # round pen tips
+    for pts, line in zip(placed, lines, strict=True):
+        flat = (pts + offset) * s
+        if line.filled:
+            pen.polygon([tuple(p) for p in flat], fill=255)
+            continue
+        widths = np.maximum(1.0, line.widths * pen_px * s)
+        if np.ptp(widths) < 0.5:  # constant width: one polyline call, round joints
+            points = [tuple(p) for p in flat]
+            pen.line(points, fill=255, width=int(round(widths[0])), joint="curve")
+            tips = (flat[0], flat[-1])
+            radii = (widths[0] / 2, widths[0] / 2)
+        else:  # varying width: segment by segment, a disc at every knot keeps the joins round
+            for a, b, w in zip(flat[:-1], flat[1:], widths[:-1], strict=True):
+                pen.line([tuple(a), tuple(b)], fill=255, width=int(round(w)))
+            tips, radii = flat, widths / 2
+        for (x, y), r in zip(tips, radii, strict=True):
             pen.ellipse((x - r, y - r, x + r, y + r), fill=255)
     img = np.asarray(canvas, dtype=np.float32) / 255.0
-    return img.reshape(127, s, 128, s).mean(axis=(1, 3))
+    img = img.reshape(127, s, 128, s).mean(axis=(1, 3))
+    if style.grain > 0:  # pencil: graphite sits on the paper's ridges, so ink comes out patchy
+        img = img * (1.0 - style.grain * rng.random(img.shape, dtype=np.float32))
+    return img
 
 
 # --- font glyphs (kanji, and hiragana without KanjiVG) -----------------------------------------
@@ -398,19 +677,20 @@ def synth_writer(
     seed: int,
     codes: np.ndarray,
     hira_mask: np.ndarray,
-    strokes: dict[str, list[np.ndarray]] | None,
-    hira_templates: np.ndarray | None,
+    glyphs: dict[str, Glyph] | None,
+    hira_templates: np.ndarray,
     kanji_pens: np.ndarray,
     noise: PaperNoise,
+    family: str,
 ) -> tuple[np.ndarray, WriterStyle]:
-    """(956, 127, 128) uint8 levels for one writer, deterministic in (seed, writer_index)."""
+    """(956, 127, 128) uint8 levels for one writer of ``family``, deterministic in (seed, writer_index)."""
     rng = np.random.default_rng([seed, writer_index])
-    style = writer_style(rng)
+    style = writer_style(rng, family)
     intensity = np.zeros((codes.size, 127, 128), dtype=np.float32)
     hira_chars = decode_codes(codes[hira_mask], "jis0208")
-    if strokes is not None:
+    if glyphs is not None and family != "font":
         for row, char in zip(np.flatnonzero(hira_mask), hira_chars, strict=True):
-            intensity[row] = draw_strokes(strokes[char], style, rng)
+            intensity[row] = draw_strokes(glyphs[char], style, rng)
     else:
         intensity[hira_mask] = warp_glyphs(hira_templates[_pen_index(style)], style, rng, per_sample=True, elastic=1.0)
     intensity[~hira_mask] = warp_glyphs(kanji_pens[_pen_index(style)], style, rng, per_sample=False, elastic=0.0)
@@ -423,10 +703,16 @@ def synth_etl(
     fmt: str,
     writers: int,
     seed: int,
+    families=FAMILIES,
+    first_writer: int = 0,
     writers_per_file: int = WRITERS_PER_FILE,
 ) -> list[Path]:
     """Write SYNTHETIC ETL8G files (stand-in for the real database) to `out_dir`; return their paths.
 
+    Writer ``first_writer + i`` (0-based; its ETL id is one more) belongs to
+    ``writer_family(seed, first_writer + i, families)``; the table :data:`WRITERS_TABLE` beside the
+    files records it. A held-out-style set passes the held-out families and
+    :data:`HELDOUT_WRITER_BASE` so none of its writers is a training writer.
     ``writers_per_file`` is the real files' layout, not a setting; tests lower it to make small files.
     """
     started = time.perf_counter()
@@ -435,6 +721,11 @@ def synth_etl(
         raise NetaError(f"synthetic data is made for ETL8G only, not {etl.name}; use --format ETL8G")
     if writers < 1 or writers_per_file < 1:
         raise NetaError(f"writers ({writers}) and writers_per_file ({writers_per_file}) must be at least 1")
+    families = check_families(families, "families")
+    if first_writer < 0 or first_writer + writers >= 1 << 16:
+        raise NetaError(
+            f"writer ids {first_writer + 1}..{first_writer + writers} do not fit ETL8G's 16-bit sheet field"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -443,29 +734,33 @@ def synth_etl(
     hira_mask = np.isin(chars, np.asarray(HIRAGANA_75))
     folder = kanjivg_dir()
     if folder is not None:
-        strokes = {c: load_strokes(folder, c) for c in chars[hira_mask]}
-        hira_templates = None
+        glyphs = {c: split_marks(c, load_strokes(folder, c)) for c in chars[hira_mask]}
         log.info("hiragana drawn from KanjiVG strokes in %s (CC BY-SA 3.0)", folder)
     else:
-        strokes = None
-        hira_templates = pen_variants(glyph_templates(list(chars[hira_mask])))
+        glyphs = None
         log.warning("kanjivg package not installed: hiragana rendered from the IPAexGothic font with distortions")
+    hira_templates = pen_variants(glyph_templates(list(chars[hira_mask])))
     kanji_pens = pen_variants(glyph_templates(list(chars[~hira_mask])))
     noise = paper_noise(np.random.default_rng([seed, 1 << 20]))
     readings = np.array([reading_of(c) for c in chars], dtype="S8")
 
     n_files = -(-writers // writers_per_file)
     written: list[Path] = []
+    table = ["writer,family"]
     serial = 1
     bar = tqdm(total=writers, desc="synth ETL8G writers", unit="writer", leave=False)
     for f in range(n_files):
-        first = f * writers_per_file
-        ids = range(first, min(writers, first + writers_per_file))
+        first = first_writer + f * writers_per_file
+        ids = range(first, min(first_writer + writers, first + writers_per_file))
         images, metas = [], []
         for w in ids:
-            levels, style = synth_writer(w, seed, codes, hira_mask, strokes, hira_templates, kanji_pens, noise)
+            family = writer_family(seed, w, families)
+            levels, style = synth_writer(
+                w, seed, codes, hira_mask, glyphs, hira_templates, kanji_pens, noise, family
+            )
             images.append(levels)
             metas.append(_writer_fields(w, style, readings, serial))
+            table.append(f"{w + 1},{family}")
             serial += codes.size
             bar.update(1)
         n = len(images)
@@ -480,15 +775,29 @@ def synth_etl(
         written.append(write_etl_file(out_dir / f"ETL8G_{f + 1:02d}", etl, records))
     bar.close()
     _remove_stale(out_dir, etl, written)
+    write_text(out_dir / WRITERS_TABLE, "\n".join(table) + "\n")
     log.info(
-        "synth_etl: %d writers (%d records) in %d SYNTHETIC ETL8G files in %s, %.1f s",
+        "synth_etl: %d writers (%d records; families %s) in %d SYNTHETIC ETL8G files in %s, %.1f s",
         writers,
         writers * codes.size,
+        ", ".join(families),
         len(written),
         out_dir,
         time.perf_counter() - started,
     )
     return written
+
+
+def read_writer_families(etl_dir: str | os.PathLike) -> dict[int, str]:
+    """Writer id -> style family from a synthetic set's :data:`WRITERS_TABLE`; {} for real ETL files."""
+    path = Path(etl_dir) / WRITERS_TABLE
+    if not path.is_file():
+        return {}
+    rows = path.read_text(encoding="utf-8").split()[1:]
+    try:
+        return {int(w): fam for w, fam in (row.split(",") for row in rows)}
+    except ValueError as exc:
+        raise NetaError(f"{path}: malformed writer table ({exc}); rerun `neta etl synth`") from exc
 
 
 def _writer_fields(w: int, style: WriterStyle, readings: np.ndarray, serial: int) -> dict[str, np.ndarray]:

@@ -20,7 +20,7 @@ from neta.train.hiragana import predict
 
 log = logging.getLogger(__name__)
 
-__all__ = ["evaluate_hiragana", "evaluate_arrays", "model_classes"]
+__all__ = ["evaluate_hiragana", "evaluate_arrays", "model_classes", "score_heldout_styles"]
 
 MAX_ERRORS_SHOWN = 60
 MOST_CONFUSED_SHOWN = 10
@@ -68,6 +68,18 @@ def _confusion(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(true * n + pred, minlength=n * n).reshape(n, n)
 
 
+def _most_confused(confusion: np.ndarray, classes: list[str]) -> list[dict]:
+    """The largest off-diagonal cells of a confusion matrix (rows true, columns predicted)."""
+    off = confusion.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(-off, axis=None, kind="stable")[:MOST_CONFUSED_SHOWN]
+    return [
+        {"true": classes[t], "pred": classes[p], "count": int(off[t, p])}
+        for t, p in zip(*np.unravel_index(order, off.shape), strict=True)
+        if off[t, p] > 0
+    ]
+
+
 def _score(models: LoadedModels, images: np.ndarray, labels: np.ndarray, device: torch.device) -> dict:
     """Predictions of both models and the metrics derived from them."""
     x = to_float_batch(images).to(device)
@@ -90,14 +102,7 @@ def _score(models: LoadedModels, images: np.ndarray, labels: np.ndarray, device:
         for i, char in enumerate(classes)
     }
     confusion = _confusion(labels, cnn_pred, n_classes)
-    off = confusion.copy()
-    np.fill_diagonal(off, 0)
-    order = np.argsort(-off, axis=None, kind="stable")[:MOST_CONFUSED_SHOWN]
-    most_confused = [
-        {"true": classes[t], "pred": classes[p], "count": int(off[t, p])}
-        for t, p in zip(*np.unravel_index(order, off.shape), strict=True)
-        if off[t, p] > 0
-    ]
+    most_confused = _most_confused(confusion, classes)
     n = int(labels.size)
     cnn_acc = float(cnn_right.mean())
     base_acc = float(base_right.mean())
@@ -110,8 +115,36 @@ def _score(models: LoadedModels, images: np.ndarray, labels: np.ndarray, device:
         "n_classes_tested": int((counts > 0).sum()),
         "per_class": per_class,
         "most_confused": most_confused,
+        "baseline_most_confused": _most_confused(_confusion(labels, base_pred, n_classes), classes),
     }
     return {"metrics": metrics, "cnn_pred": cnn_pred, "confusion": confusion}
+
+
+def score_heldout_styles(models: LoadedModels, etl_path: str | os.PathLike, device: torch.device) -> dict:
+    """Accuracy and most confused pairs of both models on every image of ``etl_path``.
+
+    ``etl_path`` is an ``etl_28.h5`` of writers whose style families training never saw (``neta etl
+    synth --heldout-styles`` then ``neta etl convert``); its train/test split is ignored, since no
+    image of it was trained on.
+    """
+    parts = [load_etl_split(etl_path, split) for split in ("train", "test")]
+    if parts[0].classes != models.classes:
+        raise NetaError(
+            f"{etl_path}: its class table ({len(parts[0].classes)} classes) differs from the model's "
+            f"({len(models.classes)}); convert it with the same hiragana.classes"
+        )
+    images = _check_images(np.concatenate([p.images for p in parts]), models.size, str(etl_path))
+    labels = np.concatenate([p.labels for p in parts])
+    writers = np.concatenate([p.writers for p in parts])
+    scored = _score(models, images, labels, device)["metrics"]
+    return {
+        "etl": str(etl_path),
+        "n_images": int(labels.size),
+        "n_writers": int(np.unique(writers).size),
+        "cnn": {"accuracy": scored["cnn"]["accuracy"], "most_confused": scored["most_confused"]},
+        "baseline": {"accuracy": scored["baseline"]["accuracy"], "most_confused": scored["baseline_most_confused"]},
+        "per_class": scored["per_class"],
+    }
 
 
 def evaluate_arrays(
@@ -149,8 +182,14 @@ def evaluate_hiragana(
     filters_path: str | os.PathLike,
     errors_path: str | os.PathLike,
     device: str,
+    heldout_path: str | os.PathLike | None = None,
 ) -> dict:
-    """Score both models on the writer-disjoint test split of ``etl_path``; write metrics and figures."""
+    """Score both models on the writer-disjoint test split of ``etl_path``; write metrics and figures.
+
+    With ``heldout_path`` (an ``etl_28.h5`` of held-out style families) the metrics also hold
+    ``heldout_style`` (accuracy and most confused pairs of both models) and each model's
+    ``heldout_style_accuracy`` beside its in-distribution ``accuracy``.
+    """
     started = time.perf_counter()
     dev = resolve_device(device)
     models = load_models(model_path, dev)
@@ -177,6 +216,16 @@ def evaluate_hiragana(
             "train_params": models.checkpoint.get("params", {}),
         }
     )
+    if heldout_path is not None:
+        heldout = score_heldout_styles(models, heldout_path, dev)
+        metrics["heldout_style"] = heldout
+        for name in ("cnn", "baseline"):
+            metrics[name]["heldout_style_accuracy"] = heldout[name]["accuracy"]
+        log.info(
+            "held-out styles (%s): CNN %.4f, baseline %.4f on %d images of %d writers",
+            heldout_path, heldout["cnn"]["accuracy"], heldout["baseline"]["accuracy"],
+            heldout["n_images"], heldout["n_writers"],
+        )
     write_json(metrics_path, metrics)
 
     classes = models.classes

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from neta.errors import NetaError
 from neta.models.hiragana import HiraganaCNN, SoftmaxRegression, count_parameters
 from neta.models.hiragana_checkpoint import save_checkpoint
 from neta.train.etl_dataset import load_etl_split, to_float_batch
+from neta.train.hiragana_augment import AugmentConfig, augment_batch
 from neta.train.schedules import PiecewiseConstant, learning_rate_schedule
 from neta.train.schedules import keep_prob_schedule as make_keep_prob
 
@@ -121,6 +122,7 @@ def train_hiragana(
     baseline_batch_size: int,
     init_std: float,
     bias_init: float,
+    augment: Mapping,
     seed: int,
     device: str,
     threads: int,
@@ -128,7 +130,9 @@ def train_hiragana(
 ) -> dict:
     """Train both models on the train split of ``etl_path`` and save ``out_path`` (model.pt).
 
-    Every hyperparameter is required: their defaults live in the config schema alone.
+    Every hyperparameter is required: their defaults live in the config schema alone. ``augment``
+    (the ``hiragana.augment`` settings) distorts the CNN's training batches on the fly; the baseline,
+    the final train accuracy and all evaluation see the images as they are.
     ``log_every`` (steps a logged window spans, also the resolution of the saved training curves)
     only changes what is reported. Returns a summary (sizes, times, final train accuracies).
     Deterministic on the CPU for a given ``seed`` and ``threads``.
@@ -143,6 +147,7 @@ def train_hiragana(
         raise NetaError(f"baseline_lr: expected a positive number, got {baseline_lr!r}")
     if not (isinstance(init_std, (int, float)) and init_std > 0):
         raise NetaError(f"init_std: expected a positive number, got {init_std!r}")
+    augment_cfg = AugmentConfig.from_settings(augment)
     lr_at: PiecewiseConstant = learning_rate_schedule(lr_schedule)
     keep_at: PiecewiseConstant = make_keep_prob(keep_prob_schedule)
 
@@ -165,7 +170,11 @@ def train_hiragana(
     log.info("CNN %d parameters, baseline %d parameters", count_parameters(cnn), count_parameters(baseline))
 
     # Separate streams so changing one model's steps or batch size leaves the other's batches alone.
-    cnn_rng, base_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    # (spawn(3)'s first two children are spawn(2)'s, so the batch order did not change with augmentation)
+    streams = np.random.SeedSequence(seed).spawn(3)
+    cnn_rng, base_rng = (np.random.default_rng(s) for s in streams[:2])
+    # augmentation draws on a CPU generator of its own: the same distortions on any device
+    cnn_aug = torch.Generator().manual_seed(int(streams[2].generate_state(1)[0]))
 
     cnn_sampler = EpochSampler(x.shape[0], cnn_rng)
     # The fused kernel does the whole Adam update in one pass; measured ~25 % faster a step on 2 CPU cores.
@@ -176,7 +185,7 @@ def train_hiragana(
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
         idx = torch.from_numpy(cnn_sampler.next(batch_size)).to(dev)
-        logits = cnn(x[idx], drop_p=1.0 - keep_at(step))
+        logits = cnn(augment_batch(x[idx], augment_cfg, cnn_aug), drop_p=1.0 - keep_at(step))
         loss = F.cross_entropy(logits, y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -193,6 +202,8 @@ def train_hiragana(
 
     def baseline_step(step: int) -> tuple[float, float]:
         idx = torch.from_numpy(base_sampler.next(baseline_batch_size)).to(dev)
+        # The baseline sees the images as they are, as in the original: a linear model already
+        # underfits them, and distortions measured only lowered it (in-distribution 19.5 % -> 14.8 %).
         logits = baseline(x[idx])
         loss = F.cross_entropy(logits, y[idx])
         sgd.zero_grad(set_to_none=True)
@@ -220,6 +231,7 @@ def train_hiragana(
         "baseline_batch_size": int(baseline_batch_size),
         "init_std": float(init_std),
         "bias_init": float(bias_init),
+        "augment": augment_cfg.to_dict(),
         "seed": int(seed),
         "device": str(dev),
         "threads": int(threads),

@@ -1,0 +1,185 @@
+"""On-the-fly augmentation of hiragana training batches, on tensors, seeded, never at evaluation.
+
+The synthetic writers cover only the styles the generator knows; real handwriting (and held-out
+styles) shifts position, slant, size, stroke width, ink darkness and sharpness beyond them. Each
+training batch is therefore redrawn with a random affine warp plus a smooth elastic field (one
+``grid_sample`` for both), stroke thickening or thinning (3 x 3 max-pooling), lighter ink, blur and
+sensor noise. On a batch of 50 images of 28 x 28 this costs well under a millisecond next to the
+CNN's step, so it runs in the training loop instead of a separate loader.
+
+Every magnitude comes from ``hiragana.augment`` in the config schema; nothing here has a default.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+
+from neta.errors import NetaError
+
+KEY = "hiragana.augment"
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    enabled: bool
+    probability: float  # share of a batch's images that are augmented at all
+    rotation_deg: float  # uniform in +-rotation_deg
+    shear: float  # uniform in +-shear (x += shear * y)
+    scale: float  # isotropic scale uniform in 1 +- scale
+    aspect: float  # width/height ratio uniform in 1 +- aspect
+    translate: float  # shift uniform in +-translate, fraction of the image side
+    elastic_p: float  # probability of an elastic distortion
+    elastic_px: float  # its displacement's standard deviation, pixels
+    elastic_grid: int  # its control grid (grid x grid): coarser bends the whole character
+    morph_p: float  # probability of a stroke-width change, half thicker, half thinner
+    blur_p: float  # probability of a blur
+    blur_sigma: float  # its largest Gaussian sigma, pixels
+    ink_p: float  # probability of lighter ink
+    ink_min: float  # darkest ink kept is 1, lightest ink_min
+    noise_p: float  # probability of additive noise
+    noise_std: float  # its largest standard deviation (images are 0..1)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping) -> AugmentConfig:
+        names = {f.name for f in fields(cls)}
+        missing = sorted(names - set(settings))
+        extra = sorted(set(settings) - names)
+        if missing or extra:
+            raise NetaError(f"{KEY}: missing keys {missing}, unknown keys {extra}; see the config schema")
+        values = {k: settings[k] for k in names}
+        for name in ("probability", "elastic_p", "morph_p", "blur_p", "ink_p", "noise_p"):
+            if not 0.0 <= float(values[name]) <= 1.0:
+                raise NetaError(f"{KEY}.{name}: a probability must lie in 0..1, got {values[name]!r}")
+        if not 0.0 < float(values["ink_min"]) <= 1.0:
+            raise NetaError(f"{KEY}.ink_min: expected a number in (0, 1], got {values['ink_min']!r}")
+        if int(values["elastic_grid"]) < 2:
+            raise NetaError(f"{KEY}.elastic_grid: expected an integer >= 2, got {values['elastic_grid']!r}")
+        for name in ("rotation_deg", "shear", "scale", "aspect", "translate", "elastic_px", "blur_sigma", "noise_std"):
+            if float(values[name]) < 0:
+                raise NetaError(f"{KEY}.{name}: expected a number >= 0, got {values[name]!r}")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _uniform(n: int, half_width: float, gen: torch.Generator) -> torch.Tensor:
+    return (torch.rand(n, generator=gen) * 2.0 - 1.0) * half_width
+
+
+def _pick(n: int, p: float, active: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Indices of the active images that also win a draw with probability ``p``."""
+    return torch.nonzero((torch.rand(n, generator=gen) < p) & active).flatten()
+
+
+def _dilate(x: torch.Tensor) -> torch.Tensor:
+    """3 x 3 grey dilation as two 3-tap maxima: ~10x faster than ``max_pool2d(x, 3, 1, 1)`` on CPU."""
+    p = F.pad(x, (1, 1, 1, 1))
+    rows = torch.maximum(torch.maximum(p[..., :-2], p[..., 1:-1]), p[..., 2:])
+    return torch.maximum(torch.maximum(rows[..., :-2, :], rows[..., 1:-1, :]), rows[..., 2:, :])
+
+
+def _interp_matrix(size: int, knots: int) -> torch.Tensor:
+    """(size, knots) linear interpolation weights from ``knots`` evenly spaced control points."""
+    pos = torch.linspace(0.0, knots - 1.0, size)
+    lo = pos.floor().clamp(max=knots - 2).long()
+    frac = pos - lo
+    m = torch.zeros(size, knots)
+    m[torch.arange(size), lo] = 1.0 - frac
+    m[torch.arange(size), lo + 1] = frac
+    return m
+
+
+def _base_grid(height: int, width: int) -> torch.Tensor:
+    """(H*W, 3) homogeneous pixel-centre coordinates in affine_grid's normalised units."""
+    ys = (torch.arange(height) * 2.0 + 1.0) / height - 1.0
+    xs = (torch.arange(width) * 2.0 + 1.0) / width - 1.0
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx.flatten(), gy.flatten(), torch.ones(height * width)], 1)
+
+
+def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
+    """A randomly distorted copy of ``x`` ``(N, 1, S, S)`` in [0, 1], ink high.
+
+    All random numbers come from ``gen`` (a CPU generator), so a seed fixes the result on any device.
+    Each distortion is computed on the images it picks only: on a CPU the cost is per pixel.
+    """
+    if not cfg.enabled or x.shape[0] == 0:
+        return x
+    n, _, height, width = x.shape
+    dev = x.device
+    x = x.clone()
+    active = torch.rand(n, generator=gen) < cfg.probability
+
+    # lighter ink: a pencil, a dry pen, a faint scan
+    ink = 1.0 - torch.rand(n, generator=gen) * (1.0 - cfg.ink_min)
+    sel = _pick(n, cfg.ink_p, active, gen)
+    if sel.numel():
+        x[sel.to(dev)] *= ink[sel].to(dev, x.dtype).view(-1, 1, 1, 1)
+
+    # stroke width: dilation thickens, erosion thins, blended in part so the change is graded
+    amount = 0.4 + 0.6 * torch.rand(n, generator=gen)
+    morph = _pick(n, cfg.morph_p, active, gen)
+    if morph.numel():
+        grow = torch.rand(morph.numel(), generator=gen) < 0.5
+        part = x[morph.to(dev)]
+        changed = torch.where(grow.to(dev).view(-1, 1, 1, 1), _dilate(part), -_dilate(-part))
+        w = amount[morph].to(dev, x.dtype).view(-1, 1, 1, 1)
+        x[morph.to(dev)] = part + w * (changed - part)
+
+    # affine warp and elastic field in one resampling of the active images
+    warp = torch.nonzero(active).flatten()
+    k = warp.numel()
+    if k:
+        angle = _uniform(k, math.radians(cfg.rotation_deg), gen)
+        shear = _uniform(k, cfg.shear, gen)
+        scale = 1.0 + _uniform(k, cfg.scale, gen)
+        aspect = 1.0 + _uniform(k, cfg.aspect, gen)
+        sx, sy = scale * aspect.sqrt(), scale / aspect.sqrt()
+        cos, sin = angle.cos(), angle.sin()
+        # grid_sample reads, for each output pixel, an input location, so the warp is inverted:
+        # (R @ Shear @ D)^-1 = D^-1 @ Shear^-1 @ R^T
+        shear_inv = torch.eye(2).repeat(k, 1, 1)
+        shear_inv[:, 0, 1] = -shear
+        rot_t = torch.stack([torch.stack([cos, sin], 1), torch.stack([-sin, cos], 1)], 1)
+        d_inv = torch.diag_embed(torch.stack([1.0 / sx, 1.0 / sy], 1))
+        shift = torch.stack([_uniform(k, 2.0 * cfg.translate, gen), _uniform(k, 2.0 * cfg.translate, gen)], 1)
+        theta = torch.cat([d_inv @ shear_inv @ rot_t, shift[:, :, None]], 2)  # (k, 2, 3)
+        # affine_grid by hand: one small matmul, measured 4x cheaper than F.affine_grid on a CPU
+        grid = (_base_grid(height, width) @ theta.transpose(1, 2)).view(k, height, width, 2)
+        g = cfg.elastic_grid
+        elastic = torch.rand(k, generator=gen) < cfg.elastic_p
+        knots = torch.randn(k, 2, g, g, generator=gen) * (2.0 * cfg.elastic_px / max(height, width))
+        knots = knots * elastic.view(k, 1, 1, 1)
+        # smooth field: control points bilinearly spread over the image, as two small matrix products
+        field = torch.einsum("hg,ncgf,wf->nhwc", _interp_matrix(height, g), knots, _interp_matrix(width, g))
+        grid = (grid + field).to(dev, x.dtype)
+        x[warp.to(dev)] = F.grid_sample(
+            x[warp.to(dev)], grid, mode="bilinear", padding_mode="zeros", align_corners=False
+        )
+
+    # blur: a Gaussian of random sigma, a separable 5-tap kernel per image (a grouped convolution)
+    blur = _pick(n, cfg.blur_p, active, gen)
+    if cfg.blur_sigma > 0 and blur.numel():
+        b = blur.numel()
+        sigma = 0.3 + torch.rand(b, generator=gen) * max(cfg.blur_sigma - 0.3, 0.0)
+        taps = torch.arange(-2, 3, dtype=torch.float32)
+        kernel = torch.exp(-(taps[None, :] ** 2) / (2 * sigma[:, None] ** 2))
+        kernel = (kernel / kernel.sum(1, keepdim=True)).to(dev, x.dtype)
+        flat = x[blur.to(dev)].view(1, b, height, width)
+        flat = F.conv2d(F.pad(flat, (2, 2, 0, 0)), kernel.view(b, 1, 1, 5), groups=b)
+        flat = F.conv2d(F.pad(flat, (0, 0, 2, 2)), kernel.view(b, 1, 5, 1), groups=b)
+        x[blur.to(dev)] = flat.view(b, 1, height, width)
+
+    # sensor noise
+    noisy = _pick(n, cfg.noise_p, active, gen)
+    if noisy.numel():
+        std = torch.rand(noisy.numel(), generator=gen).view(-1, 1, 1, 1) * cfg.noise_std
+        noise = torch.randn(noisy.numel(), 1, height, width, generator=gen) * std
+        x[noisy.to(dev)] += noise.to(dev, x.dtype)
+    return x.clamp_(0.0, 1.0)
