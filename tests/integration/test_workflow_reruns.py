@@ -88,16 +88,11 @@ OUTPUTS = {
     "results/pizza/images/manifest.csv": "download_dodo_images",
     "results/pizza/augmented.h5": "augment_pizza",
     "results/pizza/gan.pt": "train_gan",
-    "results/pizza/cvae_gan_progress.gif": "train_cvae_gan",
     "results/pizza/classifier.pt": "train_ingredient_classifier",
     "results/pizza/metrics.json": "evaluate_pizza",
-    "results/pizza/samples/style_transfer.png": "evaluate_pizza",
     "results/bokete/captions.csv": "prepare_captions",
     "results/bokete/captioner.pt": "train_captioner",
-    "results/bokete/vocab.json": "train_captioner",
-    "results/bokete/loss.png": "train_captioner",
     "results/bokete/metrics.json": "evaluate_captioner",
-    "results/bokete/gallery.html": "evaluate_captioner",
 }
 
 
