@@ -14,7 +14,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
-from caption_fixtures import photo_jpeg, write_boke_can, write_coco, write_karpathy  # noqa: E402
+from caption_fixtures import photo_jpeg, write_boke_can  # noqa: E402
 
 from neta.evaluate.caption_metrics import METRICS  # noqa: E402
 
@@ -59,22 +59,12 @@ def test_the_default_run_trains_and_scores_the_boke_generator(finished_workflow)
 # The boke cans go the whole way here; COCO and Karpathy files become the same caption table and
 # manifest (tests/unit/test_caption_data.py), which these rules then read alike: a snakemake run each
 # would add ~40 s to the suite for no path of its own.
-@pytest.mark.parametrize("dataset", ["bokete_can"])
-def test_a_public_dataset_set_up_as_the_readme_says(workflow_copy, tmp_path, dataset):
+def test_boke_cans_set_up_as_the_readme_says(workflow_copy, tmp_path):
     flow = workflow_copy
-    data = tmp_path / "data"
+    dataset = "bokete_can"
     config = flow.config()
-    captioner = config.setdefault("captioner", {})
-    captioner.update(dataset=dataset, split={"val_fraction": 0.2, "test_fraction": 0.2})
-    if dataset == "bokete_can":
-        captioner["cans"] = [str(write_boke_can(data, "blue_000"))]
-    elif dataset == "coco":
-        files = write_coco(data)
-        captioner["coco"] = {"annotations": [str(p) for p in files["coco_annotations"]],
-                             "images": str(files["coco_images"])}
-    else:
-        files = write_karpathy(data)
-        captioner["karpathy"] = {"file": str(files["karpathy_file"]), "images": str(files["karpathy_images"])}
+    config.setdefault("captioner", {}).update(dataset=dataset, cans=[str(write_boke_can(tmp_path / "data"))],
+                                              split={"val_fraction": 0.2, "test_fraction": 0.2})
     flow.write_config(config)
     target = f"results/captions/{dataset}/metrics.json"
     folder = flow.root / target.rsplit("/", 1)[0]
@@ -82,7 +72,7 @@ def test_a_public_dataset_set_up_as_the_readme_says(workflow_copy, tmp_path, dat
         "prepare_caption_dataset", "extract_caption_features", "train_captioner", "evaluate_captioner"}
     flow.snakemake(target)
     metrics = check_outputs(folder)
-    assert metrics["language"] == ("ja" if dataset == "bokete_can" else "en")
+    assert metrics["language"] == "ja"
     assert flow.planned_jobs(target) == {}
 
     photo = tmp_path / "new.jpg"
