@@ -268,7 +268,7 @@ def _truncate(p: float, digits: int = 6) -> float:
 
 
 def predict_images(
-    model_path: str | os.PathLike, paths: Sequence[str | os.PathLike], *, top: int = 5, device: str = "cpu"
+    model_path: str | os.PathLike, paths: Sequence[str | os.PathLike], *, top: int, device: str
 ) -> list[dict]:
     """One dict an image, in order: ``{"image": path as given, "top5": [{"char", "p"}, ...]}``.
 
