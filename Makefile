@@ -6,15 +6,29 @@ CORES ?= 2
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install system-packages lint bench clean
 
 # A lock left by a killed run is cleared first (never one a running snakemake holds).
 run: $(STAMP)
 	$(BIN)/python workflow/lib/clear_stale_lock.py
 	$(BIN)/snakemake --cores $(CORES)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+test: $(STAMP) system-packages
+	$(BIN)/python -m pytest -q --durations=15 tests
+
+# Debian packages the tests drive: Chromium and its WebDriver for the browser test of `neta serve`.
+# Installed when missing and running as root (as CI does); otherwise the command to run is printed.
+DEBIAN_PACKAGES := chromium chromium-driver
+system-packages:
+	@missing=""; for pkg in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "neta: the browser tests need Debian packages:$$missing; run: sudo apt-get install$$missing" >&2; \
+	fi
 
 install: $(STAMP)
 

@@ -13,6 +13,7 @@ include: "workflow/rules/bokete.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/pizza.smk"
 include: "workflow/rules/captioner.smk"
+include: "workflow/rules/report.smk"
 
 
 localrules:

@@ -9,27 +9,29 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
+import pkgutil
 import sys
 import time
 
 from neta import __version__
+from neta import commands as commands_package
 from neta.errors import NetaError
 
 log = logging.getLogger("neta")
 
-# First word -> the command module that registers it.
-AREAS = {"etl": "neta.commands.etl", "hiragana": "neta.commands.hiragana", "pizza": "neta.commands.pizza",
-         "features": "neta.commands.features", "captioner": "neta.commands.captioner",
-         "caption": "neta.commands.captioner"}
-# Verbs whose second word is a site: `neta parse bokete`, later `neta parse dodo`.
+# A first word names the module `neta.commands.<word>` that registers it, and a site verb's second
+# word the module `neta.commands.<site>`, so a new area or site never edits this file: every stage's
+# code= input holds it, and an edit here reruns every stage. Words served by another word's module:
+ALIASES = {"caption": "captioner"}
+# Verbs whose second word is a site: `neta parse bokete`, `neta parse dodo`.
 SITE_VERBS = {
     "parse": "parse saved pages into JSON lines (one record an item)",
     "snapshot": "build the bundled OFFLINE snapshot of a site",
     "scrape": "crawl a site politely (robots.txt, rate limit, cache, resume)",
     "download": "download the images a crawl found, checked and deduplicated",
 }
-SITES = {"bokete": "neta.commands.bokete", "dodo": "neta.commands.dodo"}
 
 
 def cmd_inspect(args) -> int:
@@ -40,16 +42,25 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def _command_module(word: str) -> str | None:
+    name = ALIASES.get(word, word)
+    if not name.isidentifier() or importlib.util.find_spec(f"neta.commands.{name}") is None:
+        return None
+    return f"neta.commands.{name}"
+
+
 def command_modules(argv: list[str]) -> list[str]:
-    """The command modules a command line needs: its own area's, or all of them (for help)."""
+    """The command modules a command line needs: its own area's or site's, or all of them (for help)."""
     words = [word for word in argv if not word.startswith("-")]
-    if words and words[0] in AREAS:
-        return [AREAS[words[0]]]
-    if len(words) > 1 and words[0] in SITE_VERBS and words[1] in SITES:
-        return [SITES[words[1]]]
     if words and words[0] == "inspect":
         return []
-    return list(dict.fromkeys([*AREAS.values(), *SITES.values()]))
+    if words and words[0] in SITE_VERBS:
+        site = _command_module(words[1]) if len(words) > 1 else None
+        if site:
+            return [site]
+    elif words and (area := _command_module(words[0])):
+        return [area]
+    return [f"neta.commands.{module.name}" for module in pkgutil.iter_modules(commands_package.__path__)]
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -68,7 +79,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         for verb, text in SITE_VERBS.items()
     }
     for name in command_modules(sys.argv[1:] if argv is None else argv):
-        importlib.import_module(name).register(commands, verbs)
+        module = importlib.import_module(name)
+        if hasattr(module, "register"):  # helpers such as neta.commands.crawling register nothing
+            module.register(commands, verbs)
     return parser
 
 

@@ -77,7 +77,13 @@ rule train_captioner:
         model=caption_path("captioner.pt"),
         vocab=caption_path("vocab.json"),
         log_csv=caption_path("train_log.csv"),
-        loss_png=caption_path("loss.png"),
+        loss_png=report(
+            caption_path("loss.png"),
+            caption="../report/boke_loss.rst",
+            category="Boke",
+            subcategory="Training",
+            labels={"figure": "loss curve"},
+        ),
     log:
         log_path("train_captioner"),
     benchmark:

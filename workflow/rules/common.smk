@@ -68,6 +68,11 @@ def pizza_path(name):
     return results_path("pizza", name)
 
 
+def report_path(name):
+    """Files made for `snakemake --report` only: data statistics, metric tables, the inlined gallery."""
+    return results_path("report", name)
+
+
 def caption_path(name):
     """The caption generator's files: beside the bokete crawl, or under results/captions/<dataset>/."""
     if config["captioner"]["dataset"] == "bokete":
@@ -201,4 +206,10 @@ def all_outputs():
             *rules.prepare_caption_dataset.output,
             rules.extract_caption_features.output.h5,
         ]
-    return hiragana + bokete + pizza + captions
+    report_files = [
+        *rules.data_statistics.output,
+        *rules.metric_tables.output,
+        *rules.report_gallery.output,
+        *rules.progress_animations.output,
+    ]
+    return hiragana + bokete + pizza + captions + report_files

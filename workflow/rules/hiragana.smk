@@ -119,17 +119,23 @@ rule evaluate_hiragana:
         confusion=report(
             hiragana_path("confusion.png"),
             caption="../report/hiragana_confusion.rst",
-            category="hiragana",
+            category="Hiragana",
+            subcategory="Evaluation",
+            labels={"figure": "confusion matrix"},
         ),
         filters=report(
             hiragana_path("filters.png"),
             caption="../report/hiragana_filters.rst",
-            category="hiragana",
+            category="Hiragana",
+            subcategory="Model",
+            labels={"figure": "first-layer filters"},
         ),
         errors=report(
             hiragana_path("errors.png"),
             caption="../report/hiragana_errors.rst",
-            category="hiragana",
+            category="Hiragana",
+            subcategory="Evaluation",
+            labels={"figure": "misclassified samples"},
         ),
     log:
         log_path("evaluate_hiragana"),

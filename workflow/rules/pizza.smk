@@ -127,8 +127,20 @@ rule train_cvae:
     output:
         model=pizza_path("cvae_{variant}.pt"),
         log_csv=pizza_path("cvae_{variant}_log.csv"),
-        loss_png=pizza_path("cvae_{variant}_loss.png"),
-        progress=pizza_path("cvae_{variant}_progress.gif"),
+        loss_png=report(
+            pizza_path("cvae_{variant}_loss.png"),
+            caption="../report/pizza_loss.rst",
+            category="Pizza",
+            subcategory="Loss curves",
+            labels={"model": "cvae_{variant}"},
+        ),
+        progress=report(
+            pizza_path("cvae_{variant}_progress.gif"),
+            caption="../report/pizza_progress.rst",
+            category="Pizza",
+            subcategory="Training progress",
+            labels={"model": "cvae_{variant}"},
+        ),
     log:
         log_path("train_cvae/{variant}"),
     benchmark:
@@ -157,8 +169,20 @@ rule train_gan:
     output:
         model=pizza_path("gan.pt"),
         log_csv=pizza_path("gan_log.csv"),
-        loss_png=pizza_path("gan_loss.png"),
-        progress=pizza_path("gan_progress.gif"),
+        loss_png=report(
+            pizza_path("gan_loss.png"),
+            caption="../report/pizza_loss.rst",
+            category="Pizza",
+            subcategory="Loss curves",
+            labels={"model": "gan"},
+        ),
+        progress=report(
+            pizza_path("gan_progress.gif"),
+            caption="../report/pizza_progress.rst",
+            category="Pizza",
+            subcategory="Training progress",
+            labels={"model": "gan"},
+        ),
     log:
         log_path("train_gan"),
     benchmark:
@@ -184,8 +208,20 @@ rule train_cvae_gan:
     output:
         model=pizza_path("cvae_gan.pt"),
         log_csv=pizza_path("cvae_gan_log.csv"),
-        loss_png=pizza_path("cvae_gan_loss.png"),
-        progress=pizza_path("cvae_gan_progress.gif"),
+        loss_png=report(
+            pizza_path("cvae_gan_loss.png"),
+            caption="../report/pizza_loss.rst",
+            category="Pizza",
+            subcategory="Loss curves",
+            labels={"model": "cvae_gan"},
+        ),
+        progress=report(
+            pizza_path("cvae_gan_progress.gif"),
+            caption="../report/pizza_progress.rst",
+            category="Pizza",
+            subcategory="Training progress",
+            labels={"model": "cvae_gan"},
+        ),
     log:
         log_path("train_cvae_gan"),
     benchmark:
@@ -237,15 +273,22 @@ rule evaluate_pizza:
         code=stage_code("neta.commands.pizza:cmd_pizza_evaluate"),
     output:
         metrics=pizza_path("metrics.json"),
-        grids=expand(
-            pizza_path("samples/{grid}.png"),
-            grid=[
+        # one caption a grid: report() of the expand() list would give all four the same one
+        grids=[
+            report(
+                pizza_path(f"samples/{grid}.png"),
+                caption=f"../report/pizza_{grid}.rst",
+                category="Pizza",
+                subcategory="Samples",
+                labels={"figure": grid.replace("_", " ")},
+            )
+            for grid in [
                 "reconstructions",
                 "style_transfer",
                 "one_ingredient",
                 "gan_samples",
-            ],
-        ),
+            ]
+        ],
     log:
         log_path("evaluate_pizza"),
     benchmark:

@@ -54,14 +54,26 @@ _UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 # --- reading -----------------------------------------------------------------------------------
 
 
-def read_grey(path: str | os.PathLike) -> np.ndarray:
-    """The picture at ``path`` as float32 grey in [0, 1] (paper high), upright, at most MAX_SIDE."""
+Picture = str | os.PathLike | Image.Image  # a file, or an image already in memory (an upload, a canvas)
+
+
+def picture_name(picture: Picture) -> str:
+    """How messages name ``picture``: its path, or for an in-memory image its filename or "the picture"."""
+    if isinstance(picture, Image.Image):
+        return getattr(picture, "filename", "") or "the picture"
+    return os.fspath(picture)
+
+
+def read_grey(picture: Picture) -> np.ndarray:
+    """``picture`` as float32 grey in [0, 1] (paper high), upright, at most MAX_SIDE."""
+    path = picture_name(picture)
     try:
-        with Image.open(path) as opened:
-            opened.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode grey at a reduced scale, much faster
-            image = ImageOps.exif_transpose(opened)
-            image.load()
-            grey = _to_grey(image)
+        if isinstance(picture, Image.Image):
+            grey = _upright_grey(picture)
+        else:
+            with Image.open(picture) as opened:
+                opened.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode grey at a reduced scale, much faster
+                grey = _upright_grey(opened)
     except FileNotFoundError as exc:
         raise NetaError(f"{path}: no such file") from exc
     except IsADirectoryError as exc:
@@ -73,6 +85,12 @@ def read_grey(path: str | os.PathLike) -> np.ndarray:
     if min(grey.shape) < 1:
         raise NetaError(f"{path}: the image is empty ({grey.shape[1]}x{grey.shape[0]} pixels)")
     return grey
+
+
+def _upright_grey(image: Image.Image) -> np.ndarray:
+    image = ImageOps.exif_transpose(image)
+    image.load()
+    return _to_grey(image)
 
 
 def _to_grey(image: Image.Image) -> np.ndarray:
@@ -222,13 +240,13 @@ def to_model_image(frame: np.ndarray, size: int) -> np.ndarray:
     return np.clip(np.rint(small), 0, 255).astype(np.uint8)
 
 
-def prepare_image(path: str | os.PathLike, size: int) -> np.ndarray:
-    """The picture at ``path`` as the model's input: ``(size, size)`` uint8, ink high (see the module)."""
+def prepare_image(picture: Picture, size: int) -> np.ndarray:
+    """``picture`` (a path or a PIL image) as the model's input: ``(size, size)`` uint8, ink high (see the module)."""
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         raise NetaError(f"image size must be a positive number of pixels, got {size!r}")
     if size > ETL_FRAME * SUPERSAMPLE:
         raise NetaError(f"image size {size} exceeds the {ETL_FRAME * SUPERSAMPLE}-pixel frame it is reduced from")
-    soft, mask = ink_map(read_grey(path), path)
+    soft, mask = ink_map(read_grey(picture), picture_name(picture))
     return to_model_image(normalise_pen(etl_frame(soft, mask)), int(size))
 
 
@@ -267,6 +285,49 @@ def _truncate(p: float, digits: int = 6) -> float:
     return math.floor(p * 10**digits) / 10**digits
 
 
+def _check_request(pictures: Sequence, top) -> None:
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise NetaError(f"top: expected a positive integer, got {top!r}")
+    if not pictures:
+        raise NetaError("no images given")
+
+
+class HiraganaPredictor:
+    """The CNN of a hiragana checkpoint, loaded once: the top characters of pictures, prepared as above.
+
+    Not thread-safe: a caller that shares one between threads holds a lock around :meth:`predict`.
+    """
+
+    def __init__(self, model_path: str | os.PathLike, *, device: str = "cpu") -> None:
+        from neta.device import resolve_device
+        from neta.models.hiragana_checkpoint import load_models
+
+        self.model_path = model_path
+        self.device = resolve_device(device)
+        self.models = load_models(model_path, self.device)
+        self.classes = self.models.classes
+        self.size = self.models.size
+
+    def predict(self, pictures: Sequence[Picture], *, top: int) -> list[list[dict]]:
+        """One list a picture, in order: ``[{"char", "p"}, ...]``, the ``top`` most probable, best first.
+
+        ``p`` is the CNN's softmax probability. Every picture is read and checked before the model
+        runs, so a bad one stops the batch with a NetaError naming it.
+        """
+        import torch
+
+        from neta.train.etl_dataset import to_float_batch
+
+        _check_request(pictures, top)
+        images = np.stack([prepare_image(picture, self.size) for picture in pictures])
+        with torch.inference_mode():
+            probs = torch.softmax(self.models.cnn(to_float_batch(images).to(self.device)).float(), dim=1).cpu()
+        values, indices = probs.topk(min(int(top), len(self.classes)), dim=1)
+        return [[{"char": self.classes[i], "p": _truncate(float(p))}
+                 for p, i in zip(row_p.tolist(), row_i.tolist(), strict=True)]
+                for row_p, row_i in zip(values, indices, strict=True)]
+
+
 def predict_images(
     model_path: str | os.PathLike, paths: Sequence[str | os.PathLike], *, top: int, device: str
 ) -> list[dict]:
@@ -275,30 +336,6 @@ def predict_images(
     ``p`` is the CNN's softmax probability, best first; the key is ``f"top{top}"``. Every image is
     read and checked before the model runs, so a bad one stops the batch with a NetaError naming it.
     """
-    import torch
-
-    from neta.device import resolve_device
-    from neta.models.hiragana_checkpoint import load_models
-    from neta.train.etl_dataset import to_float_batch
-
-    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
-        raise NetaError(f"top: expected a positive integer, got {top!r}")
-    if not paths:
-        raise NetaError("no images given")
-    dev = resolve_device(device)
-    models = load_models(model_path, dev)
-    images = np.stack([prepare_image(path, models.size) for path in paths])
-    with torch.inference_mode():
-        probs = torch.softmax(models.cnn(to_float_batch(images).to(dev)).float(), dim=1).cpu()
-    k = min(int(top), len(models.classes))
-    values, indices = probs.topk(k, dim=1)
-    return [
-        {
-            "image": os.fspath(path),
-            f"top{top}": [
-                {"char": models.classes[i], "p": _truncate(float(p))}
-                for p, i in zip(row_p.tolist(), row_i.tolist(), strict=True)
-            ],
-        }
-        for path, row_p, row_i in zip(paths, values, indices, strict=True)
-    ]
+    _check_request(paths, top)  # before the model is loaded
+    found = HiraganaPredictor(model_path, device=device).predict(paths, top=top)
+    return [{"image": os.fspath(path), f"top{top}": best} for path, best in zip(paths, found, strict=True)]

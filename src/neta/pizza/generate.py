@@ -40,10 +40,16 @@ def parse_ingredients(text: str, recipes: dict) -> list[int]:
     Unknown names and more than ``recipes["slots"]`` ingredients are NetaErrors saying what is known.
     """
     names = normalise_ingredients(text, lemmatiser=PhraseLemmatiser(), aliases=clean_aliases(recipes["aliases"]))
-    known = recipes["vocabulary"][1:]
     if not names:
         raise NetaError(f"--ingredients {text!r}: no ingredient named; give a comma-separated list of: "
-                        f"{', '.join(known)}")
+                        f"{', '.join(recipes['vocabulary'][1:])}")
+    return ingredient_indices(names, recipes, what="--ingredients")
+
+
+def ingredient_indices(names: list[str], recipes: dict, *, what: str = "ingredients") -> list[int]:
+    """Ingredient names exactly as in ``recipes["vocabulary"]`` -> their indices, in order (a name given
+    twice is a double portion). Unknown names and more than ``recipes["slots"]`` are NetaErrors."""
+    known = recipes["vocabulary"][1:]
     index = {name: i for i, name in enumerate(recipes["vocabulary"]) if i}
     unknown = [name for name in dict.fromkeys(names) if name not in index]
     if unknown:
@@ -51,10 +57,10 @@ def parse_ingredients(text: str, recipes: dict) -> list[int]:
         for name in unknown:
             close = difflib.get_close_matches(name, known, n=2, cutoff=0.6)
             hints.append(f"{name!r}" + (f" (did you mean {' or '.join(close)}?)" if close else ""))
-        raise NetaError(f"--ingredients: unknown ingredient(s) {', '.join(hints)}; the known ingredients are "
+        raise NetaError(f"{what}: unknown ingredient(s) {', '.join(hints)}; the known ingredients are "
                         f"({len(known)}): {', '.join(known)}")
     if len(names) > recipes["slots"]:
-        raise NetaError(f"--ingredients: {len(names)} ingredients ({', '.join(names)}), a recipe has "
+        raise NetaError(f"{what}: {len(names)} ingredients ({', '.join(names)}), a recipe has "
                         f"{recipes['slots']} slots; name at most {recipes['slots']} (a double portion takes two)")
     return [index[name] for name in names]
 
@@ -72,31 +78,55 @@ def _grid(images: np.ndarray) -> Image.Image:
     return canvas
 
 
+class PizzaGenerator:
+    """A pizza generator checkpoint and the recipes.json it was trained with, loaded once.
+
+    ``kind`` is the model's (cvae_a, cvae_b, gan, cvae_gan); an unconditioned GAN (``conditioned``
+    false) ignores the recipe. Not thread-safe: a caller that shares one between threads holds a lock
+    around :meth:`sample`.
+    """
+
+    def __init__(self, model_path: str | os.PathLike, recipes_json: str | os.PathLike, *, device: str = "cpu") -> None:
+        self.model_path = model_path
+        self.recipes = read_recipes(recipes_json)
+        self.device = resolve_device(device)
+        self.model, self.info = load_pizza_model(model_path, device=self.device)
+        if (list(self.info["vocabulary"]) != list(self.recipes["vocabulary"])
+                or int(self.info["slots"]) != int(self.recipes["slots"])):
+            raise NetaError(f"{model_path}: trained on another ingredient vocabulary than {recipes_json}; give the "
+                            "recipes.json of the run that trained it")
+        self.kind = self.info["kind"]
+        self.conditioned = bool(getattr(self.model, "conditioned", True))
+
+    def sample(self, indices: list[int], *, count: int, seed: int) -> np.ndarray:
+        """``count`` pizzas of the recipe with these vocabulary indices: uint8 ``(count, 3, S, S)``, seeded."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise NetaError(f"count: expected an integer >= 1, got {count!r}")
+        slots = list(indices) + [0] * (self.recipes["slots"] - len(indices))
+        recipe = one_hot(np.array([slots] * count), len(self.recipes["vocabulary"]))
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        with torch.no_grad():
+            return to_uint8(self.model.sample(torch.as_tensor(recipe, dtype=torch.float32, device=self.device),
+                                              generator=generator))
+
+    def grid(self, indices: list[int], *, count: int, seed: int) -> Image.Image:
+        """The pizzas of :meth:`sample` as one image, up to MAX_COLUMNS a row, each scaled up SCALE times."""
+        return _grid(self.sample(indices, count=count, seed=seed))
+
+
 def generate_pizza(model_path: str | os.PathLike, ingredients: str, recipes_json: str | os.PathLike,
                    out_png: str | os.PathLike, *, count: int, seed: int, device: str) -> dict:
     """Draw ``count`` pizzas for ``ingredients`` with the generator at ``model_path``; write them as one PNG grid."""
     started = time.perf_counter()
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise NetaError(f"--count: expected an integer >= 1, got {count!r}")
-    recipes = read_recipes(recipes_json)
-    indices = parse_ingredients(ingredients, recipes)
-    dev = resolve_device(device)
-    model, info = load_pizza_model(model_path, device=dev)
-    if list(info["vocabulary"]) != list(recipes["vocabulary"]) or int(info["slots"]) != int(recipes["slots"]):
-        raise NetaError(f"{model_path}: trained on another ingredient vocabulary than {recipes_json}; give the "
-                        "recipes.json of the run that trained it")
-    conditioned = bool(getattr(model, "conditioned", True))
-    if not conditioned:
+    indices = parse_ingredients(ingredients, read_recipes(recipes_json))
+    pizzas = PizzaGenerator(model_path, recipes_json, device=device)
+    if not pizzas.conditioned:
         log.warning("%s is an unconditioned GAN: it ignores the recipe, these are just pizzas", model_path)
-    slots = indices + [0] * (recipes["slots"] - len(indices))
-    recipe = one_hot(np.array([slots] * count), len(recipes["vocabulary"]))
-    generator = torch.Generator(device=dev).manual_seed(seed)
-    with torch.no_grad():
-        images = to_uint8(model.sample(torch.as_tensor(recipe, dtype=torch.float32, device=dev), generator=generator))
+    images = pizzas.sample(indices, count=count, seed=seed)
     with atomic_path(out_png) as tmp:
         _grid(images).save(tmp, format="PNG")
-    names = [recipes["vocabulary"][i] for i in indices]
+    names = [pizzas.recipes["vocabulary"][i] for i in indices]
     log.info("wrote %s: %d pizzas with %s from %s (%s) in %.1f s", out_png, count, ", ".join(names), model_path,
-             info["kind"], time.perf_counter() - started)
-    return {"out": str(out_png), "model": str(model_path), "kind": info["kind"], "conditioned": conditioned,
+             pizzas.kind, time.perf_counter() - started)
+    return {"out": str(out_png), "model": str(model_path), "kind": pizzas.kind, "conditioned": pizzas.conditioned,
             "ingredients": names, "indices": indices, "count": count, "seed": seed, "image_size": images.shape[-1]}

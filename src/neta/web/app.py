@@ -1,0 +1,496 @@
+"""The Flask app of ``neta serve``: four pages over results/ and the JSON API their scripts call.
+
+Pages (GET): ``/data``, ``/boke``, ``/hiragana``, ``/pizza`` (``/`` redirects to ``/data``); photos of
+the bokete crawl at ``/photos/<image_id>``. API (POST, form data): ``/api/boke/generate``,
+``/api/boke/score``, ``/api/hiragana/predict``, ``/api/pizza/generate``.
+
+Models are loaded once, at their first use or, with ``serve.preload``, when the app is made
+(:class:`Server.preload`), and reloaded only when their file changes; a lock a model serialises its
+use between waitress's threads. A stage not built shows (page, HTTP 200) or answers (API, HTTP
+503) the snakemake command that builds it. Every error is a JSON ``{"error": message}`` (API) or a
+page with the message, never a traceback; uploads are bounded by ``MAX_CONTENT_LENGTH`` and decoded
+with the downloader's checks (:func:`neta.images.download.check_image`) before use.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import os
+from collections.abc import Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask, jsonify, redirect, render_template, request, send_file
+from PIL import Image
+from werkzeug.exceptions import HTTPException
+
+from neta.errors import NetaError
+from neta.settings import subset, validate_config
+from neta.web import artifacts as art
+from neta.web.artifacts import Results, StageBroken, StageMissing
+from neta.web.boke import BokeData, KnownVectors
+from neta.web.registry import Registry
+
+log = logging.getLogger(__name__)
+
+SETTINGS_KEYS = ("seed", "device", "captioner.decode", "serve")  # the config parts the app reads
+# create_app(**options) shortcuts: option -> dotted config key
+OPTIONS = {"seed": "seed", "device": "device", **{key: f"captioner.decode.{key}" for key in
+                                                  ("beam", "top", "max_len", "length_norm")},
+           **{key: f"serve.{key}" for key in ("host", "port", "threads", "preload", "max_upload_mb", "max_pixels",
+                                               "max_side", "pizzas")}}
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")  # a boke photo upload
+DRAWING_FORMATS = ("PNG", "JPEG")  # a hiragana picture
+MAX_TEXT = 300  # characters of an own boke
+REAL_SHOWN = 100  # real bokes listed a photo, most starred first
+TOP_CHARS = 5
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+                               "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+                               "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class Refused(Exception):
+    """A request the app refuses, with the status to answer (400, 404, 413, 415) and a message for the user."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def app_settings(settings: Mapping | None = None, **options) -> dict:
+    """The app's config parts: ``settings`` (config.yaml's structure) with ``options`` (``beam=3``,
+    ``max_upload_mb=1``, ...) over it, schema defaults for the rest, validated."""
+    config: dict = {key: dict(value) if isinstance(value, Mapping) else value
+                    for key, value in (settings or {}).items()}
+    for name, value in options.items():
+        if name not in OPTIONS:
+            raise TypeError(f"create_app() got an unknown option {name!r}; known: {', '.join(OPTIONS)}")
+        *parents, leaf = OPTIONS[name].split(".")
+        target = config
+        for part in parents:
+            target[part] = dict(target.get(part) or {})
+            target = target[part]
+        target[leaf] = value
+    return subset(validate_config(config), SETTINGS_KEYS)
+
+
+class Server:
+    """The app's state: the results folder, its settings and the objects loaded from it."""
+
+    def __init__(self, results_dir: str | os.PathLike, settings: dict, weights_file=None) -> None:
+        self.results = Results(results_dir)
+        self.settings = settings
+        self.decode = dict(settings["captioner"]["decode"])
+        self.serve = settings["serve"]
+        self.device = settings["device"]
+        self.weights_file = weights_file
+        self.registry = Registry()
+
+    # --- loading ---------------------------------------------------------------------------------------------
+
+    def _build(self, names: tuple[str, ...], build):
+        """``build()``, its NetaError (an artifact that cannot be read) turned into StageBroken."""
+        self.results.require(*names)
+        try:
+            return build()
+        except NetaError as exc:
+            raise StageBroken(self.public(str(exc)), [names[0]]) from exc
+
+    def _get(self, key: str, names: tuple[str, ...], build):
+        return self.registry.get(key, lambda: self.results.stamp(*names), lambda: self._build(names, build))
+
+    @contextmanager
+    def _use(self, key: str, names: tuple[str, ...], build):
+        with self.registry.use(key, lambda: self.results.stamp(*names), lambda: self._build(names, build)) as value:
+            yield value
+
+    def public(self, message: str) -> str:
+        """A message without the server's absolute paths: results/... instead."""
+        return message.replace(str(self.results.root), "results")  # the root is absolute
+
+    def boke_data(self) -> BokeData:
+        names = (art.CAPTIONS, art.BOKETE_MANIFEST)
+        return self._get("boke data", names, lambda: BokeData(*(self.results.path(n) for n in names)))
+
+    def captioner(self):
+        """Context: the PhotoCaptioner, its lock held."""
+        from neta.evaluate.caption_photos import PhotoCaptioner
+
+        path = self.results.path(art.CAPTIONER)
+        return self._use("captioner", (art.CAPTIONER,),
+                         lambda: PhotoCaptioner(path, device=self.device, weights_file=self.weights_file))
+
+    def known_vectors(self, captioner) -> KnownVectors | None:
+        """The training run's vectors, or None when features.h5 is not there (the backbone makes them then)."""
+        if self.results.missing(art.FEATURES):
+            return None
+        return self._get("features", (art.FEATURES, art.CAPTIONER),
+                         lambda: KnownVectors(self.results.path(art.FEATURES), captioner.checkpoint))
+
+    def hiragana(self):
+        """Context: the HiraganaPredictor, its lock held."""
+        from neta.evaluate.hiragana_predict import HiraganaPredictor
+
+        return self._use("hiragana", (art.HIRAGANA,),
+                         lambda: HiraganaPredictor(self.results.path(art.HIRAGANA), device=self.device))
+
+    def recipes(self) -> dict:
+        from neta.pizza.recipes import read_recipes
+
+        return self._get("recipes", (art.RECIPES,), lambda: read_recipes(self.results.path(art.RECIPES)))
+
+    def generators(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """(the generators built: (checkpoint, label)), (those not built: checkpoint names)."""
+        present = [(name, label) for name, label in art.GENERATORS if not self.results.missing(name)]
+        return present, [name for name, _ in art.GENERATORS if self.results.missing(name)]
+
+    def pizza_generator(self, name: str):
+        """Context: the PizzaGenerator of checkpoint ``name`` (with recipes.json), its lock held."""
+        from neta.pizza.generate import PizzaGenerator
+
+        return self._use(f"pizza {name}", (name, art.RECIPES),
+                         lambda: PizzaGenerator(self.results.path(name), self.results.path(art.RECIPES),
+                                                device=self.device))
+
+    def statistics(self, what: str) -> dict:
+        """The figures of the Data page, computed once a version of their files."""
+        from neta.stats import data
+
+        names, function = {
+            "bokete": ((art.BOKES, art.CAPTIONS, art.VOCAB), data.bokete_statistics),
+            "bokete crawl": ((art.BOKETE_MANIFEST,), data.crawl_statistics),
+            "pizza": ((art.MENU, art.RECIPES), data.pizza_statistics),
+            "pizza crawl": ((art.PIZZA_MANIFEST,), data.crawl_statistics),
+            "hiragana": ((art.ETL,), data.etl_statistics),
+        }[what]
+        return self._get(f"statistics {what}", names, lambda: function(*(self.results.path(n) for n in names)))
+
+    def preload(self) -> list[str]:
+        """Load every model and table that is built (a stage not built is skipped); the keys loaded."""
+        def captioner():
+            with self.captioner() as loaded:
+                self.known_vectors(loaded)
+                loaded.backbone()
+                loaded.tokenize("準備")  # MeCab's dictionary
+            self.boke_data()
+
+        def hiragana():
+            with self.hiragana():
+                pass
+
+        def pizzas():
+            self.recipes()
+            for name, _ in self.generators()[0]:
+                with self.pizza_generator(name):
+                    pass
+
+        for what, load in (("boke generator", captioner), ("hiragana recognizer", hiragana),
+                           ("pizza generators", pizzas)):
+            try:
+                load()
+            except StageMissing as exc:
+                log.info("%s not loaded: %s", what, exc)
+            except (StageBroken, NetaError) as exc:
+                log.warning("%s not loaded: %s", what, exc)
+        return self.registry.loaded()
+
+    # --- requests --------------------------------------------------------------------------------------------
+
+    def upload(self, field: str, formats: tuple[str, ...]) -> Image.Image:
+        """The image uploaded in ``field``, checked (size, type, a full decode within the pixel limits)."""
+        from neta.images.download import ImageRejected, check_image
+
+        upload = request.files.get(field)
+        if upload is None:
+            raise Refused(400, f"no file in the form field {field!r}")
+        declared = (upload.mimetype or "").lower()
+        if declared and not declared.startswith("image/") and declared != "application/octet-stream":
+            raise Refused(415, f"the upload is {declared}, not an image; give a {' or '.join(formats)} file")
+        data = upload.read()
+        if not data:
+            raise Refused(400, "the uploaded file is empty")
+        try:
+            found = check_image(data, max_pixels=self.serve["max_pixels"], max_side=self.serve["max_side"])
+        except ImageRejected as exc:
+            if exc.status == "too_many_pixels":
+                raise Refused(413, f"the image is too large: {exc}") from exc
+            if "identify" in str(exc):
+                raise Refused(415, f"the upload is not an image ({exc}); give a {' or '.join(formats)} file") \
+                    from exc
+            raise Refused(400, f"the image does not decode: {exc}") from exc
+        if found["format"] not in formats:
+            raise Refused(415, f"the upload is a {found['format'] or 'unknown'} image; give a "
+                                  f"{' or '.join(formats)} file")
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        return image
+
+
+def create_app(results_dir: str | os.PathLike = "results", *, settings: Mapping | None = None,
+               weights_file: str | os.PathLike | None = None, **options) -> Flask:
+    """The app over ``results_dir``. ``settings``: config parts as in config.yaml (``seed``, ``device``,
+    ``captioner.decode``, ``serve``); ``options``: single values over them (``beam=3``, ``preload=False``,
+    ``max_upload_mb=1``, ...); the config schema's defaults for the rest. ``weights_file``: the
+    backbone's weights where they are not found by themselves (as ``neta caption --weights-file``)."""
+    server = Server(results_dir, app_settings(settings, **options), weights_file)
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=int(server.serve["max_upload_mb"] * 2**20), DEBUG=False, TESTING=False,
+                      PROPAGATE_EXCEPTIONS=False, TRAP_HTTP_EXCEPTIONS=False)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["neta"] = server
+    _routes(app, server)
+    _errors(app, server)
+
+    @app.after_request
+    def headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    if server.serve["preload"]:
+        log.info("loaded: %s", ", ".join(server.preload()) or "nothing (no stage built)")
+    return app
+
+
+# --- pages and API -------------------------------------------------------------------------------------------
+
+
+def _routes(app: Flask, server: Server) -> None:
+    @app.get("/")
+    def index():
+        return redirect("/data")
+
+    @app.get("/data")
+    def data_page():
+        sections = {}
+        for what in ("bokete", "bokete crawl", "pizza", "pizza crawl", "hiragana"):
+            sections[what] = _section(server, what)
+        return render_template("data.html", page="data", sections=sections, charts=_data_charts(sections))
+
+    @app.get("/boke")
+    def boke_page():
+        missing = server.results.missing(art.CAPTIONER, art.CAPTIONS, art.BOKETE_MANIFEST)
+        if missing:
+            return render_template("boke.html", page="boke", missing=StageMissing(missing))
+        return render_template("boke.html", page="boke", data=server.boke_data(), decode=server.decode,
+                               max_upload_mb=server.serve["max_upload_mb"], max_text=MAX_TEXT,
+                               from_features=not server.results.missing(art.FEATURES))
+
+    @app.get("/hiragana")
+    def hiragana_page():
+        missing = server.results.missing(art.HIRAGANA)
+        return render_template("hiragana.html", page="hiragana", missing=StageMissing(missing) if missing else None)
+
+    @app.get("/pizza")
+    def pizza_page():
+        present, absent = server.generators()
+        missing = server.results.missing(art.RECIPES) + ([] if present else [name for name, _ in art.GENERATORS])
+        if missing:
+            return render_template("pizza.html", page="pizza", missing=StageMissing(missing))
+        recipes = server.recipes()
+        return render_template("pizza.html", page="pizza", vocabulary=recipes["vocabulary"][1:],
+                               slots=recipes["slots"], present=present,
+                               absent=[StageMissing([name]) for name in absent], count=server.serve["pizzas"])
+
+    @app.get("/photos/<image_id>")
+    def photo(image_id: str):
+        path = server.boke_data().served(image_id) if not server.results.missing(
+            art.CAPTIONS, art.BOKETE_MANIFEST) else None
+        if path is None or not path.is_file():
+            raise Refused(404, "no such photo")
+        return send_file(path, max_age=3600)
+
+    @app.get("/fonts/ipaexg.ttf")
+    def japanese_font():
+        """IPAexGothic from the installed japanize-matplotlib, for a browser without a Japanese font."""
+        from neta.fonts import ipaexgothic_path
+
+        try:
+            path = ipaexgothic_path()
+        except NetaError as exc:
+            raise Refused(404, "no Japanese font installed") from exc
+        return send_file(path, mimetype="font/ttf", max_age=86400)
+
+    @app.post("/api/boke/generate")
+    def boke_generate():
+        server.results.require(art.CAPTIONER, art.CAPTIONS, art.BOKETE_MANIFEST)
+        data = server.boke_data()
+        image_id, upload = _photo_request(server, data)
+        with server.captioner() as captioner:
+            vector = _vector(server, captioner, data, image_id, upload)
+            found = captioner.caption_vectors(vector.reshape(1, -1), **server.decode)[0]
+        bokes = [_generated(boke, server.decode["length_norm"]) for boke in found]
+        real = data.real[image_id] if image_id else []
+        return jsonify({"image_id": image_id, "bokes": bokes, "real": real[:REAL_SHOWN], "real_total": len(real),
+                        "beam": server.decode["beam"]})
+
+    @app.post("/api/boke/score")
+    def boke_score():
+        server.results.require(art.CAPTIONER, art.CAPTIONS, art.BOKETE_MANIFEST)
+        data = server.boke_data()
+        text = request.form.get("text")
+        if text is None:
+            raise Refused(400, "no form field 'text' (the boke to score)")
+        if not text.strip():
+            raise Refused(400, "the boke is empty; write one")
+        if len(text) > MAX_TEXT:
+            raise Refused(400, f"the boke has {len(text)} characters; at most {MAX_TEXT}")
+        image_id, upload = _photo_request(server, data)
+        with server.captioner() as captioner:
+            vector = _vector(server, captioner, data, image_id, upload)
+            scored = captioner.score(text, vector)
+        return jsonify({**scored, "image_id": image_id})
+
+    @app.post("/api/hiragana/predict")
+    def hiragana_predict():
+        server.results.require(art.HIRAGANA)
+        image = server.upload("image", DRAWING_FORMATS)
+        with server.hiragana() as predictor:
+            top = predictor.predict([image], top=TOP_CHARS)[0]
+        return jsonify({f"top{TOP_CHARS}": top})
+
+    @app.post("/api/pizza/generate")
+    def pizza_generate():
+        from neta.pizza.generate import ingredient_indices
+
+        present, absent = server.generators()
+        server.results.require(art.RECIPES, *([] if present else [name for name, _ in art.GENERATORS]))
+        names = request.form.getlist("ingredient")
+        if not names:
+            raise Refused(400, "no ingredient ticked; tick at least one")
+        indices = ingredient_indices(names, server.recipes(), what="ingredient")
+        images = []
+        for name, label in present:
+            with server.pizza_generator(name) as generator:
+                grid = generator.grid(indices, count=server.serve["pizzas"], seed=server.settings["seed"])
+                kind, conditioned = generator.kind, generator.conditioned
+            png = io.BytesIO()
+            grid.save(png, format="PNG")
+            images.append({"model": Path(name).stem, "kind": kind, "label": label, "conditioned": conditioned,
+                           "png": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")})
+        return jsonify({"ingredients": names, "images": images,
+                        "missing": [{"model": Path(name).stem, "command": StageMissing([name]).command}
+                                    for name in absent]})
+
+
+def _photo_request(server: Server, data: BokeData) -> tuple[str | None, Image.Image | None]:
+    """(image_id of a known photo, None) or (None, the uploaded photo), from the form."""
+    image_id = request.form.get("image_id", "").strip()
+    uploaded = "photo" in request.files
+    if image_id and uploaded:
+        raise Refused(400, "give either image_id or an uploaded photo, not both")
+    if uploaded:
+        return None, server.upload("photo", PHOTO_FORMATS)
+    if not image_id:
+        raise Refused(400, "no photo: give image_id (a photo of the list) or upload one in the field 'photo'")
+    if not data.known(image_id):
+        raise Refused(404, "unknown photo id (expected the sha256 of a photo of the list)")
+    return image_id, None
+
+
+def _vector(server: Server, captioner, data: BokeData, image_id: str | None, upload: Image.Image | None):
+    """The photo's feature vector: the training run's (features.h5) for a known photo, else the backbone's."""
+    import torch
+
+    if image_id is not None:
+        known = server.known_vectors(captioner)
+        found = known.get(image_id) if known is not None else None
+        if found is not None:
+            return torch.from_numpy(found)
+    try:
+        captioner.backbone()  # built at the first upload (or at preload); its weights must be the training run's
+    except NetaError as exc:
+        raise StageBroken(server.public(str(exc)), []) from exc
+    return captioner.vectors([upload if upload is not None else data.files[image_id]])[0]
+
+
+def _generated(boke: dict, length_norm: bool) -> dict:
+    """A beam-search caption for the page: its log-probability in total and a token (``<eos>`` counted)."""
+    tokens = len(boke["tokens"]) + 1
+    total = boke["logprob"] * tokens if length_norm else boke["logprob"]  # with length_norm it is the per-token key
+    return {"text": boke["text"], "score": round(total / tokens, 4), "logprob": round(total, 4),
+            "tokens": boke["tokens"]}
+
+
+def _section(server: Server, what: str) -> dict:
+    try:
+        return {"stats": server.statistics(what)}
+    except StageMissing as exc:
+        return {"missing": exc}
+    except StageBroken as exc:
+        return {"error": str(exc)}
+
+
+def _data_charts(sections: dict) -> dict:
+    from neta.web import charts
+
+    found = {}
+    bokete = sections["bokete"].get("stats")
+    if bokete:
+        found["bokes_per_photo"] = charts.columns([(n, photos) for n, photos in
+                                                   bokete["bokes_per_photo"]["histogram"]])
+        found["stars"] = charts.columns([(f"{lo}–{hi - 1}" if hi - lo > 1 else lo, n)
+                                         for lo, hi, n in bokete["stars"]["histogram"]])
+        found["caption_length"] = charts.columns([(n, captions) for n, captions in
+                                                  bokete["caption_length"]["histogram"]])
+    pizza = sections["pizza"].get("stats")
+    if pizza:
+        found["ingredients"] = charts.rows(pizza["ingredients"])
+    hiragana = sections["hiragana"].get("stats")
+    if hiragana:
+        found["per_class"] = charts.columns(hiragana["per_class"], min_bar=14, gap=2)
+    return found
+
+
+# --- errors --------------------------------------------------------------------------------------------------
+
+
+def _errors(app: Flask, server: Server) -> None:
+    def answer(status: int, message: str, command: str | None = None):
+        if request.path.startswith(("/api/", "/photos/")):
+            body = {"error": message, **({"command": command} if command else {})}
+            return jsonify(body), status
+        return render_template("error.html", page=None, status=status, message=message, command=command), status
+
+    @app.errorhandler(Refused)
+    def bad_request(exc: Refused):
+        return answer(exc.status, str(exc))
+
+    @app.errorhandler(NetaError)
+    def neta_error(exc: NetaError):
+        return answer(400, server.public(str(exc)))
+
+    @app.errorhandler(StageMissing)
+    def stage_missing(exc: StageMissing):
+        if request.path.startswith(("/api/", "/photos/")):
+            return answer(503, str(exc), exc.command)
+        return render_template("error.html", page=None, status=200, missing=exc), 200
+
+    @app.errorhandler(StageBroken)
+    def stage_broken(exc: StageBroken):
+        return answer(503, str(exc), exc.command if exc.targets else None)
+
+    @app.errorhandler(HTTPException)  # 400, 404, 405, 413, 415, ... as raised by Flask and werkzeug
+    def http_error(exc: HTTPException):
+        messages = {
+            404: "no such page",
+            405: f"{request.method} is not allowed here",
+            413: f"the request is too large: at most {server.serve['max_upload_mb']:g} MiB (serve.max_upload_mb)",
+        }
+        return answer(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+
+    @app.errorhandler(Exception)  # anything else: a 500 with a message; the traceback goes to the log only
+    def unexpected(exc: Exception):
+        log.exception("error answering %s %s", request.method, request.path)
+        return answer(500, "internal error; the server's log has the details")
+
+    for code in (400, 404, 405, 413, 415, 500):
+        app.register_error_handler(code, http_error if code != 500 else unexpected)

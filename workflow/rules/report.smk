@@ -1,0 +1,151 @@
+# report: what `snakemake --report` shows beside the stages' own figures (each tagged where it is made):
+# data_statistics (the crawls and the ETL conversion), metric_tables (each metrics.json as HTML) and
+# report_gallery (the caption gallery with its photos inlined), progress_animations (the generators'
+# progress GIFs, inlined in one page: the report shows GIFs only as downloads)
+
+
+report: "../report/workflow.rst"
+
+
+rule data_statistics:
+    input:
+        bokes=rules.scrape_bokete.output.csv,
+        captions=caption_table,
+        vocab=rules.train_captioner.output.vocab,
+        bokete_manifest=rules.download_bokete_images.output.manifest,
+        menu=rules.scrape_dodo.output.csv,
+        recipes=rules.encode_recipes.output.recipes,
+        pizza_manifest=rules.download_dodo_images.output.manifest,
+        etl=rules.convert_etl.output.h5,
+        code=stage_code("neta.commands.report:cmd_report_data"),
+    output:
+        statistics=report_path("data_statistics.json"),
+        bokete=report(
+            report_path("bokete_data.png"),
+            caption="../report/bokete_data.rst",
+            category="Boke",
+            subcategory="Data",
+            labels={"figure": "crawl and caption data"},
+        ),
+        pizza=report(
+            report_path("pizza_data.png"),
+            caption="../report/pizza_data.rst",
+            category="Pizza",
+            subcategory="Data",
+            labels={"figure": "menu, ingredients and crawl"},
+        ),
+        hiragana=report(
+            report_path("hiragana_data.png"),
+            caption="../report/hiragana_data.rst",
+            category="Hiragana",
+            subcategory="Data",
+            labels={"figure": "ETL samples a class"},
+        ),
+    log:
+        log_path("data_statistics"),
+    benchmark:
+        benchmark_path("data_statistics")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    shell:
+        "python -m neta report data-statistics --bokes {input.bokes:q} --captions {input.captions:q}"
+        " --vocab {input.vocab:q} --bokete-manifest {input.bokete_manifest:q} --menu {input.menu:q}"
+        " --recipes {input.recipes:q} --pizza-manifest {input.pizza_manifest:q} --etl {input.etl:q}"
+        " --out {output.statistics:q} --bokete-figure {output.bokete:q} --pizza-figure {output.pizza:q}"
+        " --hiragana-figure {output.hiragana:q} > {log:q} 2>&1"
+
+
+rule metric_tables:
+    input:
+        hiragana=rules.evaluate_hiragana.output.metrics,
+        boke=rules.evaluate_captioner.output.metrics,
+        pizza=rules.evaluate_pizza.output.metrics,
+        code=stage_code("neta.commands.report:cmd_report_tables"),
+    output:
+        hiragana=report(
+            report_path("hiragana_metrics.html"),
+            caption="../report/hiragana_metrics.rst",
+            category="Hiragana",
+            subcategory="Evaluation",
+            labels={"figure": "metrics table"},
+        ),
+        boke=report(
+            report_path("boke_metrics.html"),
+            caption="../report/boke_metrics.rst",
+            category="Boke",
+            subcategory="Evaluation",
+            labels={"figure": "metrics table"},
+        ),
+        pizza=report(
+            report_path("pizza_metrics.html"),
+            caption="../report/pizza_metrics.rst",
+            category="Pizza",
+            subcategory="Evaluation",
+            labels={"figure": "metrics table"},
+        ),
+    log:
+        log_path("metric_tables"),
+    benchmark:
+        benchmark_path("metric_tables")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    shell:
+        "python -m neta report metric-tables --table hiragana {input.hiragana:q} {output.hiragana:q}"
+        " --table boke {input.boke:q} {output.boke:q} --table pizza {input.pizza:q} {output.pizza:q}"
+        " > {log:q} 2>&1"
+
+
+rule report_gallery:
+    input:
+        samples=rules.evaluate_captioner.output.samples,
+        metrics=rules.evaluate_captioner.output.metrics,
+        captions=caption_table,
+        code=stage_code("neta.commands.report:cmd_report_gallery"),
+    output:
+        gallery=report(
+            report_path("boke_gallery.html"),
+            caption="../report/boke_gallery.rst",
+            category="Boke",
+            subcategory="Evaluation",
+            labels={"figure": "caption gallery"},
+        ),
+    log:
+        log_path("report_gallery"),
+    benchmark:
+        benchmark_path("report_gallery")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    shell:
+        "python -m neta report gallery --samples {input.samples:q} --captions {input.captions:q}"
+        " --metrics {input.metrics:q} --out {output.gallery:q} > {log:q} 2>&1"
+
+
+rule progress_animations:
+    input:
+        cvae_a=pizza_path("cvae_a_progress.gif"),
+        cvae_b=pizza_path("cvae_b_progress.gif"),
+        gan=rules.train_gan.output.progress,
+        cvae_gan=rules.train_cvae_gan.output.progress,
+        code=stage_code("neta.commands.report:cmd_report_animations"),
+    output:
+        page=report(
+            report_path("pizza_progress.html"),
+            caption="../report/pizza_progress_page.rst",
+            category="Pizza",
+            subcategory="Training progress",
+            labels={"model": "all four, animated"},
+        ),
+    log:
+        log_path("progress_animations"),
+    benchmark:
+        benchmark_path("progress_animations")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    shell:
+        "python -m neta report animations --gif CVAE-A {input.cvae_a:q} --gif CVAE-B {input.cvae_b:q}"
+        " --gif DCGAN {input.gan:q} --gif CVAE-GAN {input.cvae_gan:q}"
+        " --title 'Pizza generators: samples during training' --out {output.page:q} > {log:q} 2>&1"
