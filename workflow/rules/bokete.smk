@@ -18,6 +18,9 @@ rule bokete_snapshot:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(512),
+        runtime=runtime(10),
     params:
         settings=settings(bokete_commands.SNAPSHOT_KEYS),
     message:
@@ -37,9 +40,12 @@ rule scrape_bokete:
         log_path("scrape_bokete"),
     benchmark:
         benchmark_path("scrape_bokete")
+    localrule: True
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(512),
     params:
         cache=cache_path("bokete"),
         settings=settings(bokete_commands.SCRAPE_KEYS),
@@ -60,9 +66,12 @@ rule download_bokete_images:
         log_path("download_bokete_images"),
     benchmark:
         benchmark_path("download_bokete_images")
+    localrule: True
     conda:
         "../../envs/neta.yaml"
     threads: 2
+    resources:
+        mem_mb=mem_mb(512),
     params:
         cache=cache_path("bokete"),
         settings=settings(bokete_commands.DOWNLOAD_KEYS),

@@ -17,6 +17,9 @@ rule prepare_captions:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(512),
+        runtime=runtime(10),
     params:
         settings=settings(captioner_commands.PREPARE_KEYS),
     shell:
@@ -38,6 +41,9 @@ rule prepare_caption_dataset:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(1024),
+        runtime=runtime(30),
     params:
         settings=settings(captioner_commands.PREPARE_KEYS),
     shell:
@@ -59,6 +65,8 @@ rule extract_caption_features:
         "../../envs/neta.yaml"
     threads: 2
     resources:
+        mem_mb=mem_mb(2048),
+        runtime=runtime(60),
         gpu=gpu_request(),
     params:
         onnx_dir=onnx_cache_dir(),
@@ -92,6 +100,8 @@ rule train_captioner:
         "../../envs/neta.yaml"
     threads: 2
     resources:
+        mem_mb=mem_mb(2048),
+        runtime=runtime(60),
         gpu=gpu_request(),
     params:
         settings=settings(captioner_commands.TRAIN_KEYS),
@@ -119,6 +129,8 @@ rule evaluate_captioner:
         "../../envs/neta.yaml"
     threads: 2
     resources:
+        mem_mb=mem_mb(1536),
+        runtime=runtime(30),
         gpu=gpu_request(),
     params:
         settings=settings(captioner_commands.EVALUATE_KEYS),

@@ -47,6 +47,32 @@ def gpu_request():
     return int(shutil.which("nvidia-smi") is not None)
 
 
+# What a cluster scheduler is asked for (profiles/slurm): mem_mb is the peak RSS a job had in the
+# default run (results/benchmarks/*.tsv, max_rss) plus ~250 MB for the Snakemake process a cluster job
+# runs in, with ~1.5x headroom; runtime is minutes. Both double on each retry (Snakemake passes
+# `attempt`), so a job the scheduler killed for memory or time is resubmitted with twice the request.
+def mem_mb(first_attempt_mb):
+    """`resources: mem_mb` growing with the attempt: first_attempt_mb, then 2x, 4x, ..."""
+    return lambda wildcards, attempt: first_attempt_mb * 2 ** (attempt - 1)
+
+
+def runtime(first_attempt_minutes):
+    """`resources: runtime` (minutes) growing with the attempt like mem_mb()."""
+    return lambda wildcards, attempt: int(first_attempt_minutes) * 2 ** (attempt - 1)
+
+
+def work_minutes(count, seconds_each, fixed_minutes=10):
+    """The runtime of a job of `count` steps, epochs or items of about `seconds_each` each on its
+    threads (measured on the 2-core machine), twice over, plus fixed set-up time."""
+    return fixed_minutes + -(-2 * count * seconds_each // 60)
+
+
+def gan_epoch_seconds():
+    """Seconds an epoch of the DCGAN takes on 2 cores: ~50 at gan_width 8 (the default run), growing
+    with the width (~30 min at the original's 64)."""
+    return 50 * max(1.0, config["pizza"]["models"]["gan_width"] / 8) ** 1.5
+
+
 def settings(keys):
     """The config parts a command reads (its *_KEYS), as the JSON its --settings takes (quote with :q)."""
     return json.dumps(subset(config, keys), sort_keys=True, ensure_ascii=False)

@@ -19,6 +19,8 @@ rule extract_features:
         "../../envs/neta.yaml"
     threads: 2
     resources:
+        mem_mb=mem_mb(2048),
+        runtime=runtime(30),
         gpu=gpu_request(),
     params:
         onnx_dir=onnx_cache_dir(),
@@ -42,5 +44,8 @@ rule merge_features:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(1536),
+        runtime=runtime(15),
     shell:
         "python -m neta features --merge {input.shards:q} --out {output.h5:q} > {log:q} 2>&1"

@@ -15,6 +15,9 @@ rule synthetic_etl:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(2048),
+        runtime=runtime(work_minutes(config["hiragana"]["synth"]["writers"], 1)),
     params:
         settings=settings(etl_commands.SYNTH_KEYS),
     message:
@@ -37,6 +40,9 @@ rule convert_etl:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(768),
+        runtime=runtime(10),
     params:
         format=etl_format(),
         settings=settings(etl_commands.CONVERT_KEYS),
@@ -59,6 +65,14 @@ rule train_hiragana:
         "../../envs/neta.yaml"
     threads: 2
     resources:
+        mem_mb=mem_mb(1536),
+        runtime=runtime(
+            work_minutes(
+                config["hiragana"]["train"]["steps"]
+                + config["hiragana"]["baseline"]["steps"],
+                0.11,
+            )
+        ),
         gpu=gpu_request(),
     params:
         settings=settings(hiragana_commands.TRAIN_KEYS),
@@ -79,6 +93,11 @@ rule synthetic_etl_heldout:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(2048),
+        runtime=runtime(
+            work_minutes(config["hiragana"]["synth"]["heldout_writers"], 1.5)
+        ),
     params:
         settings=settings(etl_commands.SYNTH_KEYS),
     message:
@@ -101,6 +120,9 @@ rule convert_etl_heldout:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(768),
+        runtime=runtime(10),
     params:
         settings=settings(etl_commands.CONVERT_KEYS),
     shell:
@@ -145,6 +167,8 @@ rule evaluate_hiragana:
         "../../envs/neta.yaml"
     threads: 2
     resources:
+        mem_mb=mem_mb(1536),
+        runtime=runtime(15),
         gpu=gpu_request(),
     params:
         settings=settings(hiragana_commands.REPORT_KEYS),

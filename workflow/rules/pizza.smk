@@ -17,6 +17,9 @@ rule dodo_snapshot:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(512),
+        runtime=runtime(10),
     params:
         settings=settings(dodo_commands.SNAPSHOT_KEYS),
     message:
@@ -36,9 +39,12 @@ rule scrape_dodo:
         log_path("scrape_dodo"),
     benchmark:
         benchmark_path("scrape_dodo")
+    localrule: True
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(512),
     params:
         cache=cache_path("dodo"),
         settings=settings(dodo_commands.SCRAPE_KEYS),
@@ -60,6 +66,9 @@ rule encode_recipes:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(512),
+        runtime=runtime(10),
     params:
         settings=settings(pizza_commands.RECIPES_KEYS),
     shell:
@@ -79,9 +88,12 @@ rule download_dodo_images:
         log_path("download_dodo_images"),
     benchmark:
         benchmark_path("download_dodo_images")
+    localrule: True
     conda:
         "../../envs/neta.yaml"
     threads: 2
+    resources:
+        mem_mb=mem_mb(512),
     params:
         cache=cache_path("dodo"),
         settings=settings(dodo_commands.DOWNLOAD_KEYS),
@@ -107,6 +119,8 @@ rule augment_pizza:
         "../../envs/neta.yaml"
     threads: 2
     resources:
+        mem_mb=mem_mb(1536),
+        runtime=runtime(15),
         gpu=gpu_request(),
     params:
         settings=settings(pizza_commands.AUGMENT_KEYS),
@@ -151,6 +165,8 @@ rule train_cvae:
         "../../envs/neta.yaml"
     threads: 1
     resources:
+        mem_mb=mem_mb(2048),
+        runtime=runtime(work_minutes(config["pizza"]["models"]["cvae"]["epochs"], 40)),
         gpu=gpu_request(),
     params:
         settings=settings(pizza_commands.TRAIN_KEYS["cvae"]),
@@ -191,6 +207,12 @@ rule train_gan:
         "../../envs/neta.yaml"
     threads: 1
     resources:
+        mem_mb=mem_mb(2048),
+        runtime=runtime(
+            work_minutes(
+                config["pizza"]["models"]["gan"]["epochs"], gan_epoch_seconds()
+            )
+        ),
         gpu=gpu_request(),
     params:
         settings=settings(pizza_commands.TRAIN_KEYS["gan"]),
@@ -230,6 +252,13 @@ rule train_cvae_gan:
         "../../envs/neta.yaml"
     threads: 1
     resources:
+        mem_mb=mem_mb(2048),
+        runtime=runtime(
+            work_minutes(
+                config["pizza"]["models"]["cvae_gan"]["epochs"],
+                20 + gan_epoch_seconds(),
+            )
+        ),
         gpu=gpu_request(),
     params:
         settings=settings(pizza_commands.TRAIN_KEYS["cvae-gan"]),
@@ -253,6 +282,10 @@ rule train_ingredient_classifier:
         "../../envs/neta.yaml"
     threads: 1
     resources:
+        mem_mb=mem_mb(2048),
+        runtime=runtime(
+            work_minutes(config["pizza"]["models"]["classifier"]["epochs"], 20)
+        ),
         gpu=gpu_request(),
     params:
         settings=settings(pizza_commands.CLASSIFIER_KEYS),
@@ -297,6 +330,8 @@ rule evaluate_pizza:
         "../../envs/neta.yaml"
     threads: 2
     resources:
+        mem_mb=mem_mb(1536),
+        runtime=runtime(15),
         gpu=gpu_request(),
     params:
         samples=lambda wildcards, output: str(Path(output.grids[0]).parent),

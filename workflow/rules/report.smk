@@ -48,6 +48,9 @@ rule data_statistics:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(512),
+        runtime=runtime(10),
     shell:
         "python -m neta report data-statistics --bokes {input.bokes:q} --captions {input.captions:q}"
         " --vocab {input.vocab:q} --bokete-manifest {input.bokete_manifest:q} --menu {input.menu:q}"
@@ -91,6 +94,9 @@ rule metric_tables:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(512),
+        runtime=runtime(10),
     shell:
         "python -m neta report metric-tables --table hiragana {input.hiragana:q} {output.hiragana:q}"
         " --table boke {input.boke:q} {output.boke:q} --table pizza {input.pizza:q} {output.pizza:q}"
@@ -118,6 +124,9 @@ rule report_gallery:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(512),
+        runtime=runtime(10),
     shell:
         "python -m neta report gallery --samples {input.samples:q} --captions {input.captions:q}"
         " --metrics {input.metrics:q} --out {output.gallery:q} > {log:q} 2>&1"
@@ -145,6 +154,9 @@ rule progress_animations:
     conda:
         "../../envs/neta.yaml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(512),
+        runtime=runtime(10),
     shell:
         "python -m neta report animations --gif CVAE-A {input.cvae_a:q} --gif CVAE-B {input.cvae_b:q}"
         " --gif DCGAN {input.gan:q} --gif CVAE-GAN {input.cvae_gan:q}"
