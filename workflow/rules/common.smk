@@ -31,8 +31,11 @@ CODE_GRAPH = ImportGraph(SRC)
 
 
 def stage_code(handler, data=()):
-    """The source files `python -m neta` runs for `handler` (module:function), and its data files."""
-    return CODE_GRAPH.stage_files([handler], list(data))
+    """The source files `python -m neta` runs for `handler` (module:function), and its data files.
+
+    local(): they are the checkout's own files, never objects of a default storage provider
+    (profiles/kubernetes), which would otherwise look for them in the bucket."""
+    return [local(path) for path in CODE_GRAPH.stage_files([handler], list(data))]
 
 
 def gpu_request():
@@ -153,11 +156,20 @@ def dodo_snapshot_input(wildcards):
     return [] if config["pizza"]["base_url"] else [rules.dodo_snapshot.output.site]
 
 
+def feature_shard_path(shard):
+    return bokete_path(f"features_shards/{shard}.h5")
+
+
 def feature_shards(wildcards):
-    """One file a shard of the feature extraction, merged by merge_features."""
-    return expand(
-        rules.extract_features.output.shard, shard=range(config["features"]["shards"])
-    )
+    """One file a shard of the feature extraction, merged by merge_features. Paths, not expand() of
+    the rule's output: under a default storage provider (profiles/kubernetes) an output carries a
+    storage flag, which expand() refuses."""
+    return [feature_shard_path(shard) for shard in range(config["features"]["shards"])]
+
+
+def cvae_path(variant, suffix):
+    """A file of train_cvae for one conditioning (a or b; "{variant}" is the rule's pattern)."""
+    return pizza_path(f"cvae_{variant}{suffix}")
 
 
 def caption_dataset_sources(wildcards):
@@ -213,7 +225,11 @@ def all_outputs():
         rules.encode_recipes.output.recipes,
         *rules.download_dodo_images.output,
         rules.augment_pizza.output.h5,
-        *expand(rules.train_cvae.output, variant=["a", "b"]),
+        *(
+            cvae_path(variant, suffix)
+            for variant in ("a", "b")
+            for suffix in (".pt", "_log.csv", "_loss.png", "_progress.gif")
+        ),
         *rules.train_gan.output,
         *rules.train_cvae_gan.output,
         rules.train_ingredient_classifier.output.model,

@@ -8,7 +8,7 @@ rule extract_features:
         images=rules.download_bokete_images.output.images,
         code=stage_code("neta.commands.features:cmd_features"),
     output:
-        shard=temp(bokete_path("features_shards/{shard}.h5")),
+        shard=temp(feature_shard_path("{shard}")),
     log:
         log_path("extract_features/{shard}"),
     benchmark:

@@ -139,17 +139,17 @@ rule train_cvae:
         recipes=rules.encode_recipes.output.recipes,
         code=stage_code("neta.commands.pizza:cmd_pizza_train"),
     output:
-        model=pizza_path("cvae_{variant}.pt"),
-        log_csv=pizza_path("cvae_{variant}_log.csv"),
+        model=cvae_path("{variant}", ".pt"),
+        log_csv=cvae_path("{variant}", "_log.csv"),
         loss_png=report(
-            pizza_path("cvae_{variant}_loss.png"),
+            cvae_path("{variant}", "_loss.png"),
             caption="../report/pizza_loss.rst",
             category="Pizza",
             subcategory="Loss curves",
             labels={"model": "cvae_{variant}"},
         ),
         progress=report(
-            pizza_path("cvae_{variant}_progress.gif"),
+            cvae_path("{variant}", "_progress.gif"),
             caption="../report/pizza_progress.rst",
             category="Pizza",
             subcategory="Training progress",
@@ -298,8 +298,8 @@ rule evaluate_pizza:
     input:
         h5=rules.augment_pizza.output.h5,
         recipes=rules.encode_recipes.output.recipes,
-        cvae_a=pizza_path("cvae_a.pt"),
-        cvae_b=pizza_path("cvae_b.pt"),
+        cvae_a=cvae_path("a", ".pt"),
+        cvae_b=cvae_path("b", ".pt"),
         gan=rules.train_gan.output.model,
         cvae_gan=rules.train_cvae_gan.output.model,
         classifier=rules.train_ingredient_classifier.output.model,

@@ -134,8 +134,8 @@ rule report_gallery:
 
 rule progress_animations:
     input:
-        cvae_a=pizza_path("cvae_a_progress.gif"),
-        cvae_b=pizza_path("cvae_b_progress.gif"),
+        cvae_a=cvae_path("a", "_progress.gif"),
+        cvae_b=cvae_path("b", "_progress.gif"),
         gan=rules.train_gan.output.progress,
         cvae_gan=rules.train_cvae_gan.output.progress,
         code=stage_code("neta.commands.report:cmd_report_animations"),
