@@ -47,7 +47,7 @@ from neta.models.pizza import build_pizza_model  # noqa: E402
 from neta.models.pizza_checkpoint import save_pizza_model  # noqa: E402
 from neta.text.vocab import Vocabulary  # noqa: E402
 from neta.train.captioner_stage import FEATURE_ATTRS  # noqa: E402
-from neta.web import create_app  # noqa: E402
+from neta.web.app import create_app  # noqa: E402
 
 HOSTILE = "<script>alert(1)</script>"
 PAGES = ("/data", "/boke", "/hiragana", "/pizza")

@@ -72,7 +72,8 @@ def work_minutes(count, seconds_each, fixed_minutes=10):
 
 def gan_epoch_seconds():
     """Seconds an epoch of the DCGAN takes on 2 cores: ~50 at gan_width 8 (the default run), growing
-    with the width (~30 min at the original's 64)."""
+    with the width (an estimate: ~19 min at the original's 64, where about half an hour was seen;
+    work_minutes() doubles it)."""
     return 50 * max(1.0, config["pizza"]["models"]["gan_width"] / 8) ** 1.5
 
 

@@ -7,10 +7,10 @@ import logging
 
 from neta.errors import NetaError
 from neta.settings import add_settings_options, read_settings
+from neta.web import SETTINGS_KEYS
 
 log = logging.getLogger(__name__)
 
-SERVE_KEYS = ("seed", "device", "captioner.decode", "serve")  # neta.web.app.SETTINGS_KEYS, not imported: flask
 BODY_SLACK = 2**20  # waitress's own limit sits above the app's, so the app answers 413 with its JSON message
 
 
@@ -56,5 +56,5 @@ def register(commands, verbs) -> None:
     serve = commands.add_parser("serve", help="the browser app over results/ (Data, Boke, Hiragana, Pizza pages)")
     serve.add_argument("--results", default="results", help="the workflow's results folder (default results)")
     serve.add_argument("--weights-file", help="the captioner backbone's weights file, where it is not found by itself")
-    add_settings_options(serve, SERVE_KEYS)
+    add_settings_options(serve, SETTINGS_KEYS)
     serve.set_defaults(handler=cmd_serve)

@@ -32,7 +32,7 @@ class PhotoCaptioner:
     Not thread-safe: a caller that shares one between threads holds a lock around every call.
     """
 
-    def __init__(self, model_path: str | os.PathLike, *, device: str = "cpu",
+    def __init__(self, model_path: str | os.PathLike, *, device: str,
                  weights_file: str | os.PathLike | None = None) -> None:
         self.model_path = model_path
         self.device = resolve_device(device)

@@ -298,7 +298,7 @@ class HiraganaPredictor:
     Not thread-safe: a caller that shares one between threads holds a lock around :meth:`predict`.
     """
 
-    def __init__(self, model_path: str | os.PathLike, *, device: str = "cpu") -> None:
+    def __init__(self, model_path: str | os.PathLike, *, device: str) -> None:
         from neta.device import resolve_device
         from neta.models.hiragana_checkpoint import load_models
 

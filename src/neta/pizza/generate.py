@@ -86,7 +86,7 @@ class PizzaGenerator:
     around :meth:`sample`.
     """
 
-    def __init__(self, model_path: str | os.PathLike, recipes_json: str | os.PathLike, *, device: str = "cpu") -> None:
+    def __init__(self, model_path: str | os.PathLike, recipes_json: str | os.PathLike, *, device: str) -> None:
         self.model_path = model_path
         self.recipes = read_recipes(recipes_json)
         self.device = resolve_device(device)
@@ -118,8 +118,8 @@ def generate_pizza(model_path: str | os.PathLike, ingredients: str, recipes_json
                    out_png: str | os.PathLike, *, count: int, seed: int, device: str) -> dict:
     """Draw ``count`` pizzas for ``ingredients`` with the generator at ``model_path``; write them as one PNG grid."""
     started = time.perf_counter()
-    indices = parse_ingredients(ingredients, read_recipes(recipes_json))
     pizzas = PizzaGenerator(model_path, recipes_json, device=device)
+    indices = parse_ingredients(ingredients, pizzas.recipes)
     if not pizzas.conditioned:
         log.warning("%s is an unconditioned GAN: it ignores the recipe, these are just pizzas", model_path)
     images = pizzas.sample(indices, count=count, seed=seed)

@@ -1,9 +1,8 @@
 """`neta serve`: a small Flask app over the artifacts in results/ (Data, Boke, Hiragana, Pizza pages).
 
-:func:`create_app` builds the app (tests run it in-process with ``app.test_client()``); the
-``neta serve`` command serves it with waitress.
+:func:`neta.web.app.create_app` builds the app (tests run it in-process with ``app.test_client()``);
+the ``neta serve`` command serves it with waitress. This package file imports nothing, so the
+command's parser reads :data:`SETTINGS_KEYS` without loading Flask.
 """
 
-from neta.web.app import create_app
-
-__all__ = ["create_app"]
+SETTINGS_KEYS = ("seed", "device", "captioner.decode", "serve")  # the config parts the app reads

@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from neta.errors import NetaError
 from neta.settings import subset, validate_config
+from neta.web import SETTINGS_KEYS
 from neta.web import artifacts as art
 from neta.web.artifacts import Results, StageBroken, StageMissing
 from neta.web.boke import BokeData, KnownVectors
@@ -35,7 +36,6 @@ from neta.web.registry import Registry
 
 log = logging.getLogger(__name__)
 
-SETTINGS_KEYS = ("seed", "device", "captioner.decode", "serve")  # the config parts the app reads
 # create_app(**options) shortcuts: option -> dotted config key
 OPTIONS = {"seed": "seed", "device": "device", **{key: f"captioner.decode.{key}" for key in
                                                   ("beam", "top", "max_len", "length_norm")},
@@ -487,10 +487,8 @@ def _errors(app: Flask, server: Server) -> None:
         }
         return answer(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
 
+    @app.errorhandler(500)  # abort(500) too, which would otherwise reach http_error
     @app.errorhandler(Exception)  # anything else: a 500 with a message; the traceback goes to the log only
     def unexpected(exc: Exception):
         log.exception("error answering %s %s", request.method, request.path)
         return answer(500, "internal error; the server's log has the details")
-
-    for code in (400, 404, 405, 413, 415, 500):
-        app.register_error_handler(code, http_error if code != 500 else unexpected)
