@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from neta.models.captioner import ShowAndTell  # noqa: E402
+from neta.boke.model import ShowAndTell  # noqa: E402
 
 PAD, BOS, EOS = 0, 1, 2
 FEATURE_DIM, EMBED, HIDDEN = 1280, 512, 512

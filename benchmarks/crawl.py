@@ -32,19 +32,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from neta.scrape.bokete import parse_bokete  # noqa: E402
-from neta.scrape.bokete.site import bokete_adapter  # noqa: E402
+from neta.boke.site import parse_bokete  # noqa: E402
+from neta.boke.site.adapter import bokete_adapter  # noqa: E402
+from neta.boke.snapshot.build import build_bokete_snapshot  # noqa: E402
+from neta.pizza.site import parse_dodo  # noqa: E402
+from neta.pizza.site.adapter import dodo_adapter  # noqa: E402
+from neta.pizza.snapshot.build import build_dodo_snapshot  # noqa: E402
 from neta.scrape.charset import decode_html  # noqa: E402
 from neta.scrape.crawl import crawl  # noqa: E402
-from neta.scrape.dodo import parse_dodo  # noqa: E402
-from neta.scrape.dodo.site import dodo_adapter  # noqa: E402
 from neta.scrape.ratelimit import RateLimiter  # noqa: E402
 from neta.scrape.robots import RobotsPolicy  # noqa: E402
 from neta.scrape.session import make_session, transport_of  # noqa: E402
 from neta.scrape.sites import snapshot_origin  # noqa: E402
-from neta.snapshot.bokete import build_bokete_snapshot  # noqa: E402
-from neta.snapshot.dodo import build_dodo_snapshot  # noqa: E402
-from neta.snapshot.server import SnapshotServer  # noqa: E402
+from neta.scrape.snapshot_server import SnapshotServer  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)

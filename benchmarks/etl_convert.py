@@ -4,7 +4,7 @@ Run from the repository root:  .venv/bin/python benchmarks/etl_convert.py [--nai
 
 The data set has the real ETL8G shape: 33 files, 32 x 4,780 + 956 = 153,916 records of 8,199 bytes
 (1.26 GB) in a temporary directory. It is SYNTHETIC: one file of 5 synthetic writers is made with
-neta.etl.synth and copied to 33 files with new writer numbers (untimed; images repeat, which does
+neta.hiragana.etl.synth and copied to 33 files with new writer numbers (untimed; images repeat, which does
 not matter for timing).
 
 Measured, all with the files in the page cache (they were just written):
@@ -39,11 +39,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from neta.etl.convert import convert_etl, preprocess  # noqa: E402
-from neta.etl.formats import get_format  # noqa: E402
-from neta.etl.jis import HIRAGANA_71, char_to_jis0208  # noqa: E402
-from neta.etl.reader import read_etl_dir  # noqa: E402
-from neta.etl.synth import synth_etl  # noqa: E402
+from neta.hiragana.etl.convert import convert_etl, preprocess  # noqa: E402
+from neta.hiragana.etl.formats import get_format  # noqa: E402
+from neta.hiragana.etl.jis import HIRAGANA_71, char_to_jis0208  # noqa: E402
+from neta.hiragana.etl.reader import read_etl_dir  # noqa: E402
+from neta.hiragana.etl.synth import synth_etl  # noqa: E402
 
 FILES, WRITERS_PER_FILE, PER_WRITER = 33, 5, 956
 RECORDS = (FILES - 1) * WRITERS_PER_FILE * PER_WRITER + PER_WRITER  # 153,916

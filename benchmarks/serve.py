@@ -44,9 +44,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from neta.evaluate.caption_photos import caption_photos  # noqa: E402
-from neta.evaluate.hiragana_predict import predict_images  # noqa: E402
+from neta.boke.caption_photos import caption_photos  # noqa: E402
 from neta.fonts import ipaexgothic_path  # noqa: E402
+from neta.hiragana.predict import predict_images  # noqa: E402
 from neta.web.app import create_app  # noqa: E402
 
 CANVAS = 280  # the Hiragana page's canvas

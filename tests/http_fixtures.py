@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urljoin
 
+from neta.boke.site.adapter import bokete_adapter
+from neta.boke.site.records import Boke
 from neta.scrape.adapter import ParsedPage, SiteAdapter
-from neta.scrape.bokete.records import Boke
-from neta.scrape.bokete.site import bokete_adapter
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from neta.scrape.bokete.records import BOKE_COLUMNS
+from neta.boke.site.records import BOKE_COLUMNS
 
 pytestmark = pytest.mark.integration
 

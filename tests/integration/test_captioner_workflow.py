@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from caption_fixtures import photo_jpeg, write_boke_can  # noqa: E402
 
-from neta.evaluate.caption_metrics import METRICS  # noqa: E402
+from neta.boke.metrics import METRICS  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

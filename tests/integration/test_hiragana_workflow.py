@@ -41,7 +41,7 @@ def test_wrong_type_names_the_key(workflow_copy):
 
 def test_real_etl_dir_is_used_instead_of_synthetic(workflow_copy, tmp_path):
     """hiragana.etl_dir replaces the synthetic rule: the DAG has no synthetic_etl job."""
-    from neta.etl.synth import synth_etl
+    from neta.hiragana.etl.synth import synth_etl
 
     real_dir = tmp_path / "etl_real"
     synth_etl(real_dir, fmt="ETL8G", writers=3, seed=7)
@@ -61,9 +61,9 @@ def test_hiragana_eval_scores_any_etl_format(workflow_copy, tmp_path):
     import subprocess
     import sys
 
-    from neta.etl.formats import get_format
-    from neta.etl.reader import list_etl_files, read_etl_file
-    from neta.etl.writer import build_records, write_etl_file
+    from neta.hiragana.etl.formats import get_format
+    from neta.hiragana.etl.reader import list_etl_files, read_etl_file
+    from neta.hiragana.etl.writer import build_records, write_etl_file
 
     flow = workflow_copy
     flow.snakemake("results/hiragana/model.pt")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from neta.boke.site import bokes_to_json_lines, parse_bokete, parse_bokete_file
+from neta.boke.site.records import BOKE_COLUMNS
 from neta.errors import NetaError
-from neta.scrape.bokete import bokes_to_json_lines, parse_bokete, parse_bokete_file
-from neta.scrape.bokete.records import BOKE_COLUMNS
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "bokete"
 CDN = "http://d2dcan0armyq93.cloudfront.net/photo/odai/400/"

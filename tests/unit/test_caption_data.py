@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from caption_fixtures import CAN_BOKES, can_photo, write_boke_can, write_bokete, write_coco, write_karpathy
 
-import neta.captions.bokete as can_reader
-from neta.captions.prepare import prepare_captions, split_photos
-from neta.captions.table import read_captions, references, training_pairs, usable, write_captions
+import neta.boke.sources.bokete as can_reader
+from neta.boke.prepare import prepare_captions, split_photos
+from neta.boke.table import read_captions, references, training_pairs, usable, write_captions
 from neta.errors import NetaError
 from neta.features.inputs import images_from
 
@@ -193,7 +193,7 @@ def test_pairing_all_top1_topk_with_ties_in_table_order():
 def test_usable_drops_empty_and_over_long_captions_with_counts(caplog):
     table = frame([("p", "a b c", 1, "train"), ("p", "", 1, "train"), ("q", "w " * 5, 1, "train"),
                    ("q", "x y", 1, "val")])
-    with caplog.at_level(logging.INFO, logger="neta.captions.table"):
+    with caplog.at_level(logging.INFO, logger="neta.boke.table"):
         kept, counts = usable(table, max_len=4)
     assert counts == {"empty": 1, "too_long": 1}
     assert list(kept["tokens"]) == ["a b c", "x y"]

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
+from neta.boke.gallery import write_gallery
+from neta.boke.metrics import METRICS, caption_scores
 from neta.errors import NetaError
-from neta.evaluate.caption_gallery import write_gallery
-from neta.evaluate.caption_metrics import METRICS, caption_scores
 
 REFS = {"p1": [["the", "cat", "sat", "on", "the", "mat"], ["a", "cat", "is", "on", "the", "mat"]]}
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from neta.boke.tokens import Tokenizer, normalise, resolve_language
+from neta.boke.vocab import BOS, EOS, PAD, UNK, Vocabulary
 from neta.errors import NetaError
-from neta.text.tokenize import Tokenizer, normalise, resolve_language
-from neta.text.vocab import BOS, EOS, PAD, UNK, Vocabulary
 
 
 @pytest.fixture(scope="module")

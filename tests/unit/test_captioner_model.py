@@ -13,17 +13,12 @@ import pytest
 import torch
 from pycocoevalcap.bleu.bleu import Bleu
 
+from neta.boke.checkpoint import load_captioner, save_captioner
+from neta.boke.dataset import CaptionSet, collate_captions
+from neta.boke.metrics import perplexity
+from neta.boke.model import ShowAndTell
+from neta.boke.train import fit_captioner, plot_loss, write_train_log
 from neta.errors import NetaError
-from neta.models.captioner import ShowAndTell
-from neta.models.captioner_checkpoint import load_captioner, save_captioner
-from neta.train.captioner import (
-    CaptionSet,
-    collate_captions,
-    fit_captioner,
-    perplexity,
-    plot_loss,
-    write_train_log,
-)
 
 PAD, BOS, EOS = 0, 1, 2
 CLASSES, DIM, VOCAB, MAX_LEN = 10, 32, 20, 12

@@ -3,11 +3,11 @@
 import pytest
 from http_fixtures import Reply
 
+from neta.boke.site.adapter import bokete_adapter
 from neta.errors import NetaError
-from neta.images.download import run_download
-from neta.scrape.bokete.site import bokete_adapter
 from neta.scrape.contact import check_live_contact
 from neta.scrape.crawl import run_scrape
+from neta.scrape.download import run_download
 from neta.scrape.session import make_session
 
 PLACEHOLDER = "set-your-email@example.invalid"  # the default config's

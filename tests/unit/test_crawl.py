@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from http_fixtures import Reply, ScriptedServer, build_tiny_site, tiny_adapter, tiny_page, tiny_parse
 
+from neta.boke.site.adapter import write_bokes_csv
+from neta.boke.site.records import BOKE_COLUMNS, Boke
 from neta.errors import NetaError
 from neta.scrape.adapter import ParsedPage, SiteAdapter
-from neta.scrape.bokete.records import BOKE_COLUMNS, Boke
-from neta.scrape.bokete.site import write_bokes_csv
 from neta.scrape.crawl import crawl, run_scrape
 from neta.scrape.robots import RobotsPolicy
 from neta.scrape.session import make_session

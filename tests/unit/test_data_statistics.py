@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neta.captions.table import write_captions
+from neta.boke.table import write_captions
+from neta.boke.vocab import Vocabulary
 from neta.errors import NetaError
 from neta.h5io import write_h5
-from neta.images.download import MANIFEST_COLUMNS
 from neta.pizza.recipes import encode_recipes
+from neta.scrape.download import MANIFEST_COLUMNS
 from neta.stats.data import (
     bokete_statistics,
     crawl_statistics,
@@ -20,7 +21,6 @@ from neta.stats.data import (
     pizza_statistics,
     star_bins,
 )
-from neta.text.vocab import Vocabulary
 
 BOKES_COLUMNS = ["boke_id", "odai_id", "text", "stars", "votes", "image_url", "date", "source_url", "layout"]
 
@@ -195,7 +195,7 @@ def test_crawl_statistics_name_a_bad_file(tmp_path):
 # The report's files made from these numbers: figures, metric tables, the inlined gallery.
 
 def test_data_figures_are_pngs(bokete_files, pizza_files, tmp_path):
-    from neta.evaluate.hiragana_figures import save_figure
+    from neta.figures import save_figure
     from neta.stats.figures import bokete_figure, hiragana_figure, pizza_figure
 
     crawl = {"images": 3, "by_status": {"ok": 2, "http_error": 1}, "bytes": 2_000_000}

@@ -13,8 +13,8 @@ import requests
 from http_fixtures import Reply
 
 from neta.errors import NetaError
+from neta.pizza.site.adapter import city_scope, dodo_adapter
 from neta.scrape.crawl import crawl, run_scrape
-from neta.scrape.dodo.site import city_scope, dodo_adapter
 from neta.scrape.fetch import OFF_SCOPE, polite_get
 from neta.scrape.robots import RobotsPolicy
 from neta.scrape.session import make_session

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from neta.errors import NetaError
+from neta.pizza.site import LAYOUTS, MENU_COLUMNS, MenuItem, menu_to_json_lines, parse_dodo, parse_dodo_file
+from neta.pizza.site._text import clean_name, largest_photo, parse_price, srcset_candidates
+from neta.pizza.site.adapter import merge_menu_records, write_menu_csv
 from neta.scrape.adapter import LinkWithHeaders
-from neta.scrape.dodo import LAYOUTS, MENU_COLUMNS, MenuItem, menu_to_json_lines, parse_dodo, parse_dodo_file
-from neta.scrape.dodo._text import clean_name, largest_photo, parse_price, srcset_candidates
-from neta.scrape.dodo.site import merge_menu_records, write_menu_csv
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "dodopizza"
 REAL_2023 = DATA / "menu_moscow_2023-11.html"

@@ -12,13 +12,13 @@ import pytest
 import requests
 from PIL import Image
 
+from neta.pizza.site import parse_dodo
+from neta.pizza.site.adapter import dodo_adapter
+from neta.pizza.snapshot.build import MENU_2017_PATH, MENU_2023_PATH, build_dodo_snapshot, expected_menu, site_model
+from neta.pizza.snapshot.render import TOP_VIEW_BOX, jpeg_bytes, read_recipe, render_top_view
 from neta.scrape.crawl import run_scrape
-from neta.scrape.dodo import parse_dodo
-from neta.scrape.dodo.site import dodo_adapter
 from neta.scrape.sites import open_site, snapshot_origin
-from neta.snapshot.dodo import MENU_2017_PATH, MENU_2023_PATH, build_dodo_snapshot, expected_menu, site_model
-from neta.snapshot.pizza_render import TOP_VIEW_BOX, jpeg_bytes, read_recipe, render_top_view
-from neta.snapshot.server import SnapshotServer, resolve_request
+from neta.scrape.snapshot_server import SnapshotServer, resolve_request
 
 ORIGINAL = Path(__file__).resolve().parents[1] / "data" / "dodopizza" / "pizzas_kaliningrad_2017.csv"
 XHR = {"X-Requested-With": "XMLHttpRequest"}

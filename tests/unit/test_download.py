@@ -10,7 +10,7 @@ from PIL import Image
 
 from neta.atomic import file_sha256
 from neta.errors import NetaError
-from neta.images.download import MANIFEST_COLUMNS, download_images
+from neta.scrape.download import MANIFEST_COLUMNS, download_images
 from neta.scrape.ratelimit import RateLimiter
 from neta.scrape.robots import RobotsPolicy
 from neta.scrape.session import make_session
@@ -151,7 +151,7 @@ def test_pool_stays_within_the_rate_limit(http_server, tmp_path):
 
 
 def test_run_download_reads_image_urls_from_bokes_csv(http_server, tmp_path):
-    from neta.images.download import image_urls_from_csv, run_download
+    from neta.scrape.download import image_urls_from_csv, run_download
 
     http_server.route("/p.png", Reply(body=image_bytes("PNG"), content_type="image/png"))
     bokes = tmp_path / "bokes.csv"

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from neta.errors import NetaError
-from neta.etl.convert import area_weights, convert_etl, preprocess, split_by_writer
-from neta.etl.formats import get_format
-from neta.etl.jis import HIRAGANA_71, HIRAGANA_75, char_to_jis0208
-from neta.etl.writer import build_records, write_etl_file
 from neta.h5io import read_h5
+from neta.hiragana.etl.convert import area_weights, convert_etl, preprocess, split_by_writer
+from neta.hiragana.etl.formats import get_format
+from neta.hiragana.etl.jis import HIRAGANA_71, HIRAGANA_75, char_to_jis0208
+from neta.hiragana.etl.writer import build_records, write_etl_file
 
 
 def write_dir(directory, fmt_name, writers_per_file, n_files, chars, seed=0):
@@ -150,7 +150,7 @@ def _damage(path, how):
 
 @pytest.mark.parametrize("how", ["truncated", "bad_code"])
 def test_corrupt_later_file_stops_convert_after_earlier_files_were_read(tmp_path, monkeypatch, how):
-    import neta.etl.reader as reader
+    import neta.hiragana.etl.reader as reader
 
     src = write_dir(tmp_path / "in", "ETL8G", 2, 3, list(HIRAGANA_71[:10]))
     _damage(src / "ETL8G_03", how)

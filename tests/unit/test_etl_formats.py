@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from neta.errors import NetaError
-from neta.etl.formats import get_format, known_formats
-from neta.etl.jis import HIRAGANA_71, char_to_jis0208
-from neta.etl.reader import list_etl_files, read_etl_dir, read_etl_file
-from neta.etl.writer import build_records, encode_records, write_etl_file
+from neta.hiragana.etl.formats import get_format, known_formats
+from neta.hiragana.etl.jis import HIRAGANA_71, char_to_jis0208
+from neta.hiragana.etl.reader import list_etl_files, read_etl_dir, read_etl_file
+from neta.hiragana.etl.writer import build_records, encode_records, write_etl_file
 
 FILE_NAMES = {
     "ETL8G": "ETL8G_01",
@@ -191,7 +191,7 @@ def test_encode_uses_codes_and_writers_over_stale_meta():
 
 
 def test_unpack_matches_the_nibble_table():
-    from neta.etl.reader import nibble_table, unpack_images
+    from neta.hiragana.etl.reader import nibble_table, unpack_images
 
     fmt = get_format("ETL8G")
     packed = np.random.default_rng(9).integers(0, 256, (3, fmt.image_bytes), dtype=np.uint8)

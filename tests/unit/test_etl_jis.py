@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neta.errors import NetaError
-from neta.etl.jis import HIRAGANA_71, HIRAGANA_75, char_to_jis0208, decode_codes, hiragana_classes
+from neta.hiragana.etl.jis import HIRAGANA_71, HIRAGANA_75, char_to_jis0208, decode_codes, hiragana_classes
 
 
 def test_jis0208_decodes_a_and_wo():

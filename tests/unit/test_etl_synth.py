@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from neta.errors import NetaError
-from neta.etl.formats import get_format
-from neta.etl.jis import HIRAGANA_75, char_to_jis0208
-from neta.etl.reader import read_etl_dir, read_etl_file
-from neta.etl.synth import parse_path, sheet_codes, synth_etl
-from neta.etl.writer import write_etl_file
+from neta.hiragana.etl.formats import get_format
+from neta.hiragana.etl.jis import HIRAGANA_75, char_to_jis0208
+from neta.hiragana.etl.reader import read_etl_dir, read_etl_file
+from neta.hiragana.etl.synth import parse_path, sheet_codes, synth_etl
+from neta.hiragana.etl.writer import write_etl_file
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_svg_path_parser_handles_relative_and_smooth_curves():
 
 
 def test_font_fallback_without_kanjivg(tmp_path, monkeypatch):
-    import neta.etl.synth as synth
+    import neta.hiragana.etl.synth as synth
 
     monkeypatch.setattr(synth, "kanjivg_dir", lambda: None)
     paths = synth.synth_etl(tmp_path, fmt="ETL8G", writers=1, seed=1)
@@ -107,11 +107,11 @@ def test_writer_and_synth_do_not_import_the_reader():
     """With import-graph code inputs, editing the reader must not rerun the synthetic ETL files."""
     script = (
         "import sys\n"
-        "import neta.etl.synth, neta.etl.writer\n"
-        "from neta.etl.formats import EtlRecords\n"
-        "assert 'neta.etl.reader' not in sys.modules, sorted(m for m in sys.modules if m.startswith('neta'))\n"
-        "import neta.etl.reader\n"
-        "assert neta.etl.reader.EtlRecords is EtlRecords\n"
+        "import neta.hiragana.etl.synth, neta.hiragana.etl.writer\n"
+        "from neta.hiragana.etl.formats import EtlRecords\n"
+        "assert 'neta.hiragana.etl.reader' not in sys.modules, sorted(m for m in sys.modules if m.startswith('neta'))\n"
+        "import neta.hiragana.etl.reader\n"
+        "assert neta.hiragana.etl.reader.EtlRecords is EtlRecords\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
 
@@ -120,7 +120,7 @@ def test_writer_and_synth_do_not_import_the_reader():
 
 
 def test_writer_family_is_deterministic_balanced_and_keeps_to_its_families():
-    from neta.etl.synth import FAMILIES, training_families, writer_family
+    from neta.hiragana.etl.synth import FAMILIES, training_families, writer_family
 
     train = training_families(["brush", "pencil"])
     assert set(train) == set(FAMILIES) - {"brush", "pencil"}
@@ -135,7 +135,7 @@ def test_writer_family_is_deterministic_balanced_and_keeps_to_its_families():
 
 
 def test_heldout_families_never_appear_among_training_writers(tmp_path):
-    from neta.etl.synth import HELDOUT_WRITER_BASE, read_writer_families, training_families
+    from neta.hiragana.etl.synth import HELDOUT_WRITER_BASE, read_writer_families, training_families
 
     train_dir, held_dir = tmp_path / "train", tmp_path / "held"
     synth_etl(train_dir, fmt="ETL8G", writers=4, seed=2, families=training_families(["brush"]),
@@ -151,7 +151,7 @@ def test_heldout_families_never_appear_among_training_writers(tmp_path):
 
 
 def _draw(char: str, family: str, writer: int, samples: int = 1) -> np.ndarray:
-    from neta.etl.synth import draw_strokes, kanjivg_dir, load_strokes, split_marks, writer_style
+    from neta.hiragana.etl.synth import draw_strokes, kanjivg_dir, load_strokes, split_marks, writer_style
 
     glyph = split_marks(char, load_strokes(kanjivg_dir(), char))
     rng = np.random.default_rng([writer, 11])
@@ -160,7 +160,7 @@ def _draw(char: str, family: str, writer: int, samples: int = 1) -> np.ndarray:
 
 
 def test_families_draw_distinct_pens():
-    from neta.etl.synth import kanjivg_dir
+    from neta.hiragana.etl.synth import kanjivg_dir
 
     if kanjivg_dir() is None:
         pytest.skip("kanjivg not installed")
@@ -171,7 +171,7 @@ def test_families_draw_distinct_pens():
 
 
 def test_marks_are_taken_apart_and_drawn_with_variation():
-    from neta.etl.synth import glyph_lines, kanjivg_dir, load_strokes, split_marks, writer_style
+    from neta.hiragana.etl.synth import glyph_lines, kanjivg_dir, load_strokes, split_marks, writer_style
 
     if kanjivg_dir() is None:
         pytest.skip("kanjivg not installed")

@@ -7,14 +7,14 @@ import torch
 
 from neta import __version__
 from neta.errors import NetaError
-from neta.models.hiragana import HiraganaCNN, SoftmaxRegression
-from neta.models.hiragana_checkpoint import (
+from neta.hiragana.checkpoint import (
     REQUIRED_KEYS,
     load_models,
     model_classes,
     read_checkpoint,
     save_checkpoint,
 )
+from neta.hiragana.model import HiraganaCNN, SoftmaxRegression
 
 CLASSES = list("あいうえお")
 META = {

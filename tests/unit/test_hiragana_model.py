@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from neta.errors import NetaError
-from neta.models.hiragana import HiraganaCNN, SoftmaxRegression, count_parameters
-from neta.train.schedules import keep_prob_schedule, learning_rate_schedule, piecewise_constant
+from neta.hiragana.model import HiraganaCNN, SoftmaxRegression, count_parameters
+from neta.hiragana.schedules import keep_prob_schedule, learning_rate_schedule, piecewise_constant
 
 ORIGINAL_LR = [[0, 1e-3], [1000, 1e-4], [3000, 1e-5], [7000, 1e-6], [10000, 1e-7], [14000, 1e-8], [19000, 1e-9]]
 ORIGINAL_KEEP = [[0, 1.0], [3000, 0.3], [10000, 0.1], [15000, 0.05], [19000, 0.8]]

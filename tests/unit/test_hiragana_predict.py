@@ -17,13 +17,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from neta.cli import main
 from neta.errors import NetaError
-from neta.etl.convert import convert_etl
-from neta.etl.synth import synth_etl
-from neta.evaluate.hiragana_predict import predict_images, prepare_image
 from neta.fonts import ipaexgothic_path
-from neta.models.hiragana import HiraganaCNN, SoftmaxRegression
-from neta.models.hiragana_checkpoint import save_checkpoint
-from neta.train.etl_dataset import load_etl_split, to_float_batch
+from neta.hiragana.checkpoint import save_checkpoint
+from neta.hiragana.dataset import load_etl_split, to_float_batch
+from neta.hiragana.etl.convert import convert_etl
+from neta.hiragana.etl.synth import synth_etl
+from neta.hiragana.model import HiraganaCNN, SoftmaxRegression
+from neta.hiragana.predict import predict_images, prepare_image
 
 SIZE = 28
 CANVAS = (600, 400)  # width, height: large and not square, unlike an ETL frame

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from neta.errors import NetaError
-from neta.evaluate.hiragana import evaluate_arrays, evaluate_hiragana, model_classes
 from neta.h5io import write_h5
+from neta.hiragana.augment import AugmentConfig, augment_batch
+from neta.hiragana.evaluate import evaluate_arrays, evaluate_hiragana, model_classes
+from neta.hiragana.train import train_hiragana
 from neta.settings import with_defaults
-from neta.train.hiragana import train_hiragana
-from neta.train.hiragana_augment import AugmentConfig, augment_batch
 
 CLASSES = list("あいうえおかきく")
 TRAIN_WRITERS, TEST_WRITERS = range(0, 8), range(8, 11)

@@ -16,8 +16,13 @@ import torch
 from PIL import Image
 
 from neta.errors import NetaError
-from neta.evaluate.pizza import GRIDS, STYLE_SOURCES, evaluate_pizza, generate_for_recipes, recipe_fidelity
-from neta.evaluate.pizza_classifier import (
+from neta.h5io import write_h5
+from neta.pizza import generate
+from neta.pizza.checkpoint import save_pizza_model
+from neta.pizza.evaluate import GRIDS, STYLE_SOURCES, evaluate_pizza, generate_for_recipes, recipe_fidelity
+from neta.pizza.figures import grid_size
+from neta.pizza.generate import generate_pizza, parse_ingredients
+from neta.pizza.judge import (
     IngredientClassifier,
     detect_ingredients,
     ingredient_sets,
@@ -25,14 +30,9 @@ from neta.evaluate.pizza_classifier import (
     set_f1,
     train_ingredient_classifier,
 )
-from neta.evaluate.pizza_figures import grid_size
-from neta.h5io import write_h5
-from neta.models.pizza import build_pizza_model
-from neta.models.pizza_checkpoint import save_pizza_model
-from neta.pizza import generate
-from neta.pizza.generate import generate_pizza, parse_ingredients
+from neta.pizza.models import build_pizza_model
 from neta.pizza.recipes import build_recipes, recipe_matrices, write_recipes
-from neta.train.pizza import train_pizza_model
+from neta.pizza.train import train_pizza_model
 
 SIZE, ANGLE_STEP, HOLDOUT = 32, 20, 3
 MENU = [

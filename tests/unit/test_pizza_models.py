@@ -5,9 +5,9 @@ import torch
 from pizza_fixtures import write_pizza_data
 
 from neta.errors import NetaError
-from neta.models.pizza import KINDS, PizzaCVAE, build_pizza_model, count_parameters
-from neta.models.pizza_checkpoint import load_pizza_model, save_pizza_model
-from neta.train.pizza_data import load_pizza_data, to_float
+from neta.pizza.checkpoint import load_pizza_model, save_pizza_model
+from neta.pizza.dataset import load_pizza_data, to_float
+from neta.pizza.models import KINDS, PizzaCVAE, build_pizza_model, count_parameters
 
 SLOTS, CLASSES = 9, 8
 

@@ -9,12 +9,12 @@ import torch
 from PIL import Image
 from pizza_fixtures import write_pizza_data
 
-import neta.train.pizza as pizza_train
+import neta.pizza.train as pizza_train
 from neta.errors import NetaError
-from neta.models.pizza import KINDS
-from neta.models.pizza_checkpoint import load_pizza_model
-from neta.train.pizza import LOG_COLUMNS, train_pizza_model
-from neta.train.pizza_data import load_pizza_data
+from neta.pizza.checkpoint import load_pizza_model
+from neta.pizza.dataset import load_pizza_data
+from neta.pizza.models import KINDS
+from neta.pizza.train import LOG_COLUMNS, train_pizza_model
 
 SETTINGS = {"holdout_every": 4, "latent": 8, "dense": 32, "z_dim": 8, "conditioned": True, "adversarial_weight": 0.1,
             "width": 2, "batch_size": 16, "lr": 1e-3, "progress_every": 1, "seed": 3, "device": "cpu",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
+from neta.boke.snapshot.build import build_bokete_snapshot
 from neta.errors import NetaError
 from neta.scrape.sites import expand_start_paths, open_site
-from neta.snapshot.bokete import build_bokete_snapshot
 
 
 def test_id_ranges_expand_in_order_without_repeats():

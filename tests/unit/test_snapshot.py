@@ -14,14 +14,14 @@ import pytest
 import requests
 from PIL import Image
 
+from neta.boke.site import parse_bokete
+from neta.boke.site.adapter import bokete_adapter
+from neta.boke.site.records import BOKE_COLUMNS
+from neta.boke.snapshot.build import build_bokete_snapshot, expected_bokes, load_bokete_data, site_model
 from neta.errors import NetaError
-from neta.scrape.bokete import parse_bokete
-from neta.scrape.bokete.records import BOKE_COLUMNS
-from neta.scrape.bokete.site import bokete_adapter
 from neta.scrape.crawl import run_scrape
 from neta.scrape.sites import open_site
-from neta.snapshot.bokete import build_bokete_snapshot, expected_bokes, load_bokete_data, site_model
-from neta.snapshot.server import SnapshotServer, resolve_request
+from neta.scrape.snapshot_server import SnapshotServer, resolve_request
 
 
 @pytest.fixture(scope="module")

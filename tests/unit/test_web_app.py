@@ -30,23 +30,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from caption_fixtures import write_bokete  # noqa: E402
 from pizza_fixtures import PIZZAS, write_pizza_data  # noqa: E402
 
-from neta.captions.prepare import prepare_captions  # noqa: E402
-from neta.captions.table import read_captions  # noqa: E402
+from neta.boke.checkpoint import save_captioner  # noqa: E402
+from neta.boke.dataset import FEATURE_ATTRS  # noqa: E402
+from neta.boke.model import ShowAndTell  # noqa: E402
+from neta.boke.prepare import prepare_captions  # noqa: E402
+from neta.boke.table import read_captions  # noqa: E402
+from neta.boke.vocab import Vocabulary  # noqa: E402
 from neta.cli import main  # noqa: E402
-from neta.etl.convert import convert_etl  # noqa: E402
-from neta.etl.synth import synth_etl  # noqa: E402
-from neta.evaluate.hiragana_predict import predict_images  # noqa: E402
 from neta.features.backbones import build_extractor  # noqa: E402
 from neta.fonts import ipaexgothic_path  # noqa: E402
 from neta.h5io import write_h5  # noqa: E402
-from neta.models.captioner import ShowAndTell  # noqa: E402
-from neta.models.captioner_checkpoint import save_captioner  # noqa: E402
-from neta.models.hiragana import HiraganaCNN, SoftmaxRegression  # noqa: E402
-from neta.models.hiragana_checkpoint import save_checkpoint  # noqa: E402
-from neta.models.pizza import build_pizza_model  # noqa: E402
-from neta.models.pizza_checkpoint import save_pizza_model  # noqa: E402
-from neta.text.vocab import Vocabulary  # noqa: E402
-from neta.train.captioner_stage import FEATURE_ATTRS  # noqa: E402
+from neta.hiragana.checkpoint import save_checkpoint  # noqa: E402
+from neta.hiragana.etl.convert import convert_etl  # noqa: E402
+from neta.hiragana.etl.synth import synth_etl  # noqa: E402
+from neta.hiragana.model import HiraganaCNN, SoftmaxRegression  # noqa: E402
+from neta.hiragana.predict import predict_images  # noqa: E402
+from neta.pizza.checkpoint import save_pizza_model  # noqa: E402
+from neta.pizza.models import build_pizza_model  # noqa: E402
 from neta.web.app import create_app  # noqa: E402
 
 HOSTILE = "<script>alert(1)</script>"
@@ -394,7 +394,7 @@ def test_a_broken_artifact_is_503_naming_the_rebuild(built, tmp_path):
 @pytest.fixture
 def predictors_made(monkeypatch) -> list:
     """The model paths of every HiraganaPredictor made while the test runs."""
-    import neta.evaluate.hiragana_predict as module
+    import neta.hiragana.predict as module
 
     made = []
 

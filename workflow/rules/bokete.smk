@@ -7,7 +7,7 @@ rule bokete_snapshot:
     input:
         code=stage_code(
             "neta.commands.bokete:cmd_snapshot_bokete",
-            data=["snapshot/data/bokete.yaml"],
+            data=["boke/snapshot/data/bokete.yaml"],
         ),
     output:
         site=directory(bokete_path("snapshot")),

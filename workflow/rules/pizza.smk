@@ -6,7 +6,7 @@ rule dodo_snapshot:
     input:
         code=stage_code(
             "neta.commands.dodo:cmd_snapshot_dodo",
-            data=["snapshot/data/dodo_kaliningrad_2017.csv"],
+            data=["pizza/snapshot/data/dodo_kaliningrad_2017.csv"],
         ),
     output:
         site=directory(pizza_path("snapshot")),

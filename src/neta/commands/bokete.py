@@ -14,7 +14,7 @@ DOWNLOAD_KEYS = site_keys("bokete", "download")
 
 
 def cmd_parse_bokete(args) -> int:
-    from neta.scrape.bokete import bokes_to_json_lines, parse_bokete_file
+    from neta.boke.site import bokes_to_json_lines, parse_bokete_file
 
     for path in args.pages:
         sys.stdout.write(bokes_to_json_lines(parse_bokete_file(path, args.url)))
@@ -22,13 +22,13 @@ def cmd_parse_bokete(args) -> int:
 
 
 def cmd_snapshot_bokete(args) -> int:
-    from neta.snapshot.bokete import build_bokete_snapshot
+    from neta.boke.snapshot.build import build_bokete_snapshot
 
     return print_summary(build_bokete_snapshot(args.out, seed=read_settings(args)["seed"]))
 
 
 def cmd_scrape_bokete(args) -> int:
-    from neta.scrape.bokete.site import bokete_adapter
+    from neta.boke.site.adapter import bokete_adapter
     from neta.scrape.stage import scrape_site
 
     settings = read_settings(args)["bokete"]
@@ -40,8 +40,8 @@ def cmd_scrape_bokete(args) -> int:
 
 
 def cmd_download_bokete(args) -> int:
-    from neta.images.download import image_urls_from_csv
-    from neta.images.site_download import download_site
+    from neta.scrape.download import image_urls_from_csv
+    from neta.scrape.site_download import download_site
 
     settings = read_settings(args)["bokete"]
     return print_summary(download_site(

@@ -17,7 +17,7 @@ CAPTION_KEYS = ("device", "captioner.decode")
 
 
 def cmd_captioner_prepare(args) -> int:
-    from neta.captions.prepare import prepare_captions
+    from neta.boke.prepare import prepare_captions
 
     settings = read_settings(args)
     captioner = settings["captioner"]
@@ -33,8 +33,8 @@ def cmd_captioner_prepare(args) -> int:
 
 
 def cmd_captioner_train(args) -> int:
-    from neta.text.tokenize import resolve_language
-    from neta.train.captioner_stage import train_captioner
+    from neta.boke.tokens import resolve_language
+    from neta.boke.train import train_captioner
 
     settings = read_settings(args)
     captioner = settings["captioner"]
@@ -48,7 +48,7 @@ def cmd_captioner_train(args) -> int:
 
 
 def cmd_captioner_evaluate(args) -> int:
-    from neta.evaluate.captioner import evaluate_captioner
+    from neta.boke.evaluate import evaluate_captioner
 
     settings = read_settings(args)
     decode = settings["captioner"]["decode"]
@@ -60,7 +60,7 @@ def cmd_captioner_evaluate(args) -> int:
 
 
 def cmd_caption(args) -> int:
-    from neta.evaluate.caption_photos import caption_photos
+    from neta.boke.caption_photos import caption_photos
 
     settings = read_settings(args)
     decode = settings["captioner"]["decode"]

@@ -14,7 +14,7 @@ DOWNLOAD_KEYS = site_keys("pizza", "download")
 
 
 def cmd_parse_dodo(args) -> int:
-    from neta.scrape.dodo import menu_to_json_lines, parse_dodo_file
+    from neta.pizza.site import menu_to_json_lines, parse_dodo_file
 
     for path in args.pages:
         sys.stdout.write(menu_to_json_lines(parse_dodo_file(path, args.url)))
@@ -22,13 +22,13 @@ def cmd_parse_dodo(args) -> int:
 
 
 def cmd_snapshot_dodo(args) -> int:
-    from neta.snapshot.dodo import build_dodo_snapshot
+    from neta.pizza.snapshot.build import build_dodo_snapshot
 
     return print_summary(build_dodo_snapshot(args.out, seed=read_settings(args)["seed"]))
 
 
 def cmd_scrape_dodo(args) -> int:
-    from neta.scrape.dodo.site import dodo_adapter
+    from neta.pizza.site.adapter import dodo_adapter
     from neta.scrape.stage import scrape_site
 
     settings = read_settings(args)["pizza"]
@@ -40,8 +40,8 @@ def cmd_scrape_dodo(args) -> int:
 
 
 def cmd_download_dodo(args) -> int:
-    from neta.images.site_download import download_site
     from neta.pizza.menu import recipe_photo_urls
+    from neta.scrape.site_download import download_site
 
     settings = read_settings(args)["pizza"]
     return print_summary(download_site(

@@ -18,7 +18,7 @@ FORMATS_HELP = "ETL8G, ETL9G, ETL8B2, ETL9B, ETL1, ETL6 or ETL7"
 
 def cmd_etl_synth(args) -> int:
     from neta.atomic import atomic_dir
-    from neta.etl.synth import HELDOUT_WRITER_BASE, check_families, synth_etl, training_families
+    from neta.hiragana.etl.synth import HELDOUT_WRITER_BASE, check_families, synth_etl, training_families
 
     settings = read_settings(args)
     synth = settings["hiragana"]["synth"]
@@ -38,7 +38,7 @@ def cmd_etl_synth(args) -> int:
 
 
 def cmd_etl_convert(args) -> int:
-    from neta.etl.convert import convert_etl
+    from neta.hiragana.etl.convert import convert_etl
 
     settings = read_settings(args)
     hiragana = settings["hiragana"]

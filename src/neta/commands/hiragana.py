@@ -17,7 +17,7 @@ PREDICT_KEYS = ("device",)
 
 
 def cmd_hiragana_train(args) -> int:
-    from neta.train.hiragana import train_hiragana
+    from neta.hiragana.train import train_hiragana
 
     settings = read_settings(args)
     train, baseline = settings["hiragana"]["train"], settings["hiragana"]["baseline"]
@@ -44,7 +44,7 @@ def cmd_hiragana_train(args) -> int:
 
 def cmd_hiragana_report(args) -> int:
     from neta.device import set_threads
-    from neta.evaluate.hiragana import evaluate_hiragana
+    from neta.hiragana.evaluate import evaluate_hiragana
 
     settings = read_settings(args)
     set_threads(args.threads)
@@ -63,10 +63,10 @@ def cmd_hiragana_report(args) -> int:
 
 
 def cmd_hiragana_eval(args) -> int:
-    from neta.etl.convert import preprocess
-    from neta.etl.formats import get_format
-    from neta.etl.reader import read_etl_dir
-    from neta.evaluate.hiragana import evaluate_arrays, model_classes
+    from neta.hiragana.etl.convert import preprocess
+    from neta.hiragana.etl.formats import get_format
+    from neta.hiragana.etl.reader import read_etl_dir
+    from neta.hiragana.evaluate import evaluate_arrays, model_classes
 
     settings = read_settings(args)
     fmt = get_format(args.format)
@@ -78,7 +78,7 @@ def cmd_hiragana_eval(args) -> int:
 
 
 def cmd_hiragana_predict(args) -> int:
-    from neta.evaluate.hiragana_predict import predict_images
+    from neta.hiragana.predict import predict_images
 
     settings = read_settings(args)
     for row in predict_images(args.model, args.images, top=5, device=settings["device"]):

@@ -76,7 +76,7 @@ def cmd_pizza_augment(args) -> int:
 
 
 def cmd_pizza_train(args) -> int:
-    from neta.train.pizza import train_pizza_model
+    from neta.pizza.train import train_pizza_model
 
     settings = read_settings(args)
     models = settings["pizza"]["models"]
@@ -97,7 +97,7 @@ def cmd_pizza_train(args) -> int:
 
 
 def cmd_pizza_classifier(args) -> int:
-    from neta.evaluate.pizza_classifier import train_ingredient_classifier
+    from neta.pizza.judge import train_ingredient_classifier
 
     settings = read_settings(args)
     models = settings["pizza"]["models"]
@@ -112,7 +112,7 @@ def cmd_pizza_classifier(args) -> int:
 
 
 def cmd_pizza_evaluate(args) -> int:
-    from neta.evaluate.pizza import evaluate_pizza
+    from neta.pizza.evaluate import evaluate_pizza
 
     settings = read_settings(args)
     models = settings["pizza"]["models"]

@@ -26,7 +26,7 @@ TABLE_TITLES = {
 
 def cmd_report_data(args) -> int:
     from neta.atomic import write_json
-    from neta.evaluate.hiragana_figures import save_figure
+    from neta.figures import save_figure
     from neta.stats.data import bokete_statistics, crawl_statistics, etl_statistics, pizza_statistics
     from neta.stats.figures import bokete_figure, hiragana_figure, pizza_figure
 

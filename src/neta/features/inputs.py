@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 MANIFEST_NEEDS = ("sha256", "path", "status")
-OK = "ok"  # neta.images.download.OK, not imported: that module pulls in the whole crawler
+OK = "ok"  # neta.scrape.download.OK, not imported: that module pulls in the whole crawler
 
 ImageItem = tuple[str, Path]  # (image_id: the sha256 of the file, path)
 

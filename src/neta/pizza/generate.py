@@ -21,8 +21,8 @@ from PIL import Image
 from neta.atomic import atomic_path
 from neta.device import resolve_device
 from neta.errors import NetaError
-from neta.evaluate.pizza_figures import to_uint8
-from neta.models.pizza_checkpoint import load_pizza_model
+from neta.pizza.checkpoint import load_pizza_model
+from neta.pizza.dataset import to_uint8
 from neta.pizza.ingredients import clean_aliases, normalise_ingredients
 from neta.pizza.lemmas import PhraseLemmatiser
 from neta.pizza.recipes import one_hot, read_recipes

@@ -74,7 +74,7 @@ def open_site(name: str, *, base_url: str | None = None, snapshot_dir: str | Pat
     root = Path(snapshot_dir)
     if not (root / "robots.txt").is_file():
         raise NetaError(f"{root}: not a site snapshot (no robots.txt); build it with `neta snapshot {name}`")
-    from neta.snapshot.server import SnapshotServer
+    from neta.scrape.snapshot_server import SnapshotServer
 
     origin = snapshot_origin(name)
     with SnapshotServer(root) as server:

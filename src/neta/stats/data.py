@@ -73,10 +73,10 @@ def bokete_statistics(bokes_csv: str | os.PathLike, captions_csv: str | os.PathL
     caption table; ``vocabulary_size`` is the length of the model's vocabulary, its four special
     tokens ``<pad> <bos> <eos> <unk>`` included (as the training log counts it).
     """
-    from neta.captions.bokete import stars_of
-    from neta.captions.table import SPLITS, read_captions, token_counts
+    from neta.boke.sources.bokete import stars_of
+    from neta.boke.table import SPLITS, read_captions, token_counts
+    from neta.boke.vocab import Vocabulary
     from neta.tables import read_table
-    from neta.text.vocab import Vocabulary
 
     bokes = read_table(bokes_csv, ("boke_id", "stars", "image_url"), BOKES_MADE_BY)
     stars = stars_of(bokes["stars"], str(bokes_csv), "stars")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from neta.evaluate.hiragana_figures import japanese_font
+from neta.figures import japanese_font
 
 BAR = "#4c72b0"
 MB = 1_000_000

@@ -2,7 +2,7 @@
 
 ``gallery.html`` of evaluate_captioner links its photos by relative path, which a report (one HTML
 file, or a zip whose results sit in their own folder) cannot follow; this page is the same gallery
-(:func:`neta.evaluate.caption_gallery.write_gallery`) with each photo shrunk to a thumbnail and
+(:func:`neta.boke.gallery.write_gallery`) with each photo shrunk to a thumbnail and
 embedded, from ``samples.json`` and the photos beside the caption table.
 """
 
@@ -53,7 +53,7 @@ def write_inline_gallery(samples_json: str | os.PathLike, captions_csv: str | os
 
     Returns the number of photos shown.
     """
-    from neta.evaluate.caption_gallery import write_gallery
+    from neta.boke.gallery import write_gallery
 
     samples = read_samples(samples_json)
     folder = Path(captions_csv).parent

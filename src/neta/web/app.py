@@ -9,7 +9,7 @@ Models are loaded once, at their first use or, with ``serve.preload``, when the 
 use between waitress's threads. A stage not built shows (page, HTTP 200) or answers (API, HTTP
 503) the snakemake command that builds it. Every error is a JSON ``{"error": message}`` (API) or a
 page with the message, never a traceback; uploads are bounded by ``MAX_CONTENT_LENGTH`` and decoded
-with the downloader's checks (:func:`neta.images.download.check_image`) before use.
+with the downloader's checks (:func:`neta.scrape.download.check_image`) before use.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class Server:
 
     def captioner(self):
         """Context: the PhotoCaptioner, its lock held."""
-        from neta.evaluate.caption_photos import PhotoCaptioner
+        from neta.boke.caption_photos import PhotoCaptioner
 
         path = self.results.path(art.CAPTIONER)
         return self._use("captioner", (art.CAPTIONER,),
@@ -136,7 +136,7 @@ class Server:
 
     def hiragana(self):
         """Context: the HiraganaPredictor, its lock held."""
-        from neta.evaluate.hiragana_predict import HiraganaPredictor
+        from neta.hiragana.predict import HiraganaPredictor
 
         return self._use("hiragana", (art.HIRAGANA,),
                          lambda: HiraganaPredictor(self.results.path(art.HIRAGANA), device=self.device))
@@ -205,7 +205,7 @@ class Server:
 
     def upload(self, field: str, formats: tuple[str, ...]) -> Image.Image:
         """The image uploaded in ``field``, checked (size, type, a full decode within the pixel limits)."""
-        from neta.images.download import ImageRejected, check_image
+        from neta.scrape.download import ImageRejected, check_image
 
         upload = request.files.get(field)
         if upload is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neta.captions.table import SPLITS, read_captions
+from neta.boke.table import SPLITS, read_captions
 from neta.features.inputs import images_from
 
 IMAGE_ID = re.compile(r"[0-9a-f]{64}")  # a photo's id: the sha256 of its file
@@ -57,8 +57,7 @@ class KnownVectors:
     """The training run's feature vector of each photo (``features.h5``), checked against the captioner's."""
 
     def __init__(self, features_h5: str | os.PathLike, checkpoint: dict) -> None:
-        from neta.evaluate.captioner import check_features
-        from neta.train.captioner_stage import read_caption_features
+        from neta.boke.dataset import check_features, read_caption_features
 
         self.features, self.rows, info = read_caption_features(features_h5)
         check_features(info, checkpoint, str(features_h5))

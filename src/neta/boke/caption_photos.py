@@ -1,0 +1,129 @@
+"""`neta caption`: the top captions of new photos, their vectors made as the training data's were.
+
+:class:`PhotoCaptioner` holds a trained captioner and, from its first use, the CNN backbone its
+training vectors came from (the weights checked by SHA-256), so a long-running caller (``neta serve``)
+loads both once; :func:`caption_photos` is the one-shot command over it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+
+from neta.boke.checkpoint import load_captioner
+from neta.boke.decode import decode
+from neta.boke.vocab import UNK, Vocabulary
+from neta.device import resolve_device
+from neta.errors import NetaError
+from neta.features.backbones import build_extractor
+
+Photo = str | os.PathLike | Image.Image  # a file, or an image already decoded (an upload)
+
+
+class PhotoCaptioner:
+    """A captioner checkpoint loaded once: captions of photos or of feature vectors, and the score of a text.
+
+    ``features`` says what the training vectors were made with (backbone, layer, weights sha256, dim).
+    Not thread-safe: a caller that shares one between threads holds a lock around every call.
+    """
+
+    def __init__(self, model_path: str | os.PathLike, *, device: str,
+                 weights_file: str | os.PathLike | None = None) -> None:
+        self.model_path = model_path
+        self.device = resolve_device(device)
+        self.model, self.checkpoint = load_captioner(model_path, device=self.device)
+        self.vocab = Vocabulary.from_json(self.checkpoint["vocab"], source=str(model_path))
+        self.language = self.checkpoint["settings"]["language"]
+        self.features = self.checkpoint["features"]
+        self._weights_file = weights_file
+        self._backbone = None
+        self._tokenizer = None
+
+    def backbone(self):
+        """(module, transforms) of the training run's backbone, built at the first call; other weights
+        than the training run's are a NetaError."""
+        if self._backbone is None:
+            trained = self.features
+            module, transforms, info = build_extractor(trained["backbone"], trained["layer"],
+                                                       weights_file=self._weights_file)
+            if info.weights_sha256 != trained["weights_sha256"]:
+                raise NetaError(f"{self.model_path}: trained on {trained['backbone']} features from weights with "
+                                f"sha256 {trained['weights_sha256'][:16]}…, but the weights found "
+                                f"({info.weights_file}) have {info.weights_sha256[:16]}…; give the training run's "
+                                "weights file")
+            self._backbone = module, transforms
+        return self._backbone
+
+    def vectors(self, photos: Sequence[Photo]) -> torch.Tensor:
+        """``(N, dim)`` feature vectors of photos (paths or PIL images), on the model's device.
+
+        The backbone's weights are checked before any photo is read.
+        """
+        module, transforms = self.backbone()
+        crops = [transforms(_rgb(photo)) for photo in photos]
+        with torch.inference_mode():
+            return module(torch.stack(crops)).to(self.device)
+
+    def caption_vectors(self, vectors: torch.Tensor, *, beam: int, top: int, max_len: int,
+                        length_norm: bool) -> list[list[dict]]:
+        """Top captions of each vector: dicts with tokens, text and logprob, best first."""
+        return decode(self.model, vectors.to(self.device), self.vocab, language=self.language, beam=beam, top=top,
+                      max_len=max_len, length_norm=length_norm)
+
+    def caption(self, photos: Sequence[Photo], *, beam: int, top: int, max_len: int,
+                length_norm: bool) -> list[list[dict]]:
+        """Top captions of each photo (a path or a PIL image), best first."""
+        return self.caption_vectors(self.vectors(photos), beam=beam, top=top, max_len=max_len,
+                                    length_norm=length_norm)
+
+    def tokenize(self, text: str) -> list[str]:
+        """``text`` cut into words as the training captions were (the tokenizer made at the first call)."""
+        if self._tokenizer is None:
+            from neta.boke.tokens import Tokenizer
+
+            self._tokenizer = Tokenizer(self.language)
+        return self._tokenizer(text)
+
+    def score(self, text: str, vector: torch.Tensor) -> dict:
+        """How likely the model finds ``text`` as the caption of the photo with feature ``vector``.
+
+        ``{"text", "tokens", "unknown", "logprob", "score"}``: the words as the model sees them (words
+        outside its vocabulary as ``<unk>``, listed in ``unknown``), ``log P(w1 ... wn <eos> | photo)``
+        and that per token (``<eos>`` counted), the number beam search ranks by with ``length_norm``.
+        """
+        words = self.tokenize(text)
+        if not words:
+            raise NetaError("the text has no words to score")
+        ids = self.vocab.encode(words)
+        captions = torch.tensor([ids], dtype=torch.long, device=self.device)
+        with torch.inference_mode():
+            logits = self.model(vector.reshape(1, -1).to(self.device), captions, [len(ids)])
+            logp = F.log_softmax(logits.float(), dim=-1)[0].gather(1, captions[0, 1:].unsqueeze(1))
+        total = float(logp.sum())
+        seen = [word if i != self.vocab.unk_id else UNK for word, i in zip(words, ids[1:-1], strict=True)]
+        return {"text": text, "tokens": seen, "unknown": [w for w, s in zip(words, seen, strict=True) if s == UNK],
+                "logprob": round(total, 4), "score": round(total / (len(ids) - 1), 4)}
+
+
+def _rgb(photo: Photo) -> Image.Image:
+    if isinstance(photo, Image.Image):
+        return photo.convert("RGB")
+    try:
+        with Image.open(photo) as image:
+            return image.convert("RGB")
+    except (OSError, UnidentifiedImageError) as exc:
+        raise NetaError(f"{photo}: not an image Pillow can read ({exc})") from exc
+
+
+def caption_photos(model_path: str | os.PathLike, images: Sequence[str | os.PathLike], *, beam: int, top: int,
+                   max_len: int, length_norm: bool, device: str,
+                   weights_file: str | os.PathLike | None = None) -> list[dict]:
+    """One dict a photo: ``image`` and ``captions`` (text, tokens, logprob; best first)."""
+    captioner = PhotoCaptioner(model_path, device=device, weights_file=weights_file)
+    found = captioner.caption(images, beam=beam, top=top, max_len=max_len, length_norm=length_norm)
+    return [{"image": str(Path(path)), "captions": captions} for path, captions in zip(images, found, strict=True)]

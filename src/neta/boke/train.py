@@ -1,0 +1,169 @@
+"""train_captioner: the caption table and features.h5 -> captioner.pt, vocab.json, train_log.csv, loss.png.
+
+The vocabulary is built from the training pairs only; validation captions (every caption of the
+validation photos, whatever the pairing) decide early stopping. Captions that are empty, longer than
+``max_len`` tokens or of a photo with no feature vector (it could not be decoded) are dropped and
+counted in the log and the summary, never silently.
+
+Teacher-forced training of Show and Tell: Adam, gradient clipping, early stopping on validation loss.
+Losses are mean cross-entropy a target token (``<eos>`` included, ``<pad>`` never), so train and
+validation losses compare across batch sizes, and ``exp(loss)`` is the perplexity.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import sys
+import time
+
+import pandas as pd
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from tqdm import tqdm
+
+from neta.atomic import atomic_path, write_csv
+from neta.boke.checkpoint import save_captioner
+from neta.boke.dataset import CaptionSet, caption_loader, caption_set, read_caption_features, with_features
+from neta.boke.metrics import mean_loss
+from neta.boke.model import ShowAndTell
+from neta.boke.table import read_captions, training_pairs, usable
+from neta.boke.vocab import Vocabulary
+from neta.device import resolve_device, seed_everything, set_threads
+from neta.errors import NetaError
+
+log = logging.getLogger(__name__)
+
+LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "seconds")
+
+
+def fit_captioner(model: ShowAndTell, train: CaptionSet, val: CaptionSet, *, epochs: int, batch_size: int, lr: float,
+                  clip: float, patience: int, device, seed: int, pad_id: int) -> list[dict]:
+    """Train ``model`` in place; return one ``{"epoch", "train_loss", "val_loss", "seconds"}`` an epoch.
+
+    Stops after ``patience`` epochs without a lower validation loss; the model ends on ``device``, in
+    eval mode, with the weights of its best validation epoch.
+    """
+    if len(train) == 0:
+        raise NetaError("no training captions: check the dataset, its split and vocab.max_len")
+    if len(val) == 0:
+        raise NetaError("no validation captions for early stopping: raise captioner.split.val_fraction")
+    seed_everything(seed)
+    dev = resolve_device(str(device))
+    model.to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=float(lr))
+    generator = torch.Generator().manual_seed(int(seed))
+    batches = caption_loader(train, batch_size=batch_size, pad_id=pad_id, generator=generator)
+    log.info("training on %d captions (%d batches an epoch), validating on %d; device %s, %d threads",
+             len(train), len(batches), len(val), dev, torch.get_num_threads())
+    history: list[dict] = []
+    best_loss, best_epoch, best_state = math.inf, 0, None
+    for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        total, tokens = 0.0, 0
+        bar = tqdm(batches, desc=f"captioner epoch {epoch}/{epochs}", file=sys.stderr, mininterval=1.0,
+                   dynamic_ncols=True, leave=False)
+        for features, captions, lengths in bar:
+            loss, count = model.loss(features.to(dev), captions.to(dev), lengths)
+            optimizer.zero_grad(set_to_none=True)
+            (loss / count).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            total += loss.item()
+            tokens += count
+            bar.set_postfix(loss=f"{total / tokens:.3f}")
+        bar.close()
+        train_loss = total / tokens
+        val_loss = mean_loss(model, val, batch_size=batch_size, device=dev, pad_id=pad_id)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            raise NetaError(f"captioner loss became {train_loss} (validation {val_loss}) in epoch {epoch}; "
+                            "lower captioner.train.lr or clip")
+        seconds = time.perf_counter() - started
+        history.append({"epoch": epoch, "train_loss": round(train_loss, 6), "val_loss": round(val_loss, 6),
+                        "seconds": round(seconds, 3)})
+        if val_loss < best_loss:
+            best_loss, best_epoch = val_loss, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        log.info("epoch %d/%d train loss %.4f val loss %.4f (best %.4f at epoch %d) %.1f s",
+                 epoch, epochs, train_loss, val_loss, best_loss, best_epoch, seconds)
+        if epoch - best_epoch >= patience:
+            log.info("early stop: no better validation loss for %d epochs", patience)
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    log.info("kept epoch %d (val loss %.4f, perplexity %.2f)", best_epoch, best_loss, math.exp(best_loss))
+    return history
+
+
+def write_train_log(history: list[dict], csv_path: str | os.PathLike) -> None:
+    """``train_log.csv``: epoch, train_loss, val_loss, seconds."""
+    write_csv(csv_path, pd.DataFrame(history, columns=list(LOG_COLUMNS)))
+
+
+def plot_loss(history: list[dict], png_path: str | os.PathLike) -> None:
+    """``loss.png``: train and validation loss an epoch, the kept (best validation) epoch marked."""
+    epochs = [h["epoch"] for h in history]
+    fig = Figure(figsize=(6, 4))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train")
+    ax.plot(epochs, [h["val_loss"] for h in history], marker="o", label="validation")
+    if history:
+        best = min(history, key=lambda h: h["val_loss"])
+        ax.axvline(best["epoch"], color="grey", linestyle=":", label=f"kept: epoch {best['epoch']}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy a token")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(png_path) as tmp:
+        # No Software/date metadata, so the same history gives the same bytes.
+        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+
+
+def train_captioner(captions_csv: str | os.PathLike, features_h5: str | os.PathLike, *, model_out, vocab_out,
+                    log_csv, loss_png, language: str, pairing: str, top_k: int, min_count: int, max_len: int,
+                    model: dict, train: dict, seed: int, device: str, threads: int) -> dict:
+    started = time.perf_counter()
+    set_threads(threads)
+    seed_everything(seed)
+    device_used = resolve_device(device)
+    frame, dropped = usable(read_captions(captions_csv), max_len=max_len)
+    features, rows, feature_info = read_caption_features(features_h5)
+    frame, dropped["no_features"] = with_features(frame, rows, str(captions_csv))
+    pairs = training_pairs(frame, pairing=pairing, top_k=top_k)
+    val = frame[frame["split"] == "val"]
+    for name, part, key in (("training", pairs, "test_fraction"), ("validation", val, "val_fraction")):
+        if part.empty:
+            raise NetaError(f"{captions_csv}: no {name} captions; more photos or another "
+                            f"captioner.split.{key if name == 'validation' else 'val_fraction and ' + key}")
+    vocab = Vocabulary.build((tokens.split() for tokens in pairs["tokens"]), min_count=min_count)
+    train_set, val_set = caption_set(pairs, vocab, features, rows), caption_set(val, vocab, features, rows)
+    config = {"feature_dim": int(features.shape[1]), "vocab_size": len(vocab), **model}
+    net = ShowAndTell(**config, pad_id=vocab.pad_id)
+    log.info("train_captioner: %d training pairs (%s) of %d photos, %d validation captions of %d photos, "
+             "%d words (min_count %d), %s on %s", len(pairs), pairing, pairs["image_id"].nunique(), len(val),
+             val["image_id"].nunique(), len(vocab), min_count, model, device_used)
+    history = fit_captioner(net, train_set, val_set, epochs=train["epochs"], batch_size=train["batch_size"],
+                            lr=train["lr"], clip=train["clip"], patience=train["patience"], device=device_used,
+                            seed=seed, pad_id=vocab.pad_id)
+    vocab.save(vocab_out)
+    settings = {"language": language, "pairing": pairing, "top_k": top_k, "min_count": min_count,
+                "max_len": max_len, "train": train, "seed": seed}
+    save_captioner(model_out, net, model_config=config, vocab=vocab.to_json(), features=feature_info,
+                   settings=settings, history=history)
+    write_train_log(history, log_csv)
+    plot_loss(history, loss_png)
+    best = min(history, key=lambda epoch: epoch["val_loss"])
+    summary = {"model": str(model_out), "pairs": len(pairs), "train_photos": int(pairs["image_id"].nunique()),
+               "val_captions": len(val), "vocab": len(vocab), "dropped": dropped, "epochs": len(history),
+               "best_epoch": best["epoch"], "best_val_loss": round(best["val_loss"], 4),
+               "first_train_loss": round(history[0]["train_loss"], 4),
+               "last_train_loss": round(history[-1]["train_loss"], 4),
+               "seconds": round(time.perf_counter() - started, 1)}
+    log.info("train_captioner: %s", summary)
+    return summary

@@ -1,0 +1,114 @@
+"""model.pt of the hiragana recognizer: the one place it is written and read.
+
+The file is ``torch.save`` of one dict holding plain tensors, numbers, strings, lists and dicts
+only, nothing else pickled, so ``torch.load(path, weights_only=True)`` opens it safely. Its keys,
+in file order:
+
+=======================  ===============================================================================
+``cnn_state_dict``       :class:`~neta.hiragana.model.HiraganaCNN` weights, CPU tensors
+``baseline_state_dict``  :class:`~neta.hiragana.model.SoftmaxRegression` weights, CPU tensors
+``arch``                 ``{"cnn": {...}, "baseline": {...}}``: the constructor keywords of each model
+``classes``              the characters, in label order
+``size``                 side of the square input images
+``params``               the training parameters (the stage's config values, device, threads, optimisers)
+``history``              CNN training curve: ``step``, ``loss``, ``accuracy``, ``lr``, ``keep_prob`` lists
+``baseline_history``     the same for the baseline
+``train``                facts of the run: images, writers, train accuracies, seconds, input sha256
+``neta_version``         the neta version that wrote the file
+=======================  ===============================================================================
+
+:data:`REQUIRED_KEYS` are what :func:`load_models` needs; the rest is provenance.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from neta import __version__
+from neta.atomic import atomic_path
+from neta.errors import NetaError
+from neta.hiragana.model import HiraganaCNN, SoftmaxRegression
+from neta.torch_files import load_checkpoint_file
+
+REQUIRED_KEYS = ("cnn_state_dict", "baseline_state_dict", "arch", "classes", "size")
+
+
+@dataclass
+class LoadedModels:
+    cnn: HiraganaCNN
+    baseline: SoftmaxRegression
+    classes: list[str]
+    size: int
+    checkpoint: dict
+
+
+def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    cnn: HiraganaCNN,
+    baseline: SoftmaxRegression,
+    classes: Sequence[str],
+    size: int,
+    params: Mapping,
+    history: Mapping,
+    baseline_history: Mapping,
+    train: Mapping,
+) -> dict:
+    """Write both models and their metadata to ``path`` atomically; return the dict written."""
+    checkpoint = {
+        "cnn_state_dict": _cpu_state(cnn),
+        "baseline_state_dict": _cpu_state(baseline),
+        "arch": {"cnn": dict(cnn.arch), "baseline": dict(baseline.arch)},
+        "classes": list(classes),
+        "size": int(size),
+        "params": params,
+        "history": history,
+        "baseline_history": baseline_history,
+        "train": train,
+        "neta_version": __version__,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint, tmp)
+    return checkpoint
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """The checkpoint dict at ``path``, or a NetaError naming the file and the fix."""
+    path = Path(path)
+    checkpoint = load_checkpoint_file(path, what="hiragana checkpoint", how_to_make="run `neta hiragana train` first")
+    missing = [k for k in REQUIRED_KEYS if not isinstance(checkpoint, dict) or k not in checkpoint]
+    if missing:
+        raise NetaError(
+            f"{path}: not a hiragana checkpoint (missing {missing}); retrain with `neta hiragana train`"
+        )
+    return checkpoint
+
+
+def model_classes(path: str | os.PathLike) -> list[str]:
+    """The characters the model at ``path`` was trained on, in label order."""
+    return list(read_checkpoint(path)["classes"])
+
+
+def load_models(path: str | os.PathLike, device: torch.device | str = "cpu") -> LoadedModels:
+    """Both models of the checkpoint at ``path`` on ``device``, in eval mode."""
+    checkpoint = read_checkpoint(path)
+    arch = checkpoint["arch"]
+    try:
+        cnn = HiraganaCNN(**arch["cnn"])
+        baseline = SoftmaxRegression(**arch["baseline"])
+        cnn.load_state_dict(checkpoint["cnn_state_dict"])
+        baseline.load_state_dict(checkpoint["baseline_state_dict"])
+    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        raise NetaError(f"{path}: weights do not match the stored architecture ({exc}); retrain") from exc
+    cnn.to(device).eval()
+    baseline.to(device).eval()
+    return LoadedModels(cnn, baseline, list(checkpoint["classes"]), int(checkpoint["size"]), checkpoint)

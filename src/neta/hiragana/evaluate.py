@@ -1,0 +1,269 @@
+"""Test-split metrics and figures for a trained hiragana model (CNN and softmax baseline)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from neta.atomic import write_json
+from neta.device import resolve_device
+from neta.errors import NetaError
+from neta.figures import save_figure
+from neta.hiragana.checkpoint import LoadedModels, load_models, model_classes
+from neta.hiragana.dataset import load_etl_split, to_float_batch
+from neta.hiragana.figures import confusion_figure, errors_figure, filters_figure
+from neta.hiragana.train import predict
+
+log = logging.getLogger(__name__)
+
+__all__ = ["evaluate_hiragana", "evaluate_arrays", "model_classes", "score_heldout_styles"]
+
+MAX_ERRORS_SHOWN = 60
+MOST_CONFUSED_SHOWN = 10
+
+
+def _label_indices(labels, classes: list[str], source: str) -> np.ndarray:
+    """Labels as indices into ``classes``: characters are looked up, integers range-checked."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise NetaError(f"{source}: labels must be one-dimensional, got shape {labels.shape}")
+    if labels.dtype.kind in "USO":
+        index = {c: i for i, c in enumerate(classes)}
+        chars = [x.decode("utf-8") if isinstance(x, bytes) else str(x) for x in labels]
+        unknown = sorted({c for c in chars if c not in index})
+        if unknown:
+            raise NetaError(
+                f"{source}: character(s) {' '.join(unknown)} ({', '.join(f'U+{ord(c[0]):04X}' for c in unknown)}) "
+                f"are not among the model's {len(classes)} classes; evaluate only those classes or retrain "
+                "with a class set that includes them"
+            )
+        return np.fromiter((index[c] for c in chars), dtype=np.int64, count=len(chars))
+    if labels.dtype.kind not in "iu":
+        raise NetaError(f"{source}: labels must be characters or class indices, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= len(classes)):
+        raise NetaError(
+            f"{source}: label indices must lie in 0..{len(classes) - 1}, found {labels.min()}..{labels.max()}"
+        )
+    return labels.astype(np.int64)
+
+
+def _check_images(images: np.ndarray, size: int, source: str) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != (size, size):
+        raise NetaError(
+            f"{source}: expected images of shape (N, {size}, {size}) as the model was trained, got {images.shape}"
+        )
+    if images.dtype != np.uint8:
+        raise NetaError(f"{source}: expected uint8 images (0..255, ink high), got {images.dtype}")
+    if images.shape[0] == 0:
+        raise NetaError(f"{source}: no images to evaluate (no sample of the model's classes was found)")
+    return images
+
+
+def _confusion(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(true * n + pred, minlength=n * n).reshape(n, n)
+
+
+def _most_confused(confusion: np.ndarray, classes: list[str]) -> list[dict]:
+    """The largest off-diagonal cells of a confusion matrix (rows true, columns predicted)."""
+    off = confusion.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(-off, axis=None, kind="stable")[:MOST_CONFUSED_SHOWN]
+    return [
+        {"true": classes[t], "pred": classes[p], "count": int(off[t, p])}
+        for t, p in zip(*np.unravel_index(order, off.shape), strict=True)
+        if off[t, p] > 0
+    ]
+
+
+def _score(models: LoadedModels, images: np.ndarray, labels: np.ndarray, device: torch.device) -> dict:
+    """Predictions of both models and the metrics derived from them."""
+    x = to_float_batch(images).to(device)
+    cnn_pred = predict(models.cnn, x).cpu().numpy()
+    base_pred = predict(models.baseline, x).cpu().numpy()
+    classes = models.classes
+    n_classes = len(classes)
+    cnn_right = cnn_pred == labels
+    base_right = base_pred == labels
+    counts = np.bincount(labels, minlength=n_classes)
+    cnn_hits = np.bincount(labels, weights=cnn_right, minlength=n_classes)
+    base_hits = np.bincount(labels, weights=base_right, minlength=n_classes)
+    per_class = {
+        char: {
+            "count": int(counts[i]),
+            # None (JSON null) rather than 0 for a class with no test sample: nothing was measured.
+            "accuracy": round(float(cnn_hits[i] / counts[i]), 6) if counts[i] else None,
+            "baseline_accuracy": round(float(base_hits[i] / counts[i]), 6) if counts[i] else None,
+        }
+        for i, char in enumerate(classes)
+    }
+    confusion = _confusion(labels, cnn_pred, n_classes)
+    most_confused = _most_confused(confusion, classes)
+    n = int(labels.size)
+    cnn_acc = float(cnn_right.mean())
+    base_acc = float(base_right.mean())
+    metrics = {
+        "cnn": {"accuracy": round(cnn_acc, 6), "n_correct": int(cnn_right.sum())},
+        "baseline": {"accuracy": round(base_acc, 6), "n_correct": int(base_right.sum())},
+        "margin_points": round(100.0 * (cnn_acc - base_acc), 3),
+        "n_test": n,
+        "n_classes": n_classes,
+        "n_classes_tested": int((counts > 0).sum()),
+        "per_class": per_class,
+        "most_confused": most_confused,
+        "baseline_most_confused": _most_confused(_confusion(labels, base_pred, n_classes), classes),
+    }
+    return {"metrics": metrics, "cnn_pred": cnn_pred, "confusion": confusion}
+
+
+def score_heldout_styles(models: LoadedModels, etl_path: str | os.PathLike, device: torch.device) -> dict:
+    """Accuracy and most confused pairs of both models on every image of ``etl_path``.
+
+    ``etl_path`` is an ``etl_28.h5`` of writers whose style families training never saw (``neta etl
+    synth --heldout-styles`` then ``neta etl convert``); its train/test split is ignored, since no
+    image of it was trained on.
+    """
+    parts = [load_etl_split(etl_path, split) for split in ("train", "test")]
+    if parts[0].classes != models.classes:
+        raise NetaError(
+            f"{etl_path}: its class table ({len(parts[0].classes)} classes) differs from the model's "
+            f"({len(models.classes)}); convert it with the same hiragana.classes"
+        )
+    images = _check_images(np.concatenate([p.images for p in parts]), models.size, str(etl_path))
+    labels = np.concatenate([p.labels for p in parts])
+    writers = np.concatenate([p.writers for p in parts])
+    scored = _score(models, images, labels, device)["metrics"]
+    return {
+        "etl": str(etl_path),
+        "n_images": int(labels.size),
+        "n_writers": int(np.unique(writers).size),
+        "cnn": {"accuracy": scored["cnn"]["accuracy"], "most_confused": scored["most_confused"]},
+        "baseline": {"accuracy": scored["baseline"]["accuracy"], "most_confused": scored["baseline_most_confused"]},
+        "per_class": scored["per_class"],
+    }
+
+
+def evaluate_arrays(
+    model_path: str | os.PathLike,
+    images_uint8: np.ndarray,
+    labels: Sequence | np.ndarray,
+    *,
+    writers: np.ndarray | None = None,
+    device: str,
+) -> dict:
+    """Metrics of the model at ``model_path`` on any images ``(N, S, S)`` uint8 (ink high).
+
+    ``labels`` are characters (mapped onto the model's classes; an unknown one is an error naming it)
+    or class indices.
+    """
+    dev = resolve_device(device)
+    models = load_models(model_path, dev)
+    images = _check_images(images_uint8, models.size, str(model_path))
+    index = _label_indices(labels, models.classes, str(model_path))
+    if index.shape[0] != images.shape[0]:
+        raise NetaError(f"{model_path}: {images.shape[0]} images but {index.shape[0]} labels")
+    metrics = _score(models, images, index, dev)["metrics"]
+    if writers is not None:
+        metrics["n_writers_test"] = int(np.unique(np.asarray(writers)).size)
+    metrics["model"] = str(model_path)
+    return metrics
+
+
+def evaluate_hiragana(
+    model_path: str | os.PathLike,
+    etl_path: str | os.PathLike,
+    *,
+    metrics_path: str | os.PathLike,
+    confusion_path: str | os.PathLike,
+    filters_path: str | os.PathLike,
+    errors_path: str | os.PathLike,
+    device: str,
+    heldout_path: str | os.PathLike | None = None,
+) -> dict:
+    """Score both models on the writer-disjoint test split of ``etl_path``; write metrics and figures.
+
+    With ``heldout_path`` (an ``etl_28.h5`` of held-out style families) the metrics also hold
+    ``heldout_style`` (accuracy and most confused pairs of both models) and each model's
+    ``heldout_style_accuracy`` beside its in-distribution ``accuracy``.
+    """
+    started = time.perf_counter()
+    dev = resolve_device(device)
+    models = load_models(model_path, dev)
+    test = load_etl_split(etl_path, "test")
+    if test.classes != models.classes:
+        raise NetaError(
+            f"{etl_path}: its class table ({len(test.classes)} classes) differs from the one {model_path} "
+            "was trained on; retrain the model on this file"
+        )
+    images = _check_images(test.images, models.size, str(etl_path))
+    log.info("read %s: %d test images from %d writers", etl_path, len(images), len(np.unique(test.writers)))
+    scored = _score(models, images, test.labels, dev)
+    metrics = scored["metrics"]
+    shared_writers = test.all_writers_by_split["train"] & test.all_writers_by_split["test"]
+    if shared_writers:
+        log.warning("%s: %d writers appear in both train and test splits", etl_path, len(shared_writers))
+    metrics.update(
+        {
+            "n_writers_test": int(np.unique(test.writers).size),
+            "writer_disjoint": not shared_writers,
+            "split": "test",
+            "model": str(model_path),
+            "etl": str(etl_path),
+            "train_params": models.checkpoint.get("params", {}),
+        }
+    )
+    if heldout_path is not None:
+        heldout = score_heldout_styles(models, heldout_path, dev)
+        metrics["heldout_style"] = heldout
+        for name in ("cnn", "baseline"):
+            metrics[name]["heldout_style_accuracy"] = heldout[name]["accuracy"]
+        log.info(
+            "held-out styles (%s): CNN %.4f, baseline %.4f on %d images of %d writers",
+            heldout_path, heldout["cnn"]["accuracy"], heldout["baseline"]["accuracy"],
+            heldout["n_images"], heldout["n_writers"],
+        )
+    write_json(metrics_path, metrics)
+
+    classes = models.classes
+    title = (
+        f"CNN test accuracy {metrics['cnn']['accuracy']:.2%} "
+        f"({metrics['n_test']} samples, {metrics['n_writers_test']} unseen writers)"
+    )
+    save_figure(confusion_figure(scored["confusion"], classes, title), confusion_path)
+
+    wrong = np.flatnonzero(scored["cnn_pred"] != test.labels)[:MAX_ERRORS_SHOWN]
+    save_figure(
+        errors_figure(
+            images[wrong],
+            [classes[i] for i in test.labels[wrong]],
+            [classes[i] for i in scored["cnn_pred"][wrong]],
+            f"misclassified test samples (true→predicted): first {len(wrong)} of "
+            f"{metrics['n_test'] - metrics['cnn']['n_correct']}",
+        ),
+        errors_path,
+    )
+
+    # The first correctly classified test sample, so the activations show a character the net reads.
+    right = np.flatnonzero(scored["cnn_pred"] == test.labels)
+    pick = int(right[0]) if right.size else 0
+    filters, activations = models.cnn.first_layer(to_float_batch(images[pick : pick + 1]).to(dev))
+    save_figure(
+        filters_figure(
+            filters.numpy(),
+            activations.numpy(),
+            images[pick],
+            f"first-layer filters and activations for 「{classes[test.labels[pick]]}」",
+        ),
+        filters_path,
+    )
+    log.info(
+        "CNN %.4f, baseline %.4f on %d test images; wrote %s, %s, %s, %s in %.1f s",
+        metrics["cnn"]["accuracy"], metrics["baseline"]["accuracy"], metrics["n_test"],
+        metrics_path, confusion_path, errors_path, filters_path, time.perf_counter() - started,
+    )
+    return metrics

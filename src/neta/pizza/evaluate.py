@@ -1,0 +1,285 @@
+"""evaluate_pizza: validation losses, recipe fidelity and sample grids of the trained pizza generators.
+
+Recipe fidelity asks whether a generator draws what its recipe asks for. The judge
+(:mod:`neta.pizza.judge`, trained on real images) names the ingredients it sees in
+``samples_per_recipe`` images generated for each pizza's recipe; a model's score is the mean F1 between
+the asked-for and detected sets. The shuffled-recipe control scores the *same* images against every
+other pizza's recipe: what a generator that ignores its recipe would get, so the margin between the
+two is the part of the score the recipe earns. The judge's own F1 on real held-out images (and its
+shuffled control) bound the scale from above and below.
+
+``metrics.json``::
+
+    {"models": {"<name>": {"kind", "path", "parameters", "discriminator_parameters", "conditioned", "epochs",
+                           "seconds_per_epoch",
+                           "val_loss", "val_reconstruction", "val_kl",      # CVAE kinds; null for the GAN
+                           "fidelity_f1", "shuffled_f1", "fidelity_margin",
+                           "per_pizza_f1": {"<pizza_id>": f1}}},
+     "classifier": {"path", "val_f1", "val_exact_match", "val_label_accuracy", "val_shuffled_f1", "n_val"},
+     "pizzas", "ingredients", "image_size", "holdout_every", "n_val", "samples_per_recipe", "seed",
+     "samples": {"reconstructions", "style_transfer", "one_ingredient", "gan_samples": path}, "seconds"}
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neta.atomic import write_json
+from neta.device import resolve_device, seed_everything, set_threads
+from neta.errors import NetaError
+from neta.pizza.checkpoint import load_pizza_model
+from neta.pizza.dataset import PizzaData, load_pizza_data, to_float, to_uint8
+from neta.pizza.figures import (
+    note_image,
+    one_ingredient_grid,
+    reconstructions_grid,
+    samples_grid,
+    save_png,
+    style_transfer_grid,
+)
+from neta.pizza.judge import (
+    detect_uint8,
+    ingredient_sets,
+    load_ingredient_classifier,
+    pairwise_f1,
+    set_scores,
+    shuffled_f1,
+)
+from neta.pizza.models import count_parameters
+from neta.pizza.recipes import read_recipes
+
+log = logging.getLogger(__name__)
+
+CVAE_KINDS = ("cvae_a", "cvae_b", "cvae_gan")  # have an encoder: validation losses, reconstructions
+GAN_KINDS = ("gan", "cvae_gan")  # trained against a discriminator: their samples get a grid
+STYLE_SOURCES = 4  # pizzas a CVAE encodes for the style-transfer grid
+GAN_COLUMNS = 4  # samples a recipe and model in gan_samples.png
+EVAL_BATCH = 256
+GRIDS = ("reconstructions", "style_transfer", "one_ingredient", "gan_samples")
+
+
+@torch.no_grad()
+def generate_for_recipes(model, recipes: np.ndarray, *, samples_per_recipe: int, seed: int,
+                         device: torch.device) -> np.ndarray:
+    """``samples_per_recipe`` images from ``model.sample`` for each recipe (P, slots, V+1) -> uint8 (P, k, 3, S, S).
+
+    One seeded generator a call, so two models (or two runs) draw the same noise sequence.
+    """
+    recipes = np.asarray(recipes)
+    repeated = torch.as_tensor(np.repeat(recipes, samples_per_recipe, axis=0), dtype=torch.float32)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    parts = [to_uint8(model.sample(repeated[i : i + EVAL_BATCH].to(device), generator=generator))
+             for i in range(0, len(repeated), EVAL_BATCH)]
+    images = np.concatenate(parts)
+    return images.reshape(len(recipes), samples_per_recipe, *images.shape[1:])
+
+
+def recipe_fidelity(classifier, images: np.ndarray, asked: np.ndarray) -> dict:
+    """Score generated images uint8 (P, k, 3, S, S) against the asked ingredient sets (P, V) bool.
+
+    ``fidelity_f1``: mean F1 of each image against its own recipe; ``shuffled_f1``: mean F1 of the same
+    images against every other recipe (a recipe-blind generator's level); ``per_pizza_f1``: (P,) means.
+    """
+    pizzas, k = images.shape[:2]
+    if pizzas < 2:
+        raise NetaError("recipe fidelity needs at least two pizzas (the control scores other recipes)")
+    detected = detect_uint8(classifier, images.reshape(pizzas * k, *images.shape[2:]))
+    scores = pairwise_f1(asked, detected).reshape(pizzas, k, pizzas)  # [asked-for pizza, sample, scored against]
+    own = scores[np.arange(pizzas), :, np.arange(pizzas)]  # (P, k)
+    others = (scores.sum(axis=(1, 2)) - own.sum(axis=1)) / (k * (pizzas - 1))
+    fidelity, control = float(own.mean()), float(others.mean())
+    return {
+        "fidelity_f1": round(fidelity, 6),
+        "shuffled_f1": round(control, 6),
+        "fidelity_margin": round(fidelity - control, 6),
+        "per_pizza_f1": own.mean(axis=1),
+    }
+
+
+@torch.no_grad()
+def validation_losses(model, data: PizzaData, *, seed: int, device: torch.device) -> dict:
+    """Mean reconstruction, KL and total loss a held-out image (the CVAE's own loss terms)."""
+    cvae = getattr(model, "cvae", model)  # the CVAE-GAN's VAE part carries the VAE loss
+    rows = np.flatnonzero(data.val)
+    generator = torch.Generator(device=device).manual_seed(seed)  # the reparameterisation noise
+    sums: dict[str, float] = {}
+    for start in range(0, rows.size, EVAL_BATCH):
+        batch = rows[start : start + EVAL_BATCH]
+        images = to_float(torch.from_numpy(data.images[batch])).to(device)
+        recipes = torch.from_numpy(data.recipes[batch]).float().to(device)
+        reconstruction, mu, logvar = cvae(images, recipes, generator=generator)
+        terms = cvae.loss_function(reconstruction, images, mu, logvar)
+        for key in ("loss", "reconstruction", "kl"):
+            sums[key] = sums.get(key, 0.0) + float(terms[key]) * batch.size  # terms are batch means
+    return {f"val_{key}": round(value / rows.size, 6) for key, value in sums.items()}
+
+
+def _first_row(data: PizzaData, pizza_id: str) -> int:
+    mine = data.pizza_ids == pizza_id
+    held_out = np.flatnonzero(mine & data.val)
+    return int(held_out[0] if held_out.size else np.flatnonzero(mine)[0])
+
+
+def _pizza_table(data: PizzaData, recipes: dict, source: str) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """(pizza ids, names, one held-out image a pizza, its recipe), pizzas in recipes.json order."""
+    names = {pizza["pizza_id"]: pizza["name"] for pizza in recipes["pizzas"]}
+    present = set(np.unique(data.pizza_ids).tolist())
+    unknown = sorted(present - set(names))
+    if unknown:
+        raise NetaError(f"{source}: pizzas {', '.join(unknown[:5])} of the augmented images have no recipe; the "
+                        "two files come from different runs: rerun augment_pizza")
+    ids = [pizza["pizza_id"] for pizza in recipes["pizzas"] if pizza["pizza_id"] in present]
+    # a held-out image of each pizza where there is one (augment_pizza makes every angle of every pizza)
+    rows = [_first_row(data, pizza_id) for pizza_id in ids]
+    return ids, [names[i] for i in ids], data.images[rows], data.recipes[rows]
+
+
+def _check_model(path, info: dict, recipes: dict, data: PizzaData, recipes_json) -> None:
+    if list(info["vocabulary"]) != list(recipes["vocabulary"]) or int(info["slots"]) != int(recipes["slots"]):
+        raise NetaError(f"{path}: trained on another ingredient vocabulary than {recipes_json} "
+                        f"({len(info['vocabulary']) - 1} vs {len(recipes['vocabulary']) - 1} ingredients); retrain it")
+    size = info.get("arch", {}).get("image_size")
+    if size is not None and int(size) != data.size:
+        raise NetaError(f"{path}: makes {size}x{size} images, the augmented data are {data.size}x{data.size}; "
+                        "retrain it")
+
+
+def _seconds_per_epoch(history: list[dict]) -> float | None:
+    seconds = [h["seconds"] for h in history if isinstance(h, dict) and "seconds" in h]
+    return round(float(np.mean(seconds)), 3) if seconds else None
+
+
+def _classifier_metrics(classifier, info: dict, path, data: PizzaData, holdout_every: int) -> dict:
+    if int(info.get("holdout_every", -1)) != holdout_every:
+        raise NetaError(f"{path}: the classifier held out every {info.get('holdout_every')}th angle, this "
+                        f"evaluation every {holdout_every}th; retrain it with the same pizza.models.holdout_every")
+    if classifier.arch["image_size"] != data.size or classifier.arch["ingredients"] != data.classes - 1:
+        raise NetaError(f"{path}: trained on {classifier.arch['image_size']}px images with "
+                        f"{classifier.arch['ingredients']} ingredients, the data have {data.size}px and "
+                        f"{data.classes - 1}; retrain it on this augmented.h5")
+    rows = np.flatnonzero(data.val)
+    asked = ingredient_sets(data.recipes[rows])
+    detected = detect_uint8(classifier, data.images[rows])
+    return {
+        "path": str(path),
+        **{f"val_{k}": v for k, v in set_scores(asked, detected).items()},
+        "val_shuffled_f1": shuffled_f1(asked, detected, data.pizza_ids[rows]),
+        "n_val": int(rows.size),
+    }
+
+
+def evaluate_pizza(
+    models: dict[str, str | os.PathLike],
+    classifier_path: str | os.PathLike,
+    augmented_h5: str | os.PathLike,
+    recipes_json: str | os.PathLike,
+    *,
+    metrics_out: str | os.PathLike,
+    samples_dir: str | os.PathLike,
+    holdout_every: int,
+    samples_per_recipe: int,
+    seed: int,
+    device: str,
+    threads: int,
+) -> dict:
+    """Score every model (name -> checkpoint path), write ``metrics_out`` and the grids in ``samples_dir``."""
+    started = time.perf_counter()
+    if not models:
+        raise NetaError("evaluate_pizza: no model to evaluate; give at least one checkpoint")
+    if isinstance(samples_per_recipe, bool) or not isinstance(samples_per_recipe, int) or samples_per_recipe < 1:
+        raise NetaError(f"pizza.models.samples_per_recipe: expected an integer >= 1, got {samples_per_recipe!r}")
+    set_threads(threads)
+    seed_everything(seed)
+    dev = resolve_device(device)
+    recipes = read_recipes(recipes_json)
+    data = load_pizza_data(augmented_h5, holdout_every=holdout_every)
+    if data.classes != len(recipes["vocabulary"]) or data.slots != recipes["slots"]:
+        raise NetaError(f"{augmented_h5}: recipes of {data.slots} x {data.classes}, {recipes_json} has "
+                        f"{recipes['slots']} x {len(recipes['vocabulary'])}; rerun augment_pizza")
+    ids, names, images, pizza_recipes = _pizza_table(data, recipes, str(augmented_h5))
+    asked = ingredient_sets(pizza_recipes)
+    classifier, classifier_info = load_ingredient_classifier(classifier_path, device=dev)
+    classifier_metrics = _classifier_metrics(classifier, classifier_info, classifier_path, data, holdout_every)
+    log.info("read %s (%d pizzas, %d held-out images) and %s; judge F1 on real held-out images %.4f "
+             "(other pizzas' recipes: %.4f)", augmented_h5, len(ids), int(data.val.sum()), recipes_json,
+             classifier_metrics["val_f1"], classifier_metrics["val_shuffled_f1"])
+
+    loaded, results, samples = {}, {}, {}
+    for name, path in models.items():
+        model, info = load_pizza_model(path, device=dev)
+        _check_model(path, info, recipes, data, recipes_json)
+        kind = info["kind"]
+        entry = {
+            "kind": kind,
+            "path": str(path),
+            "parameters": int(count_parameters(model)),
+            # of those, the discriminator's (a GAN's or CVAE-GAN's): not needed to draw a pizza
+            "discriminator_parameters": int(count_parameters(model.discriminator))
+            if hasattr(model, "discriminator") else None,
+            "conditioned": bool(getattr(model, "conditioned", True)),
+            "epochs": len(info.get("history", [])),
+            "seconds_per_epoch": _seconds_per_epoch(info.get("history", [])),
+            "val_loss": None, "val_reconstruction": None, "val_kl": None,
+        }
+        if kind in CVAE_KINDS:
+            entry.update(validation_losses(model, data, seed=seed, device=dev))
+        samples[name] = generate_for_recipes(model, pizza_recipes, samples_per_recipe=samples_per_recipe, seed=seed,
+                                             device=dev)
+        fidelity = recipe_fidelity(classifier, samples[name], asked)
+        fidelity["per_pizza_f1"] = {pid: round(float(f), 6) for pid, f in zip(ids, fidelity["per_pizza_f1"],
+                                                                              strict=True)}
+        entry.update(fidelity)
+        results[name], loaded[name] = entry, (kind, model)
+        log.info("%s (%s, %d parameters): fidelity F1 %.4f, shuffled-recipe control %.4f%s", name, kind,
+                 entry["parameters"], entry["fidelity_f1"], entry["shuffled_f1"],
+                 f", val reconstruction {entry['val_reconstruction']:.2f} KL {entry['val_kl']:.2f}"
+                 if entry["val_kl"] is not None else "")
+
+    paths = _write_grids(Path(samples_dir), loaded, samples, images, pizza_recipes, names,
+                         ingredients=recipes["vocabulary"][1:], slots=recipes["slots"], seed=seed,
+                         image_size=data.size)
+    metrics = {
+        "models": results,
+        "classifier": classifier_metrics,
+        "pizzas": len(ids),
+        "ingredients": len(recipes["vocabulary"]) - 1,
+        "image_size": data.size,
+        "holdout_every": int(holdout_every),
+        "n_val": int(data.val.sum()),
+        "samples_per_recipe": int(samples_per_recipe),
+        "seed": int(seed),
+        "samples": paths,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    write_json(metrics_out, metrics)
+    log.info("wrote %s and %d grids in %s in %.1f s", metrics_out, len(paths), samples_dir, metrics["seconds"])
+    return metrics
+
+
+def _write_grids(samples_dir: Path, loaded: dict, samples: dict, images: np.ndarray, recipes: np.ndarray,
+                 names: list[str], *, ingredients: list[str], slots: int, seed: int, image_size: int) -> dict:
+    """The four grids (a note image in place of a grid no evaluated model can make); name -> path."""
+    cvaes = {name: model for name, (kind, model) in loaded.items() if kind in CVAE_KINDS}
+    conditioned = {name: model for name, (_, model) in loaded.items() if getattr(model, "conditioned", True)}
+    gans = {name: samples[name] for name, (kind, _) in loaded.items() if kind in GAN_KINDS}
+    grids = {
+        "reconstructions": reconstructions_grid(cvaes, images, recipes, names) if cvaes
+        else note_image("no CVAE evaluated: nothing to reconstruct"),
+        "style_transfer": style_transfer_grid(cvaes, images, recipes, names, sources=STYLE_SOURCES) if cvaes
+        else note_image("no CVAE evaluated: no encoder for style transfer"),
+        "one_ingredient": one_ingredient_grid(conditioned, ingredients, slots=slots, seed=seed, image_size=image_size)
+        if conditioned else note_image("no recipe-conditioned model evaluated"),
+        "gan_samples": samples_grid(gans, names, per_model=GAN_COLUMNS) if gans else note_image("no GAN evaluated"),
+    }
+    paths = {}
+    for key, image in grids.items():
+        path = samples_dir / f"{key}.png"
+        save_png(image, path)
+        paths[key] = str(path)
+    return paths
