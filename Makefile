@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SLURM_STAMP := $(VENV)/.installed-slurm
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test test-cluster install system-packages cluster-packages lint bench clean
+.PHONY: run test test-unit test-cluster install system-packages cluster-packages lint bench rulegraph clean
 
 # A lock left by a killed run is cleared first (never one a running snakemake holds).
 run: $(STAMP)
@@ -17,6 +17,10 @@ run: $(STAMP)
 # tests/cluster (a single-node Slurm, ~15 min) runs only from `make test-cluster`.
 test: $(STAMP) system-packages
 	$(BIN)/python -m pytest -q --durations=15 tests --ignore=tests/cluster
+
+# tests/unit only (no snakemake run, no browser, no Debian packages): the quick loop while editing src/.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q --durations=15 tests/unit
 
 # The workflow on a single-node Slurm started by the tests (README: "Running on a cluster"): needs
 # root (the Slurm daemons), Debian's slurm-wlm and munge, and the `.[slurm]` extra in the venv.
@@ -72,6 +76,24 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+# docs/rulegraph.dot: `snakemake --rulegraph` of the default config (no job runs), its edges sorted
+# (Snakemake prints them in no fixed order); docs/rulegraph.svg: rendered by Graphviz's dot. Debian's
+# graphviz is installed when missing and running as root. tests/integration/test_workflow_docs.py fails
+# when either is stale.
+RULEGRAPH := docs/rulegraph
+rulegraph: $(STAMP)
+	@command -v dot >/dev/null || if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz; \
+	else \
+	  echo "neta: make rulegraph renders with Graphviz's dot; run: sudo apt-get install graphviz" >&2; exit 1; \
+	fi
+	$(BIN)/snakemake --rulegraph > $(RULEGRAPH).dot.part
+	{ grep -v -e ' -> ' -e '^}' $(RULEGRAPH).dot.part; \
+	  grep -e ' -> ' $(RULEGRAPH).dot.part | LC_ALL=C sort -k3,3n -k1,1n; echo '}'; } > $(RULEGRAPH).dot
+	rm $(RULEGRAPH).dot.part
+	dot -Tsvg $(RULEGRAPH).dot > $(RULEGRAPH).svg.part
+	mv $(RULEGRAPH).svg.part $(RULEGRAPH).svg
 
 clean:
 	rm -rf results/hiragana results/bokete results/pizza results/logs results/benchmarks .snakemake

@@ -39,6 +39,7 @@ from PIL import Image, ImageDraw, ImageFilter
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from neta.pizza.augment import augment_pizzas  # noqa: E402
+from neta.pizza.config import AugmentSettings  # noqa: E402
 from neta.settings import with_defaults  # noqa: E402
 
 SIZE, TOP_VIEW_X, SIDE = 64, 165, 380
@@ -86,8 +87,8 @@ def run_stage(paths, out, *, size, order, threads) -> tuple[float, np.ndarray]:
     recipe = np.zeros((9, 29), dtype=np.uint8)
     items = [(f"synthetic-{i}", path, recipe) for i, path in enumerate(paths)]
     started = time.perf_counter()
-    augment_pizzas(items, out, size=size, angle_step=1, flip=True, order=order, top_view_x=TOP_VIEW_X,
-                   device="cpu", threads=threads, max_failures=0)
+    augment = AugmentSettings(size=size, angle_step=1, flip=True, order=order, top_view_x=TOP_VIEW_X)
+    augment_pizzas(items, out, augment=augment, device="cpu", threads=threads, max_failures=0)
     seconds = time.perf_counter() - started
     with h5py.File(out, "r") as handle:
         return seconds, handle["images"][()]

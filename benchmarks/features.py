@@ -44,6 +44,7 @@ from sklearn.datasets import load_sample_images
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from neta.features.backbones import build_extractor  # noqa: E402
+from neta.features.config import FeatureSettings  # noqa: E402
 from neta.features.engines import OnnxEngine, TorchEngine  # noqa: E402
 from neta.features.extract import extract_features  # noqa: E402
 from neta.features.inputs import images_from  # noqa: E402
@@ -87,12 +88,12 @@ def time_stage(items, out: Path, *, backend: str, workers: int, batch_size: int,
                onnx_dir: Path, repeats: int) -> tuple[float, float]:
     """(images/s of decode + resize + infer + write, images/s of the whole call with the one-off model set-up),
     each the best of ``repeats`` runs: the machine is shared, the best run is the least disturbed."""
+    settings = FeatureSettings(backbone=BACKBONE, layer=LAYER, batch_size=batch_size, workers=workers,
+                               backend=backend, dtype="float32", shards=1, max_failure_ratio=0.0)
     pipeline, whole = [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        summary = extract_features(items, out, backbone=BACKBONE, layer=LAYER, batch_size=batch_size,
-                                   workers=workers, backend=backend, dtype="float32", device=device, threads=threads,
-                                   max_failure_ratio=0.0, onnx_dir=onnx_dir)
+        summary = extract_features(items, out, settings=settings, device=device, threads=threads, onnx_dir=onnx_dir)
         seconds = time.perf_counter() - started
         whole.append(len(items) / seconds)
         pipeline.append(len(items) / (seconds - summary["model_seconds"]))

@@ -45,6 +45,7 @@ from PIL import Image, ImageDraw, ImageFont
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from neta.boke.caption_photos import caption_photos  # noqa: E402
+from neta.boke.config import DecodeSettings  # noqa: E402
 from neta.fonts import ipaexgothic_path  # noqa: E402
 from neta.hiragana.predict import predict_images  # noqa: E402
 from neta.web.app import create_app  # noqa: E402
@@ -136,8 +137,8 @@ def main() -> None:
         assert len(body["bokes"]) == 5
         generate.append(seconds)
         if anchor_turn(i, anchor_generate):
-            anchor_generate.append(timed(lambda photo=photo: caption_photos(captioner, [data.files[photo]],
-                                                                            device="cpu", **decode))[0])
+            anchor_generate.append(timed(lambda photo=photo: caption_photos(
+                captioner, [data.files[photo]], decoding=DecodeSettings(**decode), device="cpu"))[0])
     files = [data.files[photo].read_bytes() for photo in photos]
     uploads = []
     for i in range(args.uploads):

@@ -1,6 +1,6 @@
 """The one way neta writes and reads HDF5 artifacts.
 
-House style (DESIGN.md): written to a temporary file beside the output and renamed on success, ``"w"``
+House style (docs/architecture.md): written to a temporary file beside the output and renamed on success, ``"w"``
 mode only, datasets chunked along the first axis and compressed, ``track_times=False`` so the same
 inputs give the same bytes, and provenance attributes on the root group.
 """

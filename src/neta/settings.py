@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
+import typing
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import yaml
 
@@ -213,3 +215,65 @@ def _set(config: dict, path: str, value: Any) -> None:
     for part in parents:
         config = config.setdefault(part, {})
     config[name] = value
+
+
+class ConfigSection:
+    """A config section as a frozen dataclass, built once from validated settings: subclass it with
+    ``@dataclass(frozen=True)``, name the section in ``KEY``, and give one field a key of the schema's
+    section (no defaults: they live in the schema). A field typed with another ConfigSection holds a
+    nested section. Lists become tuples; :meth:`record` gives the plain values a checkpoint stores."""
+
+    KEY: ClassVar[str]
+
+    @classmethod
+    def of(cls, settings: Mapping, key: str | None = None) -> Self:
+        """The section ``key`` (default :attr:`KEY`) of ``settings``, the validated config parts."""
+        key = key or cls.KEY
+        values: Any = settings
+        for part in key.split("."):
+            if not isinstance(values, Mapping) or part not in values:
+                raise NetaError(f"settings lack {key!r}")
+            values = values[part]
+        return cls.from_values(values, key)
+
+    @classmethod
+    def from_values(cls, values: Mapping, key: str) -> Self:
+        names = [field.name for field in dataclasses.fields(cls)]
+        if not isinstance(values, Mapping) or set(values) != set(names):
+            got = sorted(values) if isinstance(values, Mapping) else type(values).__name__
+            raise NetaError(f"config key {key}: expected the keys {', '.join(names)}; got {got}")
+        hints = typing.get_type_hints(cls)
+        built = {}
+        for name in names:
+            hint = hints[name]
+            if isinstance(hint, type) and issubclass(hint, ConfigSection):
+                built[name] = hint.from_values(values[name], f"{key}.{name}")
+            elif hint is int and isinstance(values[name], float):
+                built[name] = int(values[name])  # the schema's "integer" admits 5.0
+            else:
+                built[name] = _frozen(values[name])
+        return cls(**built)
+
+    def record(self) -> dict:
+        """The section as plain JSON values (tuples as lists), as checkpoints and summaries keep it."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, Mapping):
+        return FrozenDict({key: _frozen(item) for key, item in value.items()})
+    return value
+
+
+class FrozenDict(dict):
+    """A read-only dict (a dict subclass so json and asdict treat it as one)."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a config section is read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __hash__(self) -> int:  # frozen dataclasses hash their fields
+        return hash(tuple(sorted(self.items())))

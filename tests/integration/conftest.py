@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -13,7 +14,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ["Snakefile", "workflow", "src", "profiles", "envs", "config.yaml"]
+COPIED = ["Snakefile", "workflow", "src", "profiles", "envs", "config.yaml", "config"]
 
 
 def deep_update(base: dict, extra: dict) -> dict:
@@ -57,47 +58,38 @@ class Workflow:
 
     def planned_jobs(self, *targets: str) -> dict[str, int]:
         """Rule -> job count that a dry run would execute (empty when nothing is to do)."""
-        proc = self.snakemake("--dry-run", *targets)
+        return self.dry_run(*targets)[0]
+
+    def dry_run(self, *args: str) -> tuple[dict[str, int], str]:
+        """A dry run's rule -> job count, and its whole output (with --printshellcmds, the commands)."""
+        proc = self.snakemake("--dry-run", *args)
         text = proc.stdout + proc.stderr
-        counts: dict[str, int] = {}
-        table = re.search(r"Job stats:\n(.*?)\n\n", text + "\n\n", re.S)
-        if table is None:
-            assert "Nothing to be done" in text, text
-            return counts
-        for line in table.group(1).splitlines()[2:]:
-            parts = line.split()
-            if len(parts) == 2 and parts[0] != "total" and parts[1].isdigit():
-                counts[parts[0]] = int(parts[1])
+        return job_counts(text), text
+
+
+def job_counts(text: str) -> dict[str, int]:
+    """Rule -> job count of the "Job stats" table in a dry run's output (empty when nothing is to do)."""
+    counts: dict[str, int] = {}
+    table = re.search(r"Job stats:\n(.*?)\n\n", text + "\n\n", re.S)
+    if table is None:
+        assert "Nothing to be done" in text, text
         return counts
+    for line in table.group(1).splitlines()[2:]:
+        parts = line.split()
+        if len(parts) == 2 and parts[0] != "total" and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    return counts
 
 
-TINY_CONFIG = {
-    "hiragana": {
-        "synth": {"writers": 6, "heldout_writers": 2},
-        "split": {"test_fraction": 0.34},
-        # Enough steps to learn something (~0.58 CNN accuracy on 2 test writers), a few seconds of CPU.
-        "train": {
-            "steps": 200,
-            "batch_size": 32,
-            "lr_schedule": [[0, 1.0e-3], [150, 5.0e-4]],
-            "keep_prob_schedule": [[0, 1.0], [100, 0.5]],
-        },
-        "baseline": {"steps": 200, "batch_size": 32},
-    },
-    # Small pizza generators for one epoch: the stages' plumbing, not good models
-    "pizza": {"models": {"latent": 16, "dense": 64, "gan_width": 2, "samples_per_recipe": 2,
-                         **{part: {"epochs": 1} for part in ("cvae", "gan", "cvae_gan", "classifier")}}},
-    # A small Show and Tell for a few epochs: the stages' plumbing, not a good model
-    "captioner": {
-        "vocab": {"min_count": 1},
-        "model": {"embed_size": 32, "hidden_size": 48},
-        "train": {"epochs": 4, "batch_size": 32},
-        "decode": {"beam": 4},
-    },
-}
+# The tiny run (config/test.yaml, the one place its values live), merged over config.yaml key by key
+# as `snakemake --configfile config/test.yaml` merges it; the tests keep the merge in the copy's
+# config.yaml, which they edit.
+TINY_CONFIG = yaml.safe_load((REPO / "config" / "test.yaml").read_text(encoding="utf-8"))
 
 
-def copy_workflow(root: Path) -> Workflow:
+def copy_workflow(root: Path, tiny: bool = True) -> Workflow:
+    """A copy of the workflow under `root`; its config.yaml is the tiny run's unless `tiny` is false
+    (then it is the repository's own, with config/ beside it as in a checkout)."""
     root.mkdir(parents=True)
     for name in COPIED:
         source = REPO / name
@@ -106,13 +98,20 @@ def copy_workflow(root: Path) -> Workflow:
         else:
             shutil.copy2(source, root / name)
     flow = Workflow(root)
-    flow.write_config(deep_update(flow.config(), TINY_CONFIG))
+    if tiny:
+        flow.write_config(deep_update(flow.config(), copy.deepcopy(TINY_CONFIG)))
     return flow
 
 
 @pytest.fixture
 def workflow_copy(tmp_path: Path) -> Workflow:
     return copy_workflow(tmp_path / "neta")
+
+
+@pytest.fixture
+def checkout_copy(tmp_path: Path) -> Workflow:
+    """A copy of the workflow as a checkout has it: the default config.yaml, config/ beside it."""
+    return copy_workflow(tmp_path / "neta", tiny=False)
 
 
 # Loaded by every Python process started with the trace directory on PYTHONPATH: a `python -m neta`

@@ -202,12 +202,23 @@ def test_editing_a_file_of_a_rule_reruns_it_and_what_it_feeds_only(finished_work
         path.write_bytes(original)  # the same bytes with a new time
 
 
-
 def test_undone_edits_leave_nothing_to_do(finished_workflow):
-    """Every edit above was undone (the same bytes, new times): Snakemake compares the code inputs'
-    checksums, not their times, so nothing is to do. One dry run checks them all; pytest runs a module's
-    tests in the order they are written, and no real run has happened since."""
-    assert finished_workflow.planned_jobs() == {}
+    """Every code input of every rule edited and the edit undone (the same bytes, a new time): Snakemake
+    compares the code inputs' checksums, not their times, so nothing is to do. One dry run checks them all."""
+    flow = finished_workflow
+    originals = {Path(path): Path(path).read_bytes()
+                 for path in sorted(set().union(*(code_of(flow, rule) for rule in FEEDS)))}
+    newest_output = max((flow.root / output).stat().st_mtime for output in OUTPUTS)
+    try:
+        for path, original in originals.items():
+            path.write_bytes(original + b"\n# edited by the test\n")
+    finally:
+        for path, original in originals.items():
+            path.write_bytes(original)
+    # By their times alone every rule would rerun: each code input is newer than every output.
+    assert min(path.stat().st_mtime for path in originals) > newest_output
+    assert flow.planned_jobs() == {}
+
 
 def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     flow = finished_workflow
@@ -293,10 +304,19 @@ def test_deleting_an_output_reruns_its_rule_and_what_it_feeds(finished_workflow,
         shutil.move(aside, path)  # a rename keeps the times
 
 
-
 def test_outputs_put_back_leave_nothing_to_do(finished_workflow):
-    """Every output deleted above was put back with its times: nothing is to do (one dry run for all)."""
-    assert finished_workflow.planned_jobs() == {}
+    """Every output moved away and put back (a rename keeps its times): nothing is to do. One dry run
+    checks them all."""
+    flow = finished_workflow
+    aside = flow.root.parent / "aside"
+    for output in sorted(OUTPUTS):
+        path = flow.root / output
+        mtime = path.stat().st_mtime_ns
+        shutil.move(path, aside)
+        shutil.move(aside, path)
+        assert path.stat().st_mtime_ns == mtime, output
+    assert flow.planned_jobs() == {}
+
 
 def test_a_deleted_intermediate_is_rebuilt_by_a_plain_run(finished_workflow):
     flow = finished_workflow

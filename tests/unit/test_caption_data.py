@@ -11,22 +11,38 @@ import pytest
 from caption_fixtures import CAN_BOKES, can_photo, write_boke_can, write_bokete, write_coco, write_karpathy
 
 import neta.boke.sources.bokete as can_reader
+from neta.boke.config import CocoSettings, KarpathySettings, SplitSettings
 from neta.boke.prepare import prepare_captions, split_photos
 from neta.boke.table import read_captions, references, training_pairs, usable, write_captions
 from neta.errors import NetaError
 from neta.features.inputs import images_from
+from neta.settings import validate_config
 
-SETTINGS = dict(language="auto", val_fraction=0.2, test_fraction=0.2, seed=7, max_images=0, max_missing_ratio=0.1)
+SETTINGS = dict(language="auto", split=SplitSettings(val_fraction=0.2, test_fraction=0.2), seed=7, max_images=0,
+                max_missing_ratio=0.1)
 
 
 def sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def sections(inputs: dict) -> dict:
+    """The fixtures' COCO and Karpathy files as the captioner.coco and captioner.karpathy sections."""
+    inputs = dict(inputs)
+    if "coco_annotations" in inputs:
+        inputs["coco"] = CocoSettings(annotations=tuple(map(str, inputs.pop("coco_annotations"))),
+                                      images=str(inputs.pop("coco_images")))
+    if "karpathy_file" in inputs:
+        inputs["karpathy"] = KarpathySettings(file=str(inputs.pop("karpathy_file")),
+                                              images=str(inputs.pop("karpathy_images")))
+    return inputs
+
+
 def prepare(dataset, tmp_path, **inputs):
     out = tmp_path / "out"
     manifest = None if dataset == "bokete" else out / "manifest.csv"
-    summary = prepare_captions(dataset, out / "captions.csv", manifest_out=manifest, **{**SETTINGS, **inputs})
+    summary = prepare_captions(dataset, out / "captions.csv", manifest_out=manifest,
+                               **{**SETTINGS, **sections(inputs)})
     return read_captions(out / "captions.csv"), summary
 
 
@@ -156,14 +172,22 @@ def test_bokete_join_on_the_download_manifest(tmp_path):
 
 def test_seeded_split_by_photo():
     photos = [f"{n:064x}" for n in range(50)]
-    first = split_photos(photos, val_fraction=0.1, test_fraction=0.2, seed=3)
-    assert first == split_photos(list(reversed(photos)), val_fraction=0.1, test_fraction=0.2, seed=3)
-    assert first != split_photos(photos, val_fraction=0.1, test_fraction=0.2, seed=4)
+    split = SplitSettings(val_fraction=0.1, test_fraction=0.2)
+    first = split_photos(photos, split=split, seed=3)
+    assert first == split_photos(list(reversed(photos)), split=split, seed=3)
+    assert first != split_photos(photos, split=split, seed=4)
     counts = pd.Series(first).value_counts()
     assert (counts["train"], counts["val"], counts["test"]) == (35, 5, 10)
-    assert set(split_photos(photos, val_fraction=0, test_fraction=0, seed=3).values()) == {"train"}
+    none = SplitSettings(val_fraction=0, test_fraction=0)
+    assert set(split_photos(photos, split=none, seed=3).values()) == {"train"}
     with pytest.raises(NetaError, match="too few"):
-        split_photos(photos[:2], val_fraction=0.1, test_fraction=0.1, seed=0)
+        split_photos(photos[:2], split=SplitSettings(val_fraction=0.1, test_fraction=0.1), seed=0)
+
+
+@pytest.mark.parametrize("key, value", [("val_fraction", 0.6), ("test_fraction", -0.1), ("test_fraction", "0.2")])
+def test_the_schema_rejects_a_bad_split_fraction_naming_the_key(key, value):
+    with pytest.raises(NetaError, match=rf"config key captioner\.split\.{key}"):
+        validate_config({"captioner": {"split": {key: value}}})
 
 
 def test_same_seed_same_table(tmp_path):
@@ -186,8 +210,12 @@ def test_pairing_all_top1_topk_with_ties_in_table_order():
     assert list(training_pairs(table, pairing="all", top_k=1)["tokens"]) == ["a", "b", "c", "d", "e"]
     assert list(training_pairs(table, pairing="top1", top_k=99)["tokens"]) == ["b", "e"]  # b before c on a tie
     assert list(training_pairs(table, pairing="topk", top_k=3)["tokens"]) == ["a", "b", "c", "e"]
-    with pytest.raises(NetaError, match="pairing"):
-        training_pairs(table, pairing="best", top_k=1)
+
+
+@pytest.mark.parametrize("config, key", [({"pairing": "best"}, "pairing"), ({"top_k": 0}, "top_k")])
+def test_the_schema_rejects_an_unknown_pairing_or_top_k_below_1(config, key):
+    with pytest.raises(NetaError, match=rf"config key captioner\.{key}:"):
+        validate_config({"captioner": config})
 
 
 def test_usable_drops_empty_and_over_long_captions_with_counts(caplog):

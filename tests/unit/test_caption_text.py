@@ -7,6 +7,7 @@ import pytest
 from neta.boke.tokens import Tokenizer, normalise, resolve_language
 from neta.boke.vocab import BOS, EOS, PAD, UNK, Vocabulary
 from neta.errors import NetaError
+from neta.settings import validate_config
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +37,17 @@ def test_language_resolution_and_unknown_languages():
     datasets = ("bokete", "bokete_can", "coco", "karpathy")
     assert [resolve_language(d, "auto") for d in datasets] == ["ja", "ja", "en", "en"]
     assert resolve_language("coco", "ja") == "ja"
-    with pytest.raises(NetaError, match="language"):
-        resolve_language("coco", "fr")
-    with pytest.raises(NetaError, match="dataset"):
-        resolve_language("flickr", "auto")
-    with pytest.raises(NetaError, match="'fr'"):
+    with pytest.raises(NetaError, match=r"config key captioner\.language: 'fr' is not one of"):
+        validate_config({"captioner": {"language": "fr"}})
+    with pytest.raises(NetaError, match=r"config key captioner\.dataset: 'flickr' is not one of"):
+        validate_config({"captioner": {"dataset": "flickr"}})
+    with pytest.raises(NetaError, match="'fr'"):  # a checkpoint's language, not the config's
         Tokenizer("fr")
+
+
+def test_the_schema_rejects_a_min_count_below_1():
+    with pytest.raises(NetaError, match=r"config key captioner\.vocab\.min_count: 0 is less than the minimum of 1"):
+        validate_config({"captioner": {"vocab": {"min_count": 0}}})
 
 
 def test_vocabulary_keeps_words_seen_min_count_times_most_frequent_first():

@@ -5,6 +5,7 @@ class centre plus noise. A model that learns must read the class off the vector 
 """
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -14,17 +15,26 @@ import torch
 from pycocoevalcap.bleu.bleu import Bleu
 
 from neta.boke.checkpoint import load_captioner, save_captioner
-from neta.boke.dataset import CaptionSet, collate_captions
+from neta.boke.config import ModelSettings, TrainSettings, VocabSettings
+from neta.boke.dataset import FEATURE_ATTRS, CaptionSet, collate_captions
 from neta.boke.metrics import perplexity
 from neta.boke.model import ShowAndTell
-from neta.boke.train import fit_captioner, plot_loss, write_train_log
+from neta.boke.table import write_captions
+from neta.boke.train import fit_captioner, plot_loss, train_captioner, write_train_log
 from neta.errors import NetaError
+from neta.h5io import write_h5
+from neta.settings import validate_config
 
 PAD, BOS, EOS = 0, 1, 2
 CLASSES, DIM, VOCAB, MAX_LEN = 10, 32, 20, 12
 MODES = ("t0", "first_word")
-TRAIN = {"epochs": 10, "batch_size": 32, "lr": 1e-2, "clip": 5.0, "patience": 3, "device": "cpu", "seed": 0,
-         "pad_id": PAD}
+TRAINING = TrainSettings(epochs=10, batch_size=32, lr=1e-2, clip=5.0, patience=3)
+
+
+def fit(model: ShowAndTell, train: CaptionSet, val: CaptionSet, *, seed: int = 0, **changes) -> list[dict]:
+    """fit_captioner on the CPU with TRAINING, ``changes`` to its values."""
+    return fit_captioner(model, train, val, training=dataclasses.replace(TRAINING, **changes), device="cpu",
+                         seed=seed, pad_id=PAD)
 
 
 def _model(mode: str, *, vocab_size: int = VOCAB, dropout: float = 0.1, seed: int = 0) -> ShowAndTell:
@@ -55,7 +65,7 @@ def trained(data):
     for mode in MODES:
         model = _model(mode)
         before = math.log(perplexity(model, CaptionSet(*data["val"]), batch_size=64, device="cpu", pad_id=PAD))
-        history = fit_captioner(model, CaptionSet(*data["train"]), CaptionSet(*data["val"]), **TRAIN)
+        history = fit(model, CaptionSet(*data["train"]), CaptionSet(*data["val"]))
         out[mode] = (model, history, before)
     return out
 
@@ -251,7 +261,7 @@ def test_early_stopping_restores_the_best_epoch(trained, data):
     # right ones: validation loss rises epoch after epoch, so the first epoch is the one to keep.
     features, captions = data["train"]
     wrong = CaptionSet(features, captions[40:] + captions[:40])
-    history = fit_captioner(model, wrong, CaptionSet(*data["val"]), **{**TRAIN, "epochs": 8, "patience": 2})
+    history = fit(model, wrong, CaptionSet(*data["val"]), epochs=8, patience=2)
     losses = [h["val_loss"] for h in history]
     assert len(history) == 3 and losses[0] == min(losses)
     kept = math.log(perplexity(model, CaptionSet(*data["val"]), batch_size=64, device="cpu", pad_id=PAD))
@@ -262,8 +272,7 @@ def test_early_stopping_restores_the_best_epoch(trained, data):
 def test_patience_counts_epochs_without_a_better_validation_loss(data):
     model = _model("t0")
     # lr 0: the weights never move, so no epoch after the first is better
-    history = fit_captioner(model, CaptionSet(*data["train"]), CaptionSet(*data["val"]),
-                            **{**TRAIN, "lr": 0.0, "epochs": 10, "patience": 2})
+    history = fit(model, CaptionSet(*data["train"]), CaptionSet(*data["val"]), lr=0.0, epochs=10, patience=2)
     assert len(history) == 3
     assert len({h["val_loss"] for h in history}) == 1
 
@@ -271,8 +280,7 @@ def test_patience_counts_epochs_without_a_better_validation_loss(data):
 def test_training_is_seeded(data):
     def run():
         model = _model("t0")
-        history = fit_captioner(model, CaptionSet(*data["train"]), CaptionSet(*data["val"]),
-                                **{**TRAIN, "epochs": 2, "seed": 5})
+        history = fit(model, CaptionSet(*data["train"]), CaptionSet(*data["val"]), epochs=2, seed=5)
         return [(h["train_loss"], h["val_loss"]) for h in history], model.state_dict()
 
     (h1, s1), (h2, s2) = run(), run()
@@ -283,7 +291,7 @@ def test_training_is_seeded(data):
 def test_no_validation_captions_is_a_clear_error(data):
     empty = CaptionSet(np.zeros((0, DIM), dtype=np.float32), [])
     with pytest.raises(NetaError, match="val_fraction"):
-        fit_captioner(_model("t0"), CaptionSet(*data["train"]), empty, **TRAIN)
+        fit(_model("t0"), CaptionSet(*data["train"]), empty)
 
 
 def test_train_log_and_loss_plot(trained, tmp_path):
@@ -295,3 +303,34 @@ def test_train_log_and_loss_plot(trained, tmp_path):
     assert table["val_loss"].tolist() == [h["val_loss"] for h in history]
     assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png", "train_log.csv"]
+
+
+def test_train_captioner_records_its_config_sections_in_the_checkpoint(tmp_path):
+    rng = np.random.default_rng(1)
+    photos = [f"{n:064x}" for n in range(8)]
+    words = ["a", "cat", "dog", "sits", "runs", "here"]
+    rows = [{"image_id": photo, "caption": text, "tokens": text, "stars": stars, "path": f"{i}.jpg",
+             "split": "val" if i < 2 else "train"}
+            for i, photo in enumerate(photos)
+            for stars, text in enumerate(" ".join(rng.choice(words, 3)) for _ in range(3))]
+    write_captions(tmp_path / "captions.csv", pd.DataFrame(rows))
+    attrs = {"backbone": "mobilenet_v2", "layer": "pooled", "dim": DIM, "weights": "IMAGENET1K_V1",
+             "weights_file": "mobilenet_v2.pth", "weights_sha256": "ab" * 32, "input_size": 224}
+    assert set(attrs) == set(FEATURE_ATTRS)
+    write_h5(tmp_path / "features.h5", {"features": rng.random((len(photos), DIM), dtype=np.float32),
+                                        "image_ids": np.array(photos, dtype=str)}, stage="test", attrs=attrs)
+    settings = validate_config({"captioner": {"vocab": {"min_count": 1}, "model": {"embed_size": 8, "hidden_size": 8},
+                                              "train": {"epochs": 2, "batch_size": 4}}})
+    vocab, model, train = VocabSettings.of(settings), ModelSettings.of(settings), TrainSettings.of(settings)
+    summary = train_captioner(tmp_path / "captions.csv", tmp_path / "features.h5", model_out=tmp_path / "captioner.pt",
+                              vocab_out=tmp_path / "vocab.json", log_csv=tmp_path / "train_log.csv",
+                              loss_png=tmp_path / "loss.png", language="en", pairing="topk", top_k=2, vocab=vocab,
+                              model=model, train=train, seed=0, device="cpu", threads=1)
+    assert summary["pairs"] == 12 and summary["epochs"] == 2
+    checkpoint = torch.load(tmp_path / "captioner.pt", weights_only=True)
+    assert checkpoint["model_config"] == {"feature_dim": DIM, "vocab_size": summary["vocab"], **model.record()}
+    assert checkpoint["settings"] == {"language": "en", "pairing": "topk", "top_k": 2, "min_count": 1, "max_len": 30,
+                                      "train": train.record(), "seed": 0}
+    # the sections' keys sorted, as the workflow's --settings (sorted JSON) gives them
+    assert list(checkpoint["model_config"]) == ["feature_dim", "vocab_size", *sorted(model.record())]
+    assert list(checkpoint["settings"]["train"]) == sorted(train.record())

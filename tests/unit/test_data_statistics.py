@@ -12,6 +12,7 @@ from neta.boke.table import write_captions
 from neta.boke.vocab import Vocabulary
 from neta.errors import NetaError
 from neta.h5io import write_h5
+from neta.pizza.config import RecipeSettings
 from neta.pizza.recipes import encode_recipes
 from neta.scrape.download import MANIFEST_COLUMNS
 from neta.stats.data import (
@@ -23,6 +24,8 @@ from neta.stats.data import (
 )
 
 BOKES_COLUMNS = ["boke_id", "odai_id", "text", "stars", "votes", "image_url", "date", "source_url", "layout"]
+
+NO_ALIASES = RecipeSettings(slots=9, truncate=False, aliases={})
 
 
 @pytest.fixture
@@ -104,7 +107,7 @@ def pizza_files(tmp_path):
               city="Kaliningrad", layout="dodo2017", source_url="http://snapshot.dodo.test/Kaliningrad")
     menu_csv, recipes_json = tmp_path / "menu.csv", tmp_path / "recipes.json"
     menu.to_csv(menu_csv, index=False)
-    encode_recipes(menu_csv, recipes_json, slots=9, aliases={}, truncate=False, max_failure_ratio=0.0)
+    encode_recipes(menu_csv, recipes_json, settings=NO_ALIASES, max_failure_ratio=0.0)
     return menu_csv, recipes_json
 
 

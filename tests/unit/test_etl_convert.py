@@ -11,6 +11,7 @@ from neta.hiragana.etl.convert import area_weights, convert_etl, preprocess, spl
 from neta.hiragana.etl.formats import get_format
 from neta.hiragana.etl.jis import HIRAGANA_71, HIRAGANA_75, char_to_jis0208
 from neta.hiragana.etl.writer import build_records, write_etl_file
+from neta.settings import validate_config
 
 
 def write_dir(directory, fmt_name, writers_per_file, n_files, chars, seed=0):
@@ -83,8 +84,22 @@ def test_split_is_by_writer_and_deterministic():
     assert set(test_c) != set(test_a)
     with pytest.raises(NetaError, match="at least 2 writers"):
         split_by_writer(np.ones(5, int), 0.2, 0)
-    with pytest.raises(NetaError, match="test_fraction"):
-        split_by_writer(writers, 1.0, 0)
+
+
+# convert_etl no longer re-checks what the config schema checks: there a bad value fails, naming the key.
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [
+        ({"split": {"test_fraction": 1.0}}, "hiragana.split.test_fraction: 1.0 is greater than or equal to the max"),
+        ({"split": {"test_fraction": 0}}, "hiragana.split.test_fraction: 0 is less than or equal to the min"),
+        ({"size": 0}, "hiragana.size: 0 is less than the minimum of 8"),
+        ({"classes": 70}, "hiragana.classes: 70 is not one of [71, 75]"),
+    ],
+)
+def test_config_validation_rejects_bad_convert_settings_naming_the_key(config, fragment):
+    with pytest.raises(NetaError) as info:
+        validate_config({"hiragana": config})
+    assert fragment in str(info.value)
 
 
 def test_preprocess_is_area_averaging_with_ink_high():

@@ -12,7 +12,9 @@ from neta.errors import NetaError
 from neta.hiragana.etl.formats import get_format
 from neta.hiragana.etl.jis import HIRAGANA_75, char_to_jis0208
 from neta.hiragana.etl.reader import read_etl_dir, read_etl_file
-from neta.hiragana.etl.synth import parse_path, sheet_codes, synth_etl
+from neta.hiragana.etl.synth import synth_etl
+from neta.hiragana.etl.synth.glyphs import parse_path
+from neta.hiragana.etl.synth.sheet import sheet_codes
 from neta.hiragana.etl.writer import write_etl_file
 
 
@@ -93,10 +95,10 @@ def test_svg_path_parser_handles_relative_and_smooth_curves():
 
 
 def test_font_fallback_without_kanjivg(tmp_path, monkeypatch):
-    import neta.hiragana.etl.synth as synth
+    import neta.hiragana.etl.synth.write as write  # synth_etl looks kanjivg_dir up there
 
-    monkeypatch.setattr(synth, "kanjivg_dir", lambda: None)
-    paths = synth.synth_etl(tmp_path, fmt="ETL8G", writers=1, seed=1)
+    monkeypatch.setattr(write, "kanjivg_dir", lambda: None)
+    paths = write.synth_etl(tmp_path, fmt="ETL8G", writers=1, seed=1)
     records = read_etl_file(paths[0], get_format("ETL8G"))
     hira = records.images[np.isin(records.chars, list(HIRAGANA_75))]
     ink = (hira >= 8).mean(axis=(1, 2))
@@ -151,7 +153,9 @@ def test_heldout_families_never_appear_among_training_writers(tmp_path):
 
 
 def _draw(char: str, family: str, writer: int, samples: int = 1) -> np.ndarray:
-    from neta.hiragana.etl.synth import draw_strokes, kanjivg_dir, load_strokes, split_marks, writer_style
+    from neta.hiragana.etl.synth.draw import draw_strokes
+    from neta.hiragana.etl.synth.glyphs import kanjivg_dir, load_strokes, split_marks
+    from neta.hiragana.etl.synth.styles import writer_style
 
     glyph = split_marks(char, load_strokes(kanjivg_dir(), char))
     rng = np.random.default_rng([writer, 11])
@@ -160,7 +164,7 @@ def _draw(char: str, family: str, writer: int, samples: int = 1) -> np.ndarray:
 
 
 def test_families_draw_distinct_pens():
-    from neta.hiragana.etl.synth import kanjivg_dir
+    from neta.hiragana.etl.synth.glyphs import kanjivg_dir
 
     if kanjivg_dir() is None:
         pytest.skip("kanjivg not installed")
@@ -171,7 +175,9 @@ def test_families_draw_distinct_pens():
 
 
 def test_marks_are_taken_apart_and_drawn_with_variation():
-    from neta.hiragana.etl.synth import glyph_lines, kanjivg_dir, load_strokes, split_marks, writer_style
+    from neta.hiragana.etl.synth.draw import glyph_lines
+    from neta.hiragana.etl.synth.glyphs import kanjivg_dir, load_strokes, split_marks
+    from neta.hiragana.etl.synth.styles import writer_style
 
     if kanjivg_dir() is None:
         pytest.skip("kanjivg not installed")

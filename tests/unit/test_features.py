@@ -21,10 +21,12 @@ from torchvision.transforms import functional as F
 from neta.errors import NetaError
 from neta.features.backbones import _SPECS as BACKBONE_SPECS
 from neta.features.backbones import BACKBONES
+from neta.features.config import FeatureSettings
 from neta.features.extract import extract_features, merge_feature_shards
 from neta.features.inputs import images_from, shard_of
 from neta.features.preprocess import ResizeCrop
 from neta.features.weights import packaged_weights_path
+from neta.settings import validate_config
 
 SAMPLES = ("coffee", "astronaut", "chelsea", "rocket", "cat", "hubble_deep_field")
 N_PHOTOS, BATCH = 13, 4  # 4 batches of 4, the last one short: shards of 3 get [1, 1, 2] batches
@@ -52,10 +54,12 @@ def manifest(tmp_path_factory):
     return folder / "manifest.csv"
 
 
-def extract(items, out, **overrides):
-    settings = dict(backbone="mobilenet_v2", layer="pooled", batch_size=BATCH, workers=0, backend="torch",
-                    dtype="float32", device="cpu", threads=2, max_failure_ratio=0.0, onnx_dir=None)
-    summary = extract_features(items, out, **{**settings, **overrides})
+def extract(items, out, *, onnx_dir=None, **overrides):
+    """extract_features on the CPU with 2 threads; ``overrides``: values of the features section."""
+    features = dict(backbone="mobilenet_v2", layer="pooled", batch_size=BATCH, workers=0, backend="torch",
+                    dtype="float32", max_failure_ratio=0.0)
+    settings = FeatureSettings.of(validate_config({"features": {**features, **overrides}}))
+    summary = extract_features(items, out, settings=settings, device="cpu", threads=2, onnx_dir=onnx_dir)
     with h5py.File(out, "r") as handle:
         return handle["features"][()], handle["image_ids"].asstr()[()], dict(handle.attrs), summary
 

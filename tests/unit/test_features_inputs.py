@@ -6,6 +6,7 @@ import pytest
 
 from neta.errors import NetaError
 from neta.features.inputs import images_from, shard_of
+from neta.settings import validate_config
 
 MANIFEST_HEADER = "url,sha256,path,bytes,width,height,status,error\n"
 
@@ -71,3 +72,14 @@ def test_shards_are_whole_batches_that_rebuild_the_input(n, shards, batch_size):
 def test_shard_outside_the_range_is_an_error():
     with pytest.raises(NetaError, match=r"0\.\.2"):
         shard_of([1, 2, 3], shard=3, shards=3, batch_size=1)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("shards", 0, "less than the minimum of 1"), ("shards", 257, "greater than the maximum of 256"),
+    ("batch_size", 0, "less than the minimum of 1"), ("workers", -1, "less than the minimum of 0"),
+    ("max_failure_ratio", 1.5, "greater than the maximum of 1"), ("dtype", "bfloat16", "is not one of"),
+    ("backend", "tensorrt", "is not one of"),
+])
+def test_the_schema_rejects_bad_features_values_naming_the_key(key, value, message):
+    with pytest.raises(NetaError, match=rf"config key features\.{key}: .*{message}"):
+        validate_config({"features": {key: value}})

@@ -1,5 +1,6 @@
 """Training and evaluation of the hiragana models on a small, learnable, writer-split HDF5 file."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,32 +9,39 @@ import torch
 
 from neta.errors import NetaError
 from neta.h5io import write_h5
-from neta.hiragana.augment import AugmentConfig, augment_batch
+from neta.hiragana.augment import augment_batch
+from neta.hiragana.config import HiraganaAugment, HiraganaBaseline, HiraganaTrain
 from neta.hiragana.evaluate import evaluate_arrays, evaluate_hiragana, model_classes
 from neta.hiragana.train import train_hiragana
-from neta.settings import with_defaults
+from neta.settings import load_schema, validate_config, with_defaults
 
 CLASSES = list("あいうえおかきく")
 TRAIN_WRITERS, TEST_WRITERS = range(0, 8), range(8, 11)
 PER_WRITER = 4  # samples of each class by each writer
 
-TRAIN_ARGS = dict(
-    steps=60,
-    batch_size=32,
-    lr_schedule=[[0, 1e-3], [40, 3e-4]],
-    keep_prob_schedule=[[0, 1.0], [30, 0.5]],
-    baseline_steps=200,
-    baseline_lr=0.05,
-    baseline_batch_size=32,
-    init_std=0.1,
-    bias_init=0.1,
+SETTINGS = validate_config({"hiragana": {
+    "train": {"steps": 60, "batch_size": 32, "lr_schedule": [[0, 1e-3], [40, 3e-4]],
+              "keep_prob_schedule": [[0, 1.0], [30, 0.5]], "init_std": 0.1, "bias_init": 0.1},
+    "baseline": {"steps": 200, "lr": 0.05, "batch_size": 32},
     # the toy classes are bars a few pixels apart: the tests of learning train on them as they are
-    augment={**with_defaults({})["hiragana"]["augment"], "enabled": False},
+    "augment": {"enabled": False},
+}})
+TRAIN_ARGS = dict(
+    train=HiraganaTrain.of(SETTINGS),
+    baseline=HiraganaBaseline.of(SETTINGS),
+    augment=HiraganaAugment.of(SETTINGS),
     seed=7,
     device="cpu",
     threads=1,
     log_every=10,
 )
+AUGMENT = with_defaults({})["hiragana"]["augment"]  # the schema's defaults
+SCHEMA = load_schema()["properties"]["hiragana"]["properties"]  # the hiragana sections of the config schema
+
+
+def augment_of(**changes) -> HiraganaAugment:
+    """The hiragana.augment section of a validated config: the schema's defaults with ``changes``."""
+    return HiraganaAugment.of(validate_config({"hiragana": {"augment": changes}}))
 
 
 def _prototypes(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -115,7 +123,7 @@ def test_checkpoint_loads_with_weights_only(trained):
     assert ckpt["classes"] == CLASSES and ckpt["size"] == 28
     assert ckpt["cnn_state_dict"]["fc1.weight"].shape == (1024, 3136)
     assert ckpt["cnn_state_dict"]["fc2.weight"].shape == (len(CLASSES), 1024)
-    assert ckpt["params"]["lr_schedule"] == TRAIN_ARGS["lr_schedule"]
+    assert ckpt["params"]["lr_schedule"] == [[0, 1e-3], [40, 3e-4]]
     history = ckpt["history"]
     assert history["step"] == [10, 20, 30, 40, 50, 60]
     assert history["lr"] == [1e-3, 1e-3, 1e-3, 1e-3, 3e-4, 3e-4]  # step 40 (index 39) is the last at 1e-3
@@ -186,21 +194,83 @@ def test_evaluate_arrays_maps_characters_and_rejects_unknown_ones(trained):
         evaluate_arrays(model, data["images"][test], chars, device="cpu")
 
 
+def test_checkpoint_params_are_the_config_values_in_their_documented_layout(trained):
+    _, model, _ = trained
+    params = torch.load(model, weights_only=True)["params"]
+    assert list(params) == [
+        "steps", "batch_size", "lr_schedule", "keep_prob_schedule", "baseline_steps", "baseline_lr",
+        "baseline_batch_size", "init_std", "bias_init", "augment", "seed", "device", "threads", "optimizer",
+        "baseline_optimizer",
+    ]
+    train, baseline = SETTINGS["hiragana"]["train"], SETTINGS["hiragana"]["baseline"]
+    assert params["keep_prob_schedule"] == train["keep_prob_schedule"]
+    assert (params["steps"], params["batch_size"], params["init_std"], params["bias_init"]) == (60, 32, 0.1, 0.1)
+    assert (params["baseline_steps"], params["baseline_lr"], params["baseline_batch_size"]) == (
+        baseline["steps"], baseline["lr"], baseline["batch_size"])
+    # plain JSON values in the schema's key order, the same dict as the section's record()
+    assert params["augment"] == SETTINGS["hiragana"]["augment"] == TRAIN_ARGS["augment"].record()
+    assert list(params["augment"]) == list(SCHEMA["augment"]["properties"])
+    assert (params["seed"], params["device"], params["threads"]) == (7, "cpu", 1)
+
+
 def test_bad_inputs_fail_before_writing(tmp_path, trained):
     etl, _, _ = trained
     out = tmp_path / "model.pt"
-    with pytest.raises(NetaError, match="lr_schedule"):
-        train_hiragana(etl, out, **{**TRAIN_ARGS, "lr_schedule": [[5, 1e-3]]})
+    late_start = dataclasses.replace(TRAIN_ARGS["train"], lr_schedule=((5, 1e-3),))
+    with pytest.raises(NetaError, match=r"hiragana\.train\.lr_schedule: the first pair must start at step 0"):
+        train_hiragana(etl, out, **{**TRAIN_ARGS, "train": late_start})
     with pytest.raises(NetaError, match="no such HDF5 file"):
         train_hiragana(tmp_path / "missing.h5", out, **TRAIN_ARGS)
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
-AUGMENT = with_defaults({})["hiragana"]["augment"]  # the schema's defaults
+def test_sections_have_the_schema_keys_in_the_schema_order():
+    for cls in (HiraganaTrain, HiraganaBaseline, HiraganaAugment):
+        part = cls.KEY.split(".")[-1]
+        assert [f.name for f in dataclasses.fields(cls)] == list(SCHEMA[part]["properties"]), cls.KEY
+    section = HiraganaTrain.of(SETTINGS)
+    assert section.lr_schedule == ((0, 1e-3), (40, 3e-4))  # frozen: lists become tuples
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        section.steps = 1
+
+
+# What train_hiragana and the augmentation once checked by hand, the config schema checks, naming the key.
+@pytest.mark.parametrize(
+    ("section", "key", "bad", "fragment"),
+    [
+        ("train", "steps", 0, "less than the minimum of 1"),
+        ("train", "batch_size", 0, "less than the minimum of 1"),
+        ("train", "init_std", 0, "less than or equal to the minimum of 0"),
+        ("train", "steps", True, "not of type 'integer'"),
+        ("baseline", "steps", 0, "less than the minimum of 1"),
+        ("baseline", "batch_size", 0, "less than the minimum of 1"),
+        ("baseline", "lr", 0.0, "less than or equal to the minimum of 0"),
+        ("baseline", "lr", -0.5, "less than or equal to the minimum of 0"),
+        ("augment", "blur_p", 1.5, "greater than the maximum of 1"),
+        ("augment", "probability", -0.1, "less than the minimum of 0"),
+        ("augment", "ink_min", 0, "less than or equal to the minimum of 0"),
+        ("augment", "ink_min", 1.2, "greater than the maximum of 1"),
+        ("augment", "elastic_grid", 1, "less than the minimum of 2"),
+        ("augment", "rotation_deg", -5, "less than the minimum of 0"),
+        ("augment", "noise_std", -0.01, "less than the minimum of 0"),
+    ],
+)
+def test_config_validation_rejects_bad_training_values_naming_the_key(section, key, bad, fragment):
+    with pytest.raises(NetaError) as info:
+        validate_config({"hiragana": {section: {key: bad}}})
+    message = str(info.value)
+    assert message.startswith(f"config key hiragana.{section}.{key}: ") and fragment in message
+
+
+def test_config_validation_rejects_unknown_augmentation_keys():
+    with pytest.raises(NetaError, match=r"config key hiragana\.augment: .*'zoom' was unexpected"):
+        validate_config({"hiragana": {"augment": {"zoom": 1}}})
+    with pytest.raises(NetaError, match=r"hiragana\.augment: expected the keys enabled, probability"):
+        HiraganaAugment.from_values({k: v for k, v in AUGMENT.items() if k != "blur_p"}, HiraganaAugment.KEY)
 
 
 def test_augmentation_is_seeded_bounded_and_can_be_switched_off():
-    cfg = AugmentConfig.from_settings(AUGMENT)
+    cfg = augment_of()
     x = torch.rand(40, 1, 28, 28)
     a = augment_batch(x, cfg, torch.Generator().manual_seed(3))
     b = augment_batch(x, cfg, torch.Generator().manual_seed(3))
@@ -208,22 +278,16 @@ def test_augmentation_is_seeded_bounded_and_can_be_switched_off():
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert a.shape == x.shape and a.min() >= 0 and a.max() <= 1
     assert not torch.equal(a, x) and torch.equal(x, x.clone())  # the input is left alone
-    off = AugmentConfig.from_settings({**AUGMENT, "enabled": False})
+    off = augment_of(enabled=False)
     assert augment_batch(x, off, torch.Generator().manual_seed(3)) is x
-    never = AugmentConfig.from_settings({**AUGMENT, "probability": 0.0})
+    never = augment_of(probability=0.0)
     assert torch.equal(augment_batch(x, never, torch.Generator().manual_seed(3)), x)
-
-
-def test_augmentation_settings_are_checked_by_key():
-    with pytest.raises(NetaError, match="hiragana.augment.blur_p"):
-        AugmentConfig.from_settings({**AUGMENT, "blur_p": 1.5})
-    with pytest.raises(NetaError, match="unknown keys"):
-        AugmentConfig.from_settings({**AUGMENT, "zoom": 1})
 
 
 def test_training_with_augmentation_is_deterministic_and_eval_sees_clean_images(trained, tmp_path):
     etl, _, _ = trained
-    args = {**TRAIN_ARGS, "augment": AUGMENT, "steps": 20, "baseline_steps": 20}
+    args = {**TRAIN_ARGS, "augment": augment_of(), "train": dataclasses.replace(TRAIN_ARGS["train"], steps=20),
+            "baseline": dataclasses.replace(TRAIN_ARGS["baseline"], steps=20)}
     first, second = tmp_path / "a.pt", tmp_path / "b.pt"
     s1 = train_hiragana(etl, first, **args)
     s2 = train_hiragana(etl, second, **args)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from neta.errors import NetaError
 from neta.pizza.augment import augment_pizzas
+from neta.pizza.config import AugmentSettings
 from neta.pizza.rotations import RotationAugmenter
 from neta.pizza.topview import crop_top_view
 
@@ -62,8 +63,8 @@ def pillow_reference(top_view: Image.Image, angle: int, flipped: bool, order: st
 
 
 def run(items, out, *, size=SIZE, angle_step=1, order="resize_then_rotate", max_failures=0):
-    return augment_pizzas(items, out, size=size, angle_step=angle_step, flip=True, order=order,
-                          top_view_x=TOP_VIEW_X, device="cpu", threads=2, max_failures=max_failures)
+    augment = AugmentSettings(size=size, angle_step=angle_step, flip=True, order=order, top_view_x=TOP_VIEW_X)
+    return augment_pizzas(items, out, augment=augment, device="cpu", threads=2, max_failures=max_failures)
 
 
 def recipe(seed: int, slots: int = 9, vocabulary: int = 28) -> np.ndarray:

@@ -19,6 +19,7 @@ from neta.errors import NetaError
 from neta.h5io import write_h5
 from neta.pizza import generate
 from neta.pizza.checkpoint import save_pizza_model
+from neta.pizza.config import TrainingSettings
 from neta.pizza.evaluate import GRIDS, STYLE_SOURCES, evaluate_pizza, generate_for_recipes, recipe_fidelity
 from neta.pizza.figures import grid_size
 from neta.pizza.generate import generate_pizza, parse_ingredients
@@ -105,8 +106,9 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def judge(data):
     path = data["root"] / "classifier.pt"
-    summary = train_ingredient_classifier(data["h5"], model_out=path, holdout_every=HOLDOUT, epochs=10,
-                                          batch_size=16, lr=3e-3, seed=0, device="cpu", threads=2)
+    summary = train_ingredient_classifier(data["h5"], model_out=path, holdout_every=HOLDOUT,
+                                          training=TrainingSettings(epochs=10, batch_size=16, lr=3e-3), seed=0,
+                                          device="cpu", threads=2)
     return path, summary
 
 
@@ -208,8 +210,9 @@ def models(data):
     paths = {"cvae_a": root / "cvae_a.pt"}
     train_pizza_model("cvae_a", data["h5"], data["json"], model_out=paths["cvae_a"], log_csv=root / "cvae_a.csv",
                       loss_png=root / "cvae_a_loss.png", progress_gif=root / "cvae_a.gif", holdout_every=HOLDOUT,
-                      latent=8, dense=64, z_dim=8, conditioned=True, adversarial_weight=0.01, width=4, epochs=4,
-                      batch_size=32, lr=2e-3, progress_every=4, seed=0, device="cpu", threads=2)
+                      architecture={"latent": 8, "dense": 64},
+                      training=TrainingSettings(epochs=4, batch_size=32, lr=2e-3),
+                      progress_every=4, seed=0, device="cpu", threads=2)
     for kind in ("gan", "cvae_gan"):
         torch.manual_seed(0)
         model = build_pizza_model(kind, image_size=SIZE, slots=slots, classes=classes, latent=8, dense=64, z_dim=8,

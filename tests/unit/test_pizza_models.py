@@ -7,7 +7,8 @@ from pizza_fixtures import write_pizza_data
 from neta.errors import NetaError
 from neta.pizza.checkpoint import load_pizza_model, save_pizza_model
 from neta.pizza.dataset import load_pizza_data, to_float
-from neta.pizza.models import KINDS, PizzaCVAE, build_pizza_model, count_parameters
+from neta.pizza.kinds import KINDS
+from neta.pizza.models import PizzaCVAE, build_pizza_model, count_parameters
 
 SLOTS, CLASSES = 9, 8
 
@@ -56,7 +57,7 @@ def test_shapes_and_ranges(kind, size):
 
 
 def test_cvae_a_at_the_originals_sizes_has_its_parameter_count():
-    # DESIGN.md: 4.22 M parameters for 32x32 images, 9 x 29 recipes, latent 512, dense 1024
+    # the original (docs/architecture.md): 4.22 M parameters for 32x32 images, 9 x 29 recipes, latent 512, dense 1024
     model = PizzaCVAE(image_size=32, slots=9, classes=29, latent=512, dense=1024, conditioning="after_conv")
     assert round(count_parameters(model) / 1e6, 2) == 4.22
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from neta.errors import NetaError
+from neta.pizza.config import RecipeSettings
 from neta.pizza.ingredients import clean_aliases, normalise_ingredients
 from neta.pizza.lemmas import PhraseLemmatiser
 from neta.pizza.recipes import (
@@ -25,6 +26,9 @@ from neta.pizza.recipes import (
 
 REAL_MENU = Path(__file__).resolve().parents[1] / "data" / "dodopizza" / "pizzas_kaliningrad_2017.csv"
 ALIASES = {"сыр моцарелла": "моцарелла"}  # the proposed default of pizza.recipes.aliases
+
+NO_ALIASES = RecipeSettings(slots=9, truncate=False, aliases={})
+WITH_ALIASES = RecipeSettings(slots=9, truncate=False, aliases=ALIASES)
 
 
 @pytest.fixture(scope="module")
@@ -222,8 +226,8 @@ def test_the_stage_reads_menu_csv_and_writes_recipes_json(tmp_path):
     menu = pd.DataFrame(real_menu(), columns=["pizza_id", "name", "ingredients", "custom"])
     menu.loc[len(menu)] = ["own", "Собери сама", "", True]
     menu.to_csv(tmp_path / "menu.csv", index=False, encoding="utf-8")
-    summary = encode_recipes(tmp_path / "menu.csv", tmp_path / "recipes.json", slots=9, aliases=ALIASES,
-                             truncate=False, max_failure_ratio=0.0)
+    summary = encode_recipes(tmp_path / "menu.csv", tmp_path / "recipes.json", settings=WITH_ALIASES,
+                             max_failure_ratio=0.0)
     assert summary["pizzas"] == 20 and summary["custom"] == 1 and summary["skipped"] == 0
     assert read_recipes(tmp_path / "recipes.json")["custom"] == [{"pizza_id": "own", "name": "Собери сама"}]
 
@@ -233,10 +237,10 @@ def test_the_stage_names_the_menu_file_on_a_missing_column_or_too_long_recipe(tm
     menu = pd.DataFrame({"pizza_id": ["a"], "name": ["A"], "ingredients": [TEN]})
     menu.to_csv(path, index=False)
     with pytest.raises(NetaError, match=re.escape(f"{path}: no column custom")):
-        encode_recipes(path, tmp_path / "recipes.json", slots=9, aliases={}, truncate=False, max_failure_ratio=0.5)
+        encode_recipes(path, tmp_path / "recipes.json", settings=NO_ALIASES, max_failure_ratio=0.5)
     menu.assign(custom="False").to_csv(path, index=False)
     with pytest.raises(NetaError, match=re.escape(f"{path}: 1 recipe")):
-        encode_recipes(path, tmp_path / "recipes.json", slots=9, aliases={}, truncate=False, max_failure_ratio=0.5)
+        encode_recipes(path, tmp_path / "recipes.json", settings=NO_ALIASES, max_failure_ratio=0.5)
     assert not (tmp_path / "recipes.json").exists()
 
 
@@ -246,7 +250,7 @@ def test_the_stage_stops_without_output_past_the_failure_ratio(tmp_path):
                   "custom": ["False"] * 3}).to_csv(path, index=False)
     out = tmp_path / "recipes.json"
     with pytest.raises(NetaError, match=r"1 of 3 menu items skipped.*'Пустая' \(b\): no ingredient text"):
-        encode_recipes(path, out, slots=9, aliases={}, truncate=False, max_failure_ratio=0.2)
+        encode_recipes(path, out, settings=NO_ALIASES, max_failure_ratio=0.2)
     assert not out.exists()
-    summary = encode_recipes(path, out, slots=9, aliases={}, truncate=False, max_failure_ratio=0.5)
+    summary = encode_recipes(path, out, settings=NO_ALIASES, max_failure_ratio=0.5)
     assert summary["skipped"] == 1 and read_recipes(out)["skipped"][0]["pizza_id"] == "b"

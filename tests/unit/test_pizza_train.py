@@ -12,13 +12,14 @@ from pizza_fixtures import write_pizza_data
 import neta.pizza.train as pizza_train
 from neta.errors import NetaError
 from neta.pizza.checkpoint import load_pizza_model
+from neta.pizza.config import TrainingSettings
 from neta.pizza.dataset import load_pizza_data
-from neta.pizza.models import KINDS
+from neta.pizza.kinds import KINDS
 from neta.pizza.train import LOG_COLUMNS, train_pizza_model
+from neta.settings import validate_config
 
-SETTINGS = {"holdout_every": 4, "latent": 8, "dense": 32, "z_dim": 8, "conditioned": True, "adversarial_weight": 0.1,
-            "width": 2, "batch_size": 16, "lr": 1e-3, "progress_every": 1, "seed": 3, "device": "cpu",
-            "threads": 1}
+ARCHITECTURE = {"latent": 8, "dense": 32, "z_dim": 8, "conditioned": True, "adversarial_weight": 0.1, "width": 2}
+SETTINGS = {"holdout_every": 4, "progress_every": 1, "seed": 3, "device": "cpu", "threads": 1}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +37,9 @@ def restore_threads():
 def train(kind, data, folder, *, epochs=2, **changes):
     outputs = {"model_out": folder / f"{kind}.pt", "log_csv": folder / f"{kind}.csv",
                "loss_png": folder / f"{kind}_loss.png", "progress_gif": folder / f"{kind}_progress.gif"}
-    summary = train_pizza_model(kind, data["augmented_h5"], data["recipes_json"], **outputs, epochs=epochs,
-                                **{**SETTINGS, **changes})
+    training = TrainingSettings(epochs=epochs, batch_size=16, lr=1e-3)
+    summary = train_pizza_model(kind, data["augmented_h5"], data["recipes_json"], **outputs, training=training,
+                                architecture=ARCHITECTURE, **{**SETTINGS, **changes})
     return summary, outputs
 
 
@@ -52,8 +54,8 @@ def test_held_out_angles_are_every_nth_angle_of_every_pizza_both_mirrors(data, t
         assert held.any() and (~split.val & mine).any()
         # a held-out rotation's mirror is held out too
         assert set(split.angles[held & split.flipped]) == set(split.angles[held & ~split.flipped])
-    with pytest.raises(NetaError, match="holdout_every"):
-        load_pizza_data(data["augmented_h5"], holdout_every=1)
+    with pytest.raises(NetaError, match="pizza.models.holdout_every"):
+        validate_config({"pizza": {"models": {"holdout_every": 1}}})
     one_angle = write_pizza_data(tmp_path, angles=1, pizzas=2)
     with pytest.raises(NetaError, match="leaves no training images"):
         load_pizza_data(one_angle["augmented_h5"], holdout_every=2)
@@ -125,9 +127,10 @@ def test_mismatched_recipes_and_bad_settings_are_clear_errors(data, tmp_path):
     with pytest.raises(NetaError, match="rerun the augment_pizza stage"):
         train_pizza_model("cvae_a", data["augmented_h5"], other, model_out=tmp_path / "m.pt",
                           log_csv=tmp_path / "m.csv", loss_png=tmp_path / "m.png", progress_gif=tmp_path / "m.gif",
-                          epochs=1, **SETTINGS)
+                          training=TrainingSettings(epochs=1, batch_size=16, lr=1e-3), architecture=ARCHITECTURE,
+                          **SETTINGS)
     with pytest.raises(NetaError, match="pizza.models.gan.lr"):
-        train("gan", data, tmp_path, lr=0)
+        validate_config({"pizza": {"models": {"gan": {"lr": 0}}}})
     with pytest.raises(NetaError, match="unknown pizza model kind"):
         train("vae", data, tmp_path)
     assert not (tmp_path / "m.pt").exists()

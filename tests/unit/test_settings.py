@@ -102,3 +102,59 @@ def test_the_schema_offers_exactly_the_choices_the_code_has():
     assert set(features["layer"]["enum"]) == set(LAYERS)
     assert set(features["backend"]["enum"]) == set(BACKENDS)
     assert set(properties["pizza"]["properties"]["augment"]["properties"]["order"]["enum"]) == set(ORDERS)
+
+
+def _config_sections() -> list[type]:
+    """Every ConfigSection subclass in the package (each module imported, so none is missed)."""
+    import importlib
+    import pkgutil
+
+    import neta
+    from neta.settings import ConfigSection
+
+    for module in pkgutil.walk_packages(neta.__path__, "neta."):
+        if not module.name.startswith(("neta.web", "neta.__main__")):
+            importlib.import_module(module.name)
+    found, todo = [], [ConfigSection]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return found
+
+
+def _schema_keys(key: str) -> list[str]:
+    node = load_schema()
+    for part in key.split("."):
+        node = node["properties"][part]
+        if "$ref" in node:
+            node = load_schema()["definitions"][node["$ref"].rsplit("/", 1)[-1]]
+    return list(node["properties"])
+
+
+def test_each_config_dataclass_has_exactly_the_schema_keys_of_its_section_in_order():
+    import dataclasses
+
+    sections = _config_sections()
+    assert len(sections) >= 8, sections  # hiragana, boke, features and pizza sections
+    for section in sections:
+        fields = [field.name for field in dataclasses.fields(section)]
+        assert fields == _schema_keys(section.KEY), section
+        built = section.of(validate_config({}))
+        assert dataclasses.is_dataclass(built) and built.__dataclass_params__.frozen, section
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(built, fields[0], None)
+        assert json.loads(json.dumps(built.record())) == built.record()
+
+
+def test_a_section_with_a_missing_or_extra_key_is_refused_naming_it():
+    from neta.pizza.config import TrainingSettings
+
+    with pytest.raises(NetaError, match="config key pizza.models.gan: expected the keys epochs, batch_size, lr"):
+        TrainingSettings.from_values({"epochs": 1, "batch_size": 2}, "pizza.models.gan")
+    with pytest.raises(NetaError, match="settings lack 'pizza.models.gan'"):
+        TrainingSettings.of({"pizza": {}}, "pizza.models.gan")
+    # the schema's "integer" admits 5.0; the section holds an int
+    settings = validate_config({"pizza": {"models": {"gan": {"epochs": 5.0}}}})
+    assert TrainingSettings.of(settings, "pizza.models.gan").epochs == 5
+    assert type(TrainingSettings.of(settings, "pizza.models.gan").epochs) is int

@@ -31,6 +31,7 @@ from caption_fixtures import write_bokete  # noqa: E402
 from pizza_fixtures import PIZZAS, write_pizza_data  # noqa: E402
 
 from neta.boke.checkpoint import save_captioner  # noqa: E402
+from neta.boke.config import SplitSettings  # noqa: E402
 from neta.boke.dataset import FEATURE_ATTRS  # noqa: E402
 from neta.boke.model import ShowAndTell  # noqa: E402
 from neta.boke.prepare import prepare_captions  # noqa: E402
@@ -45,6 +46,7 @@ from neta.hiragana.etl.convert import convert_etl  # noqa: E402
 from neta.hiragana.etl.synth import synth_etl  # noqa: E402
 from neta.hiragana.model import HiraganaCNN, SoftmaxRegression  # noqa: E402
 from neta.hiragana.predict import predict_images  # noqa: E402
+from neta.layout import Layout  # noqa: E402
 from neta.pizza.checkpoint import save_pizza_model  # noqa: E402
 from neta.pizza.models import build_pizza_model  # noqa: E402
 from neta.web.app import create_app  # noqa: E402
@@ -75,8 +77,9 @@ def _bokete(results: Path) -> None:
         csv.DictWriter(handle, fieldnames=list(first)).writerow(
             {**first, "boke_id": 999, "text": HOSTILE, "stars": 7, "source_url": "http://snapshot.bokete.test/boke/999"})
     prepare_captions("bokete", folder / "captions.csv", bokes_csv=files["bokes_csv"],
-                     bokete_manifest=files["bokete_manifest"], language="ja", val_fraction=0.34, test_fraction=0.34,
-                     seed=0, max_images=0, max_missing_ratio=0.5)
+                     bokete_manifest=files["bokete_manifest"], language="ja",
+                     split=SplitSettings(val_fraction=0.34, test_fraction=0.34), seed=0, max_images=0,
+                     max_missing_ratio=0.5)
     table = read_captions(folder / "captions.csv")
     vocab = Vocabulary.build((tokens.split() for tokens in table["tokens"]), min_count=1)
     vocab.save(folder / "vocab.json")
@@ -223,6 +226,17 @@ def test_an_empty_results_folder_shows_the_commands_that_build_each_stage(tmp_pa
         body = assert_error(client.post(url, data=form), 503, "not built")
         assert body["command"].startswith("snakemake --cores 2 results/")
     assert_error(client.get("/photos/" + "ab" * 32), 404)
+
+
+def test_the_app_looks_for_the_caption_generator_where_the_configured_dataset_puts_it(tmp_path):
+    # with captioner.dataset coco the workflow writes results/captions/coco/captioner.pt (neta.layout)
+    client = create_app(tmp_path / "results", settings={"captioner": {"dataset": "coco"}},
+                        preload=False).test_client()
+    html = client.get("/boke").get_data(as_text=True)
+    assert "results/captions/coco/captioner.pt" in html and "results/bokete/captioner.pt" not in html
+    body = assert_error(client.post("/api/boke/score", data={"text": "x"}), 503, "not built")
+    assert "results/captions/coco/captioner.pt" in body["command"]
+    assert Layout.of({"captioner": {"dataset": "coco"}}).captioner == "results/captions/coco/captioner.pt"
 
 
 def test_templates_and_scripts_never_insert_text_as_markup():

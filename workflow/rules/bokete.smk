@@ -35,7 +35,7 @@ rule scrape_bokete:
         snapshot=bokete_snapshot_input,
         code=stage_code("neta.commands.bokete:cmd_scrape_bokete"),
     output:
-        csv=bokete_path("bokes.csv"),
+        csv=LAYOUT.bokes,
     log:
         log_path("scrape_bokete"),
     benchmark:
@@ -61,7 +61,7 @@ rule download_bokete_images:
         code=stage_code("neta.commands.bokete:cmd_download_bokete"),
     output:
         images=directory(bokete_path("images")),
-        manifest=bokete_path("images/manifest.csv"),
+        manifest=LAYOUT.bokete_manifest,
     log:
         log_path("download_bokete_images"),
     benchmark:

@@ -9,7 +9,7 @@ rule prepare_captions:
         manifest=rules.download_bokete_images.output.manifest,
         code=stage_code("neta.commands.captioner:cmd_captioner_prepare"),
     output:
-        captions=bokete_path("captions.csv"),
+        captions=LAYOUT.bokete("captions.csv"),
     log:
         log_path("prepare_captions"),
     benchmark:
@@ -82,8 +82,8 @@ rule train_captioner:
         features=caption_features,
         code=stage_code("neta.commands.captioner:cmd_captioner_train"),
     output:
-        model=caption_path("captioner.pt"),
-        vocab=caption_path("vocab.json"),
+        model=LAYOUT.captioner,
+        vocab=LAYOUT.vocabulary,
         log_csv=caption_path("train_log.csv"),
         loss_png=report(
             caption_path("loss.png"),

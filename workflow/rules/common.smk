@@ -13,6 +13,8 @@ sys.path[:0] = [str(SRC), str(Path(workflow.basedir) / "workflow" / "lib")]
 
 from code_inputs import ImportGraph
 from neta.errors import NetaError
+from neta.layout import Layout
+from neta.pizza.kinds import GENERATOR_KINDS, generator_kind
 from neta.settings import subset, validate_config
 
 try:
@@ -82,54 +84,30 @@ def settings(keys):
     return json.dumps(subset(config, keys), sort_keys=True, ensure_ascii=False)
 
 
-def results_path(*parts):
-    return str(Path("results", *parts))
+# Every path comes from one table, neta.layout (the app and the commands read it too).
+LAYOUT = Layout.of(config)
+hiragana_path = LAYOUT.hiragana
+bokete_path = LAYOUT.bokete
+pizza_path = LAYOUT.pizza
+report_path = LAYOUT.report
+caption_path = LAYOUT.captions
+external_caption_path = LAYOUT.external_captions
+log_path = LAYOUT.log
+benchmark_path = LAYOUT.benchmark
+cache_path = LAYOUT.cache
+onnx_cache_dir = LAYOUT.onnx_cache
 
 
-def hiragana_path(name):
-    return results_path("hiragana", name)
+def quoted_pairs(pairs, sep="="):
+    """NAME=PATH words (or NAME PATH with sep=" "), each part shell-quoted, for a command line."""
+    return " ".join(
+        f"{shlex.quote(str(name))}{sep}{shlex.quote(str(path))}" for name, path in pairs
+    )
 
 
-def bokete_path(name):
-    return results_path("bokete", name)
-
-
-def pizza_path(name):
-    return results_path("pizza", name)
-
-
-def report_path(name):
-    """Files made for `snakemake --report` only: data statistics, metric tables, the inlined gallery."""
-    return results_path("report", name)
-
-
-def caption_path(name):
-    """The caption generator's files: beside the bokete crawl, or under results/captions/<dataset>/."""
-    if config["captioner"]["dataset"] == "bokete":
-        return bokete_path(name)
-    return external_caption_path(name)
-
-
-def external_caption_path(name):
-    return results_path("captions", config["captioner"]["dataset"], name)
-
-
-def log_path(rule_name):
-    return results_path("logs", f"{rule_name}.log")
-
-
-def benchmark_path(rule_name):
-    return results_path("benchmarks", f"{rule_name}.tsv")
-
-
-def cache_path(site):
-    """The HTTP cache a site's crawl and downloads share: deliberate state that outlives a run."""
-    return results_path("cache", f"{site}.sqlite")
-
-
-def onnx_cache_dir():
-    """ONNX exports of the feature backbones, made once and kept like the HTTP caches."""
-    return results_path("cache", "onnx")
+def generator_path(kind, suffix):
+    """A file of a pizza generator kind (neta.pizza.kinds): its checkpoint, log, loss plot or progress GIF."""
+    return LAYOUT.generator(generator_kind(kind), suffix)
 
 
 def synthetic_etl():
@@ -170,7 +148,7 @@ def feature_shards(wildcards):
 
 def cvae_path(variant, suffix):
     """A file of train_cvae for one conditioning (a or b; "{variant}" is the rule's pattern)."""
-    return pizza_path(f"cvae_{variant}{suffix}")
+    return LAYOUT.pizza(f"cvae_{variant}{suffix}")
 
 
 def caption_dataset_sources(wildcards):
@@ -191,13 +169,13 @@ def caption_dataset_sources(wildcards):
 
 
 def caption_table(wildcards):
-    if config["captioner"]["dataset"] == "bokete":
+    if LAYOUT.crawled_captions:
         return rules.prepare_captions.output.captions
     return rules.prepare_caption_dataset.output.captions
 
 
 def caption_features(wildcards):
-    if config["captioner"]["dataset"] == "bokete":
+    if LAYOUT.crawled_captions:
         return rules.merge_features.output.h5
     return rules.extract_caption_features.output.h5
 
@@ -242,7 +220,7 @@ def all_outputs():
         *rules.train_captioner.output,
         *rules.evaluate_captioner.output,
     ]
-    if config["captioner"]["dataset"] == "bokete":
+    if LAYOUT.crawled_captions:
         captions.insert(0, rules.prepare_captions.output.captions)
     else:
         captions[:0] = [

@@ -32,7 +32,7 @@ rule convert_etl:
         etl_dir=etl_input_dir,
         code=stage_code("neta.commands.etl:cmd_etl_convert"),
     output:
-        h5=hiragana_path("etl_28.h5"),
+        h5=LAYOUT.etl,
     log:
         log_path("convert_etl"),
     benchmark:
@@ -56,7 +56,7 @@ rule train_hiragana:
         h5=rules.convert_etl.output.h5,
         code=stage_code("neta.commands.hiragana:cmd_hiragana_train"),
     output:
-        model=hiragana_path("model.pt"),
+        model=LAYOUT.hiragana_model,
     log:
         log_path("train_hiragana"),
     benchmark:

@@ -34,7 +34,7 @@ rule scrape_dodo:
         snapshot=dodo_snapshot_input,
         code=stage_code("neta.commands.dodo:cmd_scrape_dodo"),
     output:
-        csv=pizza_path("menu.csv"),
+        csv=LAYOUT.menu,
     log:
         log_path("scrape_dodo"),
     benchmark:
@@ -58,7 +58,7 @@ rule encode_recipes:
         menu=rules.scrape_dodo.output.csv,
         code=stage_code("neta.commands.pizza:cmd_pizza_recipes"),
     output:
-        recipes=pizza_path("recipes.json"),
+        recipes=LAYOUT.recipes,
     log:
         log_path("encode_recipes"),
     benchmark:
@@ -83,7 +83,7 @@ rule download_dodo_images:
         code=stage_code("neta.commands.dodo:cmd_download_dodo"),
     output:
         images=directory(pizza_path("images")),
-        manifest=pizza_path("images/manifest.csv"),
+        manifest=LAYOUT.pizza_manifest,
     log:
         log_path("download_dodo_images"),
     benchmark:
@@ -183,17 +183,17 @@ rule train_gan:
         recipes=rules.encode_recipes.output.recipes,
         code=stage_code("neta.commands.pizza:cmd_pizza_train"),
     output:
-        model=pizza_path("gan.pt"),
-        log_csv=pizza_path("gan_log.csv"),
+        model=generator_path("gan", ".pt"),
+        log_csv=generator_path("gan", "_log.csv"),
         loss_png=report(
-            pizza_path("gan_loss.png"),
+            generator_path("gan", "_loss.png"),
             caption="../report/pizza_loss.rst",
             category="Pizza",
             subcategory="Loss curves",
             labels={"model": "gan"},
         ),
         progress=report(
-            pizza_path("gan_progress.gif"),
+            generator_path("gan", "_progress.gif"),
             caption="../report/pizza_progress.rst",
             category="Pizza",
             subcategory="Training progress",
@@ -228,17 +228,17 @@ rule train_cvae_gan:
         recipes=rules.encode_recipes.output.recipes,
         code=stage_code("neta.commands.pizza:cmd_pizza_train"),
     output:
-        model=pizza_path("cvae_gan.pt"),
-        log_csv=pizza_path("cvae_gan_log.csv"),
+        model=generator_path("cvae_gan", ".pt"),
+        log_csv=generator_path("cvae_gan", "_log.csv"),
         loss_png=report(
-            pizza_path("cvae_gan_loss.png"),
+            generator_path("cvae_gan", "_loss.png"),
             caption="../report/pizza_loss.rst",
             category="Pizza",
             subcategory="Loss curves",
             labels={"model": "cvae_gan"},
         ),
         progress=report(
-            pizza_path("cvae_gan_progress.gif"),
+            generator_path("cvae_gan", "_progress.gif"),
             caption="../report/pizza_progress.rst",
             category="Pizza",
             subcategory="Training progress",
@@ -261,7 +261,7 @@ rule train_cvae_gan:
         ),
         gpu=gpu_request(),
     params:
-        settings=settings(pizza_commands.TRAIN_KEYS["cvae-gan"]),
+        settings=settings(pizza_commands.TRAIN_KEYS["cvae_gan"]),
     shell:
         "python -m neta pizza train-cvae-gan --augmented {input.h5:q} --recipes {input.recipes:q}"
         " --out {output.model:q} --log-csv {output.log_csv:q} --loss-png {output.loss_png:q}"
@@ -296,12 +296,9 @@ rule train_ingredient_classifier:
 
 rule evaluate_pizza:
     input:
+        **{kind.name: generator_path(kind.name, ".pt") for kind in GENERATOR_KINDS},
         h5=rules.augment_pizza.output.h5,
         recipes=rules.encode_recipes.output.recipes,
-        cvae_a=cvae_path("a", ".pt"),
-        cvae_b=cvae_path("b", ".pt"),
-        gan=rules.train_gan.output.model,
-        cvae_gan=rules.train_cvae_gan.output.model,
         classifier=rules.train_ingredient_classifier.output.model,
         code=stage_code("neta.commands.pizza:cmd_pizza_evaluate"),
     output:
@@ -335,9 +332,11 @@ rule evaluate_pizza:
         gpu=gpu_request(),
     params:
         samples=lambda wildcards, output: str(Path(output.grids[0]).parent),
+        models=lambda wildcards, input: quoted_pairs(
+            (kind.name, input[kind.name]) for kind in GENERATOR_KINDS
+        ),
         settings=settings(pizza_commands.EVALUATE_KEYS),
     shell:
         "python -m neta pizza evaluate --augmented {input.h5:q} --recipes {input.recipes:q}"
-        " --models cvae_a={input.cvae_a:q} cvae_b={input.cvae_b:q} gan={input.gan:q}"
-        " cvae_gan={input.cvae_gan:q} --classifier {input.classifier:q} --metrics {output.metrics:q}"
+        " --models {params.models} --classifier {input.classifier:q} --metrics {output.metrics:q}"
         " --samples {params.samples:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"

@@ -134,10 +134,10 @@ rule report_gallery:
 
 rule progress_animations:
     input:
-        cvae_a=cvae_path("a", "_progress.gif"),
-        cvae_b=cvae_path("b", "_progress.gif"),
-        gan=rules.train_gan.output.progress,
-        cvae_gan=rules.train_cvae_gan.output.progress,
+        **{
+            kind.name: generator_path(kind.name, "_progress.gif")
+            for kind in GENERATOR_KINDS
+        },
         code=stage_code("neta.commands.report:cmd_report_animations"),
     output:
         page=report(
@@ -157,7 +157,11 @@ rule progress_animations:
     resources:
         mem_mb=mem_mb(512),
         runtime=runtime(10),
+    params:
+        gifs=lambda wildcards, input: " ".join(
+            f"--gif {quoted_pairs([(kind.short, input[kind.name])], sep=' ')}"
+            for kind in GENERATOR_KINDS
+        ),
     shell:
-        "python -m neta report animations --gif CVAE-A {input.cvae_a:q} --gif CVAE-B {input.cvae_b:q}"
-        " --gif DCGAN {input.gan:q} --gif CVAE-GAN {input.cvae_gan:q}"
+        "python -m neta report animations {params.gifs}"
         " --title 'Pizza generators: samples during training' --out {output.page:q} > {log:q} 2>&1"

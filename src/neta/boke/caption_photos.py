@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from neta.boke.checkpoint import load_captioner
+from neta.boke.config import DecodeSettings
 from neta.boke.decode import decode
 from neta.boke.vocab import UNK, Vocabulary
 from neta.device import resolve_device
@@ -120,10 +121,11 @@ def _rgb(photo: Photo) -> Image.Image:
         raise NetaError(f"{photo}: not an image Pillow can read ({exc})") from exc
 
 
-def caption_photos(model_path: str | os.PathLike, images: Sequence[str | os.PathLike], *, beam: int, top: int,
-                   max_len: int, length_norm: bool, device: str,
-                   weights_file: str | os.PathLike | None = None) -> list[dict]:
-    """One dict a photo: ``image`` and ``captions`` (text, tokens, logprob; best first)."""
+def caption_photos(model_path: str | os.PathLike, images: Sequence[str | os.PathLike], *, decoding: DecodeSettings,
+                   device: str, weights_file: str | os.PathLike | None = None) -> list[dict]:
+    """One dict a photo: ``image`` and ``captions`` (text, tokens, logprob; best first), by beam search with
+    ``decoding`` (the captioner.decode section)."""
     captioner = PhotoCaptioner(model_path, device=device, weights_file=weights_file)
-    found = captioner.caption(images, beam=beam, top=top, max_len=max_len, length_norm=length_norm)
+    found = captioner.caption(images, beam=decoding.beam, top=decoding.top, max_len=decoding.max_len,
+                              length_norm=decoding.length_norm)
     return [{"image": str(Path(path)), "captions": captions} for path, captions in zip(images, found, strict=True)]

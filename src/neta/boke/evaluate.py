@@ -16,6 +16,7 @@ import torch
 
 from neta.atomic import write_json
 from neta.boke.checkpoint import load_captioner
+from neta.boke.config import DecodeSettings
 from neta.boke.dataset import caption_set, check_features, read_caption_features, with_features
 from neta.boke.decode import decode
 from neta.boke.gallery import write_gallery
@@ -29,8 +30,10 @@ log = logging.getLogger(__name__)
 
 
 def evaluate_captioner(model_path: str | os.PathLike, captions_csv: str | os.PathLike,
-                       features_h5: str | os.PathLike, *, metrics_out, samples_out, gallery_out, beam: int, top: int,
-                       max_len: int, length_norm: bool, device: str, threads: int) -> dict:
+                       features_h5: str | os.PathLike, *, metrics_out, samples_out, gallery_out,
+                       decoding: DecodeSettings, device: str, threads: int) -> dict:
+    """Caption the test photos of ``captions_csv`` by beam search (``decoding``: the captioner.decode section),
+    score them and write the three outputs; return the metrics."""
     started = time.perf_counter()
     set_threads(threads)
     device_used = resolve_device(device)
@@ -47,8 +50,8 @@ def evaluate_captioner(model_path: str | os.PathLike, captions_csv: str | os.Pat
     photos = list(dict.fromkeys(test["image_id"]))
     vectors = torch.from_numpy(features[[rows[image_id] for image_id in photos]]).to(device_used)
     decode_started = time.perf_counter()
-    generated = decode(model, vectors, vocab, language=language, beam=beam, top=top, max_len=max_len,
-                       length_norm=length_norm)
+    generated = decode(model, vectors, vocab, language=language, beam=decoding.beam, top=decoding.top,
+                       max_len=decoding.max_len, length_norm=decoding.length_norm)
     decode_seconds = time.perf_counter() - decode_started
     scores = caption_scores(refs, {image_id: found[0]["tokens"] for image_id, found in zip(photos, generated,
                                                                                            strict=True)})
@@ -56,9 +59,10 @@ def evaluate_captioner(model_path: str | os.PathLike, captions_csv: str | os.Pat
     test_perplexity = perplexity(model, caption_set(scored, vocab, features, rows), batch_size=64,
                                  device=device_used, pad_id=vocab.pad_id) if len(scored) else float("nan")
     metrics = {**{k: round(v, 4) for k, v in scores.items()}, "perplexity": round(test_perplexity, 3),
-               "test_photos": len(photos), "test_captions": len(test), "beam": beam, "top": top,
-               "length_norm": length_norm, "decode_captions_per_s": round(len(photos) / decode_seconds, 1),
-               "language": language, "vocab": len(vocab)}
+               "test_photos": len(photos), "test_captions": len(test), "beam": decoding.beam,
+               "top": decoding.top, "length_norm": decoding.length_norm,
+               "decode_captions_per_s": round(len(photos) / decode_seconds, 1), "language": language,
+               "vocab": len(vocab)}
     first = test.drop_duplicates("image_id").set_index("image_id")
     captions_dir, gallery_dir = Path(captions_csv).resolve().parent, Path(gallery_out).resolve().parent
     samples = []
@@ -71,7 +75,7 @@ def evaluate_captioner(model_path: str | os.PathLike, captions_csv: str | os.Pat
     write_gallery(gallery_out, [{**s, "image": os.path.relpath(captions_dir / s["path"], gallery_dir)}
                                 for s in samples],
                   title="neta: generated captions of held-out photos",
-                  summary=f"{len(photos)} test photos, beam {beam}; " + ", ".join(
+                  summary=f"{len(photos)} test photos, beam {decoding.beam}; " + ", ".join(
                       f"{k} {v:.3f}" for k, v in scores.items()) + f", perplexity {test_perplexity:.1f}")
     log.info("evaluate_captioner: %s in %.1f s", metrics, time.perf_counter() - started)
     return metrics

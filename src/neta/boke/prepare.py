@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from neta.atomic import write_csv
+from neta.boke.config import CocoSettings, KarpathySettings, SplitSettings
 from neta.boke.photos import resolve_photos
 from neta.boke.sources.bokete import read_bokete, read_cans
 from neta.boke.sources.coco import read_coco, read_karpathy
@@ -24,18 +25,14 @@ from neta.errors import NetaError
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("bokete", "bokete_can", "coco", "karpathy")
 
-
-def split_photos(image_ids: Iterable[str], *, val_fraction: float, test_fraction: float, seed: int) -> dict[str, str]:
-    """image_id -> train | val | test, drawn with ``seed``.
+def split_photos(image_ids: Iterable[str], *, split: SplitSettings, seed: int) -> dict[str, str]:
+    """image_id -> train | val | test, drawn with ``seed``, ``split`` the fractions of photos held out.
 
     The ids are sorted first, so the split depends on which photos there are, not on row order. A
     fraction above 0 gives at least one photo; at least one photo stays in train.
     """
-    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 <= value < 1:
-            raise NetaError(f"captioner.split.{name}: {value} is outside [0, 1)")
+    val_fraction, test_fraction = split.val_fraction, split.test_fraction
     photos = sorted(set(image_ids))
     n = len(photos)
     n_test, n_val = (max(1, round(n * f)) if f > 0 else 0 for f in (test_fraction, val_fraction))
@@ -60,14 +57,16 @@ def _own_split(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def prepare_captions(dataset: str, out_csv: str | os.PathLike, *, manifest_out: str | os.PathLike | None = None,
-                     bokes_csv=None, bokete_manifest=None, cans=(), coco_annotations=(), coco_images=None,
-                     karpathy_file=None, karpathy_images=None, language: str, val_fraction: float,
-                     test_fraction: float, seed: int, max_images: int,
-                     max_missing_ratio: float) -> dict:
-    """Write the caption table ``out_csv`` (and, for the datasets on disk, ``manifest_out``); return counts."""
+                     bokes_csv=None, bokete_manifest=None, cans=(), coco: CocoSettings | None = None,
+                     karpathy: KarpathySettings | None = None, language: str, split: SplitSettings, seed: int,
+                     max_images: int, max_missing_ratio: float) -> dict:
+    """Write the caption table ``out_csv`` (and, for the datasets on disk, ``manifest_out``); return counts.
+
+    ``dataset`` bokete reads ``bokes_csv`` and ``bokete_manifest``, bokete_can the ``cans``, coco and karpathy
+    the files of the ``coco`` and ``karpathy`` sections. ``split``: the held-out fractions, for a dataset
+    without its own split.
+    """
     started = time.perf_counter()
-    if dataset not in DATASETS:
-        raise NetaError(f"captioner.dataset: {dataset!r} is not one of {', '.join(DATASETS)}")
     language = resolve_language(dataset, language)
     tokenize = Tokenizer(language)
     if dataset == "bokete":
@@ -78,16 +77,15 @@ def prepare_captions(dataset: str, out_csv: str | os.PathLike, *, manifest_out: 
     else:
         if manifest_out is None:
             raise NetaError(f"captions: dataset {dataset} needs manifest_out (the photos for the features stage)")
-        frame, counts, source = _read_files(dataset, tokenize=tokenize, max_images=max_images, cans=cans,
-                                            coco_annotations=coco_annotations, coco_images=coco_images,
-                                            karpathy_file=karpathy_file, karpathy_images=karpathy_images)
+        frame, counts, source = _read_files(dataset, tokenize=tokenize, max_images=max_images, cans=cans, coco=coco,
+                                            karpathy=karpathy)
         frame, manifest, photo_counts = resolve_photos(frame, manifest_out=manifest_out,
                                                        max_missing_ratio=max_missing_ratio, source=source)
         counts.update(photo_counts)
 
     own = bool((frame["split"] != "").all())
     splits = (_own_split(frame) if own else
-              split_photos(frame["image_id"], val_fraction=val_fraction, test_fraction=test_fraction, seed=seed))
+              split_photos(frame["image_id"], split=split, seed=seed))
     out_dir = os.path.abspath(Path(out_csv).parent)
     frame = frame.assign(split=frame["image_id"].map(splits),
                          path=[Path(os.path.relpath(photo, out_dir)).as_posix() for photo in frame["photo"]])
@@ -113,18 +111,18 @@ def prepare_captions(dataset: str, out_csv: str | os.PathLike, *, manifest_out: 
     return summary
 
 
-def _read_files(dataset: str, *, tokenize, max_images: int, cans, coco_annotations, coco_images, karpathy_file,
-                karpathy_images) -> tuple[pd.DataFrame, dict, str]:
+def _read_files(dataset: str, *, tokenize, max_images: int, cans, coco: CocoSettings | None,
+                karpathy: KarpathySettings | None) -> tuple[pd.DataFrame, dict, str]:
     """The captions of a dataset on disk (rows with ``photo`` paths not checked yet), and what to call it."""
     if dataset == "bokete_can":
         frame, counts = read_cans(cans, tokenize=tokenize, max_images=max_images)
         return frame, counts, f"cans {', '.join(map(str, cans))}"
     if dataset == "coco":
-        if not coco_images:
+        if coco is None or not coco.images:
             raise NetaError("captioner.coco.images: no folder of COCO images given")
-        frame, counts = read_coco(coco_annotations, coco_images, tokenize=tokenize, max_images=max_images)
-        return frame, counts, ", ".join(map(str, coco_annotations))
-    if not karpathy_file or not karpathy_images:
+        frame, counts = read_coco(coco.annotations, coco.images, tokenize=tokenize, max_images=max_images)
+        return frame, counts, ", ".join(map(str, coco.annotations))
+    if karpathy is None or not karpathy.file or not karpathy.images:
         raise NetaError("captioner.karpathy: file and images must both be given")
-    frame, counts = read_karpathy(karpathy_file, karpathy_images, tokenize=tokenize, max_images=max_images)
-    return frame, counts, str(karpathy_file)
+    frame, counts = read_karpathy(karpathy.file, karpathy.images, tokenize=tokenize, max_images=max_images)
+    return frame, counts, str(karpathy.file)

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 CAPTION_COLUMNS = ("image_id", "caption", "tokens", "stars", "split", "path")
 SPLITS = ("train", "val", "test")
-PAIRINGS = ("all", "top1", "topk")
 MADE_BY = "the caption preparation stage (`neta captioner prepare`)"
 
 
@@ -65,18 +64,15 @@ def usable(frame: pd.DataFrame, *, max_len: int) -> tuple[pd.DataFrame, dict]:
 
 
 def training_pairs(frame: pd.DataFrame, *, pairing: str, top_k: int) -> pd.DataFrame:
-    """The train rows a photo contributes: ``all``, its ``top1`` or ``topk`` captions by stars.
+    """The train rows a photo contributes: ``all``, its ``top1`` or ``topk`` (``top_k``) captions by stars
+    (captioner.pairing and captioner.top_k).
 
     Ties in stars go to the caption earlier in the table; rows stay in table order.
     """
-    if pairing not in PAIRINGS:
-        raise NetaError(f"captioner.pairing: {pairing!r} is not one of {', '.join(PAIRINGS)}")
     train = frame[frame["split"] == "train"]
     if pairing == "all":
         return train.reset_index(drop=True)
     keep = 1 if pairing == "top1" else top_k
-    if keep < 1:
-        raise NetaError(f"captioner.top_k: must be at least 1, got {top_k}")
     # A stable sort keeps table order among equal stars, so head() takes the earliest of a tie.
     ranked = train.sort_values("stars", ascending=False, kind="stable")
     return ranked.groupby("image_id", sort=False).head(keep).sort_index().reset_index(drop=True)

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from neta.atomic import atomic_path, write_csv
 from neta.boke.checkpoint import save_captioner
+from neta.boke.config import ModelSettings, TrainSettings, VocabSettings
 from neta.boke.dataset import CaptionSet, caption_loader, caption_set, read_caption_features, with_features
 from neta.boke.metrics import mean_loss
 from neta.boke.model import ShowAndTell
@@ -34,19 +35,22 @@ from neta.boke.table import read_captions, training_pairs, usable
 from neta.boke.vocab import Vocabulary
 from neta.device import resolve_device, seed_everything, set_threads
 from neta.errors import NetaError
+from neta.settings import ConfigSection
 
 log = logging.getLogger(__name__)
 
 LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "seconds")
 
 
-def fit_captioner(model: ShowAndTell, train: CaptionSet, val: CaptionSet, *, epochs: int, batch_size: int, lr: float,
-                  clip: float, patience: int, device, seed: int, pad_id: int) -> list[dict]:
+def fit_captioner(model: ShowAndTell, train: CaptionSet, val: CaptionSet, *, training: TrainSettings, device,
+                  seed: int, pad_id: int) -> list[dict]:
     """Train ``model`` in place; return one ``{"epoch", "train_loss", "val_loss", "seconds"}`` an epoch.
 
-    Stops after ``patience`` epochs without a lower validation loss; the model ends on ``device``, in
-    eval mode, with the weights of its best validation epoch.
+    ``training``: epochs at most, batch size, learning rate, gradient clipping, patience. Stops after
+    ``patience`` epochs without a lower validation loss; the model ends on ``device``, in eval mode,
+    with the weights of its best validation epoch.
     """
+    epochs, batch_size, patience = training.epochs, training.batch_size, training.patience
     if len(train) == 0:
         raise NetaError("no training captions: check the dataset, its split and vocab.max_len")
     if len(val) == 0:
@@ -54,7 +58,7 @@ def fit_captioner(model: ShowAndTell, train: CaptionSet, val: CaptionSet, *, epo
     seed_everything(seed)
     dev = resolve_device(str(device))
     model.to(dev)
-    optimizer = torch.optim.Adam(model.parameters(), lr=float(lr))
+    optimizer = torch.optim.Adam(model.parameters(), lr=float(training.lr))
     generator = torch.Generator().manual_seed(int(seed))
     batches = caption_loader(train, batch_size=batch_size, pad_id=pad_id, generator=generator)
     log.info("training on %d captions (%d batches an epoch), validating on %d; device %s, %d threads",
@@ -71,7 +75,7 @@ def fit_captioner(model: ShowAndTell, train: CaptionSet, val: CaptionSet, *, epo
             loss, count = model.loss(features.to(dev), captions.to(dev), lengths)
             optimizer.zero_grad(set_to_none=True)
             (loss / count).backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), training.clip)
             optimizer.step()
             total += loss.item()
             tokens += count
@@ -125,14 +129,26 @@ def plot_loss(history: list[dict], png_path: str | os.PathLike) -> None:
         fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
 
 
+def _recorded(section: ConfigSection) -> dict:
+    """``section``'s values for the checkpoint, keys sorted: the order the workflow's ``--settings`` (JSON
+    with sorted keys) gave them, so a captioner.pt holds them alike however the settings were given."""
+    return dict(sorted(section.record().items()))
+
+
 def train_captioner(captions_csv: str | os.PathLike, features_h5: str | os.PathLike, *, model_out, vocab_out,
-                    log_csv, loss_png, language: str, pairing: str, top_k: int, min_count: int, max_len: int,
-                    model: dict, train: dict, seed: int, device: str, threads: int) -> dict:
+                    log_csv, loss_png, language: str, pairing: str, top_k: int, vocab: VocabSettings,
+                    model: ModelSettings, train: TrainSettings, seed: int, device: str, threads: int) -> dict:
+    """Train Show and Tell on the caption table and features.h5 and write its four outputs; return a summary.
+
+    ``language``: the resolved language of the captions (ja or en); ``pairing``/``top_k``: the training
+    pairs a photo gives (:func:`neta.boke.table.training_pairs`); ``vocab``, ``model``, ``train``: the
+    captioner.vocab, .model and .train sections.
+    """
     started = time.perf_counter()
     set_threads(threads)
     seed_everything(seed)
     device_used = resolve_device(device)
-    frame, dropped = usable(read_captions(captions_csv), max_len=max_len)
+    frame, dropped = usable(read_captions(captions_csv), max_len=vocab.max_len)
     features, rows, feature_info = read_caption_features(features_h5)
     frame, dropped["no_features"] = with_features(frame, rows, str(captions_csv))
     pairs = training_pairs(frame, pairing=pairing, top_k=top_k)
@@ -141,26 +157,25 @@ def train_captioner(captions_csv: str | os.PathLike, features_h5: str | os.PathL
         if part.empty:
             raise NetaError(f"{captions_csv}: no {name} captions; more photos or another "
                             f"captioner.split.{key if name == 'validation' else 'val_fraction and ' + key}")
-    vocab = Vocabulary.build((tokens.split() for tokens in pairs["tokens"]), min_count=min_count)
-    train_set, val_set = caption_set(pairs, vocab, features, rows), caption_set(val, vocab, features, rows)
-    config = {"feature_dim": int(features.shape[1]), "vocab_size": len(vocab), **model}
-    net = ShowAndTell(**config, pad_id=vocab.pad_id)
+    words = Vocabulary.build((tokens.split() for tokens in pairs["tokens"]), min_count=vocab.min_count)
+    train_set, val_set = caption_set(pairs, words, features, rows), caption_set(val, words, features, rows)
+    config = {"feature_dim": int(features.shape[1]), "vocab_size": len(words), **_recorded(model)}
+    net = ShowAndTell(**config, pad_id=words.pad_id)
     log.info("train_captioner: %d training pairs (%s) of %d photos, %d validation captions of %d photos, "
              "%d words (min_count %d), %s on %s", len(pairs), pairing, pairs["image_id"].nunique(), len(val),
-             val["image_id"].nunique(), len(vocab), min_count, model, device_used)
-    history = fit_captioner(net, train_set, val_set, epochs=train["epochs"], batch_size=train["batch_size"],
-                            lr=train["lr"], clip=train["clip"], patience=train["patience"], device=device_used,
-                            seed=seed, pad_id=vocab.pad_id)
-    vocab.save(vocab_out)
-    settings = {"language": language, "pairing": pairing, "top_k": top_k, "min_count": min_count,
-                "max_len": max_len, "train": train, "seed": seed}
-    save_captioner(model_out, net, model_config=config, vocab=vocab.to_json(), features=feature_info,
+             val["image_id"].nunique(), len(words), vocab.min_count, model, device_used)
+    history = fit_captioner(net, train_set, val_set, training=train, device=device_used, seed=seed,
+                            pad_id=words.pad_id)
+    words.save(vocab_out)
+    settings = {"language": language, "pairing": pairing, "top_k": top_k, "min_count": vocab.min_count,
+                "max_len": vocab.max_len, "train": _recorded(train), "seed": seed}
+    save_captioner(model_out, net, model_config=config, vocab=words.to_json(), features=feature_info,
                    settings=settings, history=history)
     write_train_log(history, log_csv)
     plot_loss(history, loss_png)
     best = min(history, key=lambda epoch: epoch["val_loss"])
     summary = {"model": str(model_out), "pairs": len(pairs), "train_photos": int(pairs["image_id"].nunique()),
-               "val_captions": len(val), "vocab": len(vocab), "dropped": dropped, "epochs": len(history),
+               "val_captions": len(val), "vocab": len(words), "dropped": dropped, "epochs": len(history),
                "best_epoch": best["epoch"], "best_val_loss": round(best["val_loss"], 4),
                "first_train_loss": round(history[0]["train_loss"], 4),
                "last_train_loss": round(history[-1]["train_loss"], 4),

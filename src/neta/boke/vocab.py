@@ -27,8 +27,6 @@ class Vocabulary:
         if len(set(words)) != len(words):
             twice = sorted(w for w, n in Counter(words).items() if n > 1)
             raise NetaError(f"{source}: words listed twice: {', '.join(twice[:10])}")
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            raise NetaError(f"{source}: min_count must be an integer >= 1, got {min_count!r}")
         self.words = list(words)
         self.min_count = min_count
         self._ids = {word: i for i, word in enumerate(self.words)}
@@ -93,10 +91,12 @@ class Vocabulary:
             raise NetaError(f"{source}: not a neta vocabulary (expected a JSON object with format {FORMAT!r})")
         if obj.get("version") != VERSION:
             raise NetaError(f"{source}: vocabulary version {obj.get('version')!r}, this neta reads {VERSION}")
-        words = obj.get("words")
+        words, min_count = obj.get("words"), obj.get("min_count")
         if not isinstance(words, list):
             raise NetaError(f"{source}: 'words' must be a list of strings")
-        return cls(words, min_count=obj.get("min_count"), source=source)
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+            raise NetaError(f"{source}: min_count must be an integer >= 1, got {min_count!r}")
+        return cls(words, min_count=min_count, source=source)
 
     def save(self, path: str | os.PathLike) -> None:
         write_json(path, self.to_json())

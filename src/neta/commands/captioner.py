@@ -17,22 +17,21 @@ CAPTION_KEYS = ("device", "captioner.decode")
 
 
 def cmd_captioner_prepare(args) -> int:
+    from neta.boke.config import CocoSettings, KarpathySettings, SplitSettings
     from neta.boke.prepare import prepare_captions
 
     settings = read_settings(args)
     captioner = settings["captioner"]
     return print_summary(prepare_captions(
         captioner["dataset"], args.out, manifest_out=args.manifest_out, bokes_csv=args.bokes,
-        bokete_manifest=args.images_manifest, cans=captioner["cans"],
-        coco_annotations=captioner["coco"]["annotations"], coco_images=captioner["coco"]["images"] or None,
-        karpathy_file=captioner["karpathy"]["file"] or None, karpathy_images=captioner["karpathy"]["images"] or None,
-        language=captioner["language"], val_fraction=captioner["split"]["val_fraction"],
-        test_fraction=captioner["split"]["test_fraction"], seed=settings["seed"],
-        max_images=captioner["max_images"], max_missing_ratio=captioner["max_missing_ratio"],
+        bokete_manifest=args.images_manifest, cans=captioner["cans"], coco=CocoSettings.of(settings),
+        karpathy=KarpathySettings.of(settings), language=captioner["language"], split=SplitSettings.of(settings),
+        seed=settings["seed"], max_images=captioner["max_images"], max_missing_ratio=captioner["max_missing_ratio"],
     ))
 
 
 def cmd_captioner_train(args) -> int:
+    from neta.boke.config import ModelSettings, TrainSettings, VocabSettings
     from neta.boke.tokens import resolve_language
     from neta.boke.train import train_captioner
 
@@ -41,31 +40,30 @@ def cmd_captioner_train(args) -> int:
     return print_summary(train_captioner(
         args.captions, args.features, model_out=args.model, vocab_out=args.vocab, log_csv=args.log_csv,
         loss_png=args.loss_png, language=resolve_language(captioner["dataset"], captioner["language"]),
-        pairing=captioner["pairing"], top_k=captioner["top_k"], min_count=captioner["vocab"]["min_count"],
-        max_len=captioner["vocab"]["max_len"], model=captioner["model"], train=captioner["train"],
-        seed=settings["seed"], device=settings["device"], threads=args.threads,
+        pairing=captioner["pairing"], top_k=captioner["top_k"], vocab=VocabSettings.of(settings),
+        model=ModelSettings.of(settings), train=TrainSettings.of(settings), seed=settings["seed"],
+        device=settings["device"], threads=args.threads,
     ))
 
 
 def cmd_captioner_evaluate(args) -> int:
+    from neta.boke.config import DecodeSettings
     from neta.boke.evaluate import evaluate_captioner
 
     settings = read_settings(args)
-    decode = settings["captioner"]["decode"]
     return print_summary(evaluate_captioner(
         args.model, args.captions, args.features, metrics_out=args.metrics, samples_out=args.samples,
-        gallery_out=args.gallery, beam=decode["beam"], top=decode["top"], max_len=decode["max_len"],
-        length_norm=decode["length_norm"], device=settings["device"], threads=args.threads,
+        gallery_out=args.gallery, decoding=DecodeSettings.of(settings), device=settings["device"],
+        threads=args.threads,
     ))
 
 
 def cmd_caption(args) -> int:
     from neta.boke.caption_photos import caption_photos
+    from neta.boke.config import DecodeSettings
 
     settings = read_settings(args)
-    decode = settings["captioner"]["decode"]
-    for photo in caption_photos(args.model, args.images, beam=decode["beam"], top=decode["top"],
-                                max_len=decode["max_len"], length_norm=decode["length_norm"],
+    for photo in caption_photos(args.model, args.images, decoding=DecodeSettings.of(settings),
                                 device=settings["device"], weights_file=args.weights_file):
         print(json.dumps(photo, ensure_ascii=False))
     return 0

@@ -17,23 +17,16 @@ PREDICT_KEYS = ("device",)
 
 
 def cmd_hiragana_train(args) -> int:
+    from neta.hiragana.config import HiraganaAugment, HiraganaBaseline, HiraganaTrain
     from neta.hiragana.train import train_hiragana
 
     settings = read_settings(args)
-    train, baseline = settings["hiragana"]["train"], settings["hiragana"]["baseline"]
     summary = train_hiragana(
         args.etl,
         args.out,
-        steps=train["steps"],
-        batch_size=train["batch_size"],
-        lr_schedule=train["lr_schedule"],
-        keep_prob_schedule=train["keep_prob_schedule"],
-        init_std=train["init_std"],
-        bias_init=train["bias_init"],
-        augment=settings["hiragana"]["augment"],
-        baseline_steps=baseline["steps"],
-        baseline_lr=baseline["lr"],
-        baseline_batch_size=baseline["batch_size"],
+        train=HiraganaTrain.of(settings),
+        baseline=HiraganaBaseline.of(settings),
+        augment=HiraganaAugment.of(settings),
         seed=settings["seed"],
         device=settings["device"],
         threads=args.threads,

@@ -6,6 +6,8 @@ import json
 import logging
 
 from neta.errors import NetaError
+from neta.pizza.config import ARCHITECTURE_KEYS
+from neta.pizza.kinds import CVAE_VARIANTS, GENERATOR_KINDS
 from neta.settings import add_settings_options, read_settings
 
 log = logging.getLogger("neta")
@@ -15,16 +17,15 @@ RECIPES_KEYS = ("pizza.recipes", "pizza.max_failure_ratio")
 AUGMENT_KEYS = ("device", "pizza.augment", "pizza.max_failure_ratio")
 _MODELS = "pizza.models"
 _TRAINING = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.progress_every")
-TRAIN_KEYS = {  # a model's own part of pizza.models, so a change to one model retrains that one only
-    "cvae": (*_TRAINING, f"{_MODELS}.latent", f"{_MODELS}.dense", f"{_MODELS}.cvae"),
-    "gan": (*_TRAINING, f"{_MODELS}.gan_z", f"{_MODELS}.gan_conditioned", f"{_MODELS}.gan_width", f"{_MODELS}.gan"),
-    "cvae-gan": (*_TRAINING, f"{_MODELS}.latent", f"{_MODELS}.dense", f"{_MODELS}.adversarial_weight",
-                 f"{_MODELS}.gan_width", f"{_MODELS}.cvae_gan"),
+# A family's own part of pizza.models (its architecture and its training section), so a change to one
+# family retrains that one only. Keyed by the family (GeneratorKind.section).
+TRAIN_KEYS = {
+    family: (*_TRAINING, *(f"{_MODELS}.{key}" for key in architecture), f"{_MODELS}.{family}")
+    for family, architecture in ARCHITECTURE_KEYS.items()
 }
 CLASSIFIER_KEYS = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.classifier")
 EVALUATE_KEYS = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.samples_per_recipe")
 GENERATE_KEYS = ("seed", "device")
-CVAE_VARIANTS = {"a": "cvae_a", "b": "cvae_b"}  # A: recipe after the convolutions; B: an extra channel
 
 
 def check_failures(what: str, failures: list[dict], total: int, max_ratio: float, out) -> None:
@@ -39,34 +40,31 @@ def check_failures(what: str, failures: list[dict], total: int, max_ratio: float
 
 
 def cmd_pizza_recipes(args) -> int:
+    from neta.pizza.config import RecipeSettings
     from neta.pizza.recipes import encode_recipes
 
-    settings = read_settings(args)["pizza"]
-    recipes = settings["recipes"]
-    summary = encode_recipes(args.menu, args.out, slots=recipes["slots"], aliases=recipes["aliases"],
-                             truncate=recipes["truncate"], max_failure_ratio=settings["max_failure_ratio"])
+    settings = read_settings(args)
+    summary = encode_recipes(args.menu, args.out, settings=RecipeSettings.of(settings),
+                             max_failure_ratio=settings["pizza"]["max_failure_ratio"])
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
     return 0
 
 
 def cmd_pizza_augment(args) -> int:
     from neta.pizza.augment import augment_pizzas
+    from neta.pizza.config import AugmentSettings
     from neta.pizza.photos import pizza_photos
     from neta.pizza.recipes import read_recipes
 
     settings = read_settings(args)
-    augment, max_ratio = settings["pizza"]["augment"], settings["pizza"]["max_failure_ratio"]
+    max_ratio = settings["pizza"]["max_failure_ratio"]
     photos, failures = pizza_photos(args.menu, args.manifest, read_recipes(args.recipes))
     total = len(photos) + len(failures)
     check_failures("augment", failures, total, max_ratio, args.out)
     summary = augment_pizzas(
         [(photo.pizza_id, photo.image_path, photo.recipe) for photo in photos],
         args.out,
-        size=augment["size"],
-        angle_step=augment["angle_step"],
-        flip=augment["flip"],
-        order=augment["order"],
-        top_view_x=augment["top_view_x"],
+        augment=AugmentSettings.of(settings),
         device=settings["device"],
         threads=args.threads,
         max_failures=int(max_ratio * total) - len(failures),
@@ -76,19 +74,18 @@ def cmd_pizza_augment(args) -> int:
 
 
 def cmd_pizza_train(args) -> int:
+    from neta.pizza.config import TrainingSettings, architecture_of
+    from neta.pizza.kinds import generator_kind
     from neta.pizza.train import train_pizza_model
 
     settings = read_settings(args)
     models = settings["pizza"]["models"]
-    section = {"cvae": "cvae", "gan": "gan", "cvae-gan": "cvae_gan"}[args.model_family]
-    kind = CVAE_VARIANTS[args.variant] if section == "cvae" else section
-    training = models[section]
+    family = args.model_family
+    kind = generator_kind(CVAE_VARIANTS[args.variant] if family == "cvae" else family)
     summary = train_pizza_model(
-        kind, args.augmented, args.recipes, model_out=args.out, log_csv=args.log_csv, loss_png=args.loss_png,
-        progress_gif=args.progress, holdout_every=models["holdout_every"], latent=models.get("latent"),
-        dense=models.get("dense"), z_dim=models.get("gan_z"), conditioned=models.get("gan_conditioned"),
-        adversarial_weight=models.get("adversarial_weight"), width=models.get("gan_width"),
-        epochs=training["epochs"], batch_size=training["batch_size"], lr=training["lr"],
+        kind.name, args.augmented, args.recipes, model_out=args.out, log_csv=args.log_csv, loss_png=args.loss_png,
+        progress_gif=args.progress, architecture=architecture_of(kind, models),
+        training=TrainingSettings.of(settings, f"{_MODELS}.{family}"), holdout_every=models["holdout_every"],
         progress_every=models["progress_every"], seed=settings["seed"], device=settings["device"],
         threads=args.threads,
     )
@@ -97,14 +94,13 @@ def cmd_pizza_train(args) -> int:
 
 
 def cmd_pizza_classifier(args) -> int:
+    from neta.pizza.config import TrainingSettings
     from neta.pizza.judge import train_ingredient_classifier
 
     settings = read_settings(args)
-    models = settings["pizza"]["models"]
-    classifier = models["classifier"]
     summary = train_ingredient_classifier(
-        args.augmented, model_out=args.out, holdout_every=models["holdout_every"], epochs=classifier["epochs"],
-        batch_size=classifier["batch_size"], lr=classifier["lr"], seed=settings["seed"],
+        args.augmented, model_out=args.out, holdout_every=settings["pizza"]["models"]["holdout_every"],
+        training=TrainingSettings.of(settings, f"{_MODELS}.classifier"), seed=settings["seed"],
         device=settings["device"], threads=args.threads,
     )
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
@@ -120,7 +116,11 @@ def cmd_pizza_evaluate(args) -> int:
     for item in args.models:
         name, _, path = item.partition("=")
         if not path:
-            raise NetaError(f"--models {item!r}: give NAME=PATH, e.g. cvae_a=results/pizza/cvae_a.pt")
+            from neta.layout import Layout
+
+            example = GENERATOR_KINDS[0]
+            raise NetaError(f"--models {item!r}: give NAME=PATH, e.g. {example.name}="
+                            f"{Layout.results('pizza', example.checkpoint)}")
         named[name] = path
     summary = evaluate_pizza(
         named, args.classifier, args.augmented, args.recipes, metrics_out=args.metrics, samples_dir=args.samples,
@@ -171,8 +171,8 @@ def register(commands, verbs) -> None:
     augment.set_defaults(handler=cmd_pizza_augment)
 
     for family, what in (("cvae", "a recipe-conditioned VAE (--variant a: recipe after the convolutions, b: an "
-                                  "extra channel)"), ("gan", "the DCGAN"), ("cvae-gan", "the CVAE-GAN")):
-        train = sub.add_parser(f"train-{family}", help=f"train {what}")
+                                  "extra channel)"), ("gan", "the DCGAN"), ("cvae_gan", "the CVAE-GAN")):
+        train = sub.add_parser(f"train-{family.replace('_', '-')}", help=f"train {what}")
         if family == "cvae":
             train.add_argument("--variant", required=True, choices=sorted(CVAE_VARIANTS))
         _training_files(train)

@@ -6,6 +6,7 @@ import ipaddress
 import logging
 
 from neta.errors import NetaError
+from neta.layout import RESULTS
 from neta.settings import add_settings_options, read_settings
 from neta.web import SETTINGS_KEYS
 
@@ -54,7 +55,7 @@ def cmd_serve(args) -> int:
 
 def register(commands, verbs) -> None:
     serve = commands.add_parser("serve", help="the browser app over results/ (Data, Boke, Hiragana, Pizza pages)")
-    serve.add_argument("--results", default="results", help="the workflow's results folder (default results)")
+    serve.add_argument("--results", default=RESULTS, help=f"the workflow's results folder (default {RESULTS})")
     serve.add_argument("--weights-file", help="the captioner backbone's weights file, where it is not found by itself")
     add_settings_options(serve, SETTINGS_KEYS)
     serve.set_defaults(handler=cmd_serve)

@@ -20,16 +20,13 @@ from neta.features.backbones import ExtractorInfo
 from neta.features.onnx_export import INPUT, OUTPUT, onnx_session
 
 BACKENDS = ("auto", "torch", "onnx")
-# Compute precision on CUDA (autocast) and stored precision; the CPU always computes in float32, its
-# half-precision kernels being slower. bfloat16 is stored as float32, which holds it exactly (HDF5 has no bfloat16).
-DTYPES = ("float32", "float16", "bfloat16")
+# Compute precision on CUDA (autocast) and stored precision (features.dtype); the CPU always computes in float32,
+# its half-precision kernels being slower. bfloat16 is stored as float32, which holds it exactly (HDF5 has no bfloat16).
 _AUTOCAST = {"float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 def resolve_backend(backend: str, device: str) -> tuple[str, torch.device]:
-    """(torch or onnx, the device it runs on) for the configured backend and device."""
-    if backend not in BACKENDS:
-        raise NetaError(f"features.backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    """(torch or onnx, the device it runs on) for the configured backend (one of ``BACKENDS``) and device."""
     resolved = resolve_device(device)
     if backend == "auto":
         backend = "torch" if resolved.type == "cuda" else "onnx"

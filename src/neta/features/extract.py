@@ -29,7 +29,8 @@ from tqdm import tqdm
 from neta.device import set_threads
 from neta.errors import NetaError
 from neta.features.backbones import build_extractor
-from neta.features.engines import DTYPES, make_engine, resolve_backend
+from neta.features.config import FeatureSettings
+from neta.features.engines import make_engine, resolve_backend
 from neta.features.inputs import ImageItem
 from neta.features.loader import batches, inferred_batches
 from neta.features.onnx_export import onnx_path
@@ -47,28 +48,24 @@ def extract_features(
     items: Sequence[ImageItem],
     out_h5: str | os.PathLike,
     *,
-    backbone: str,
-    layer: str,
-    batch_size: int,
-    workers: int,
-    backend: str,
-    dtype: str,
+    settings: FeatureSettings,
     device: str,
     threads: int,
-    max_failure_ratio: float,
     onnx_dir: str | os.PathLike | None,
     weights_file: str | os.PathLike | None = None,
 ) -> dict:
     """Feature vectors of ``items`` ((image_id, path) from :func:`neta.features.inputs.images_from`) -> ``out_h5``.
 
-    ``backend``: torch, onnx (onnxruntime on the CPU, the model exported once into ``onnx_dir``) or
-    auto (torch on CUDA, else onnx). ``workers``: DataLoader processes decoding images (0: in this one).
-    ``threads``: CPU threads of the model. ``weights_file``: None finds the ImageNet weights offline
-    (see :mod:`neta.features.weights`). Returns a summary; an empty ``items`` (a shard past the last
-    batch) writes an empty file.
+    ``settings``: the features section (its ``shards`` is the caller's: ``items`` is one shard or all).
+    Its ``backend``: torch, onnx (onnxruntime on the CPU, the model exported once into ``onnx_dir``) or
+    auto (torch on CUDA, else onnx); ``workers``: DataLoader processes decoding images (0: in this one),
+    or for onnx threads that each decode and infer a batch. ``threads``: CPU threads of the model.
+    ``weights_file``: None finds the ImageNet weights offline (see :mod:`neta.features.weights`).
+    Returns a summary; an empty ``items`` (a shard past the last batch) writes an empty file.
     """
     started = time.perf_counter()
-    _check(batch_size=batch_size, workers=workers, dtype=dtype, max_failure_ratio=max_failure_ratio)
+    backbone, layer, batch_size, workers = settings.backbone, settings.layer, settings.batch_size, settings.workers
+    backend, dtype, max_failure_ratio = settings.backend, settings.dtype, settings.max_failure_ratio
     items = list(items)
     set_threads(threads)
     backend_used, device_used = resolve_backend(backend, device)
@@ -131,15 +128,6 @@ def _run(items: list[ImageItem], transforms, engine, *, dim: int, batch_size: in
             input_hashes.update({str(items[index][1]): sha256 for index, sha256 in batch.hashes.items()})
             progress.update(len(batch))
     return features, decoded, input_hashes, failures
-
-
-def _check(*, batch_size: int, workers: int, dtype: str, max_failure_ratio: float) -> None:
-    if dtype not in DTYPES:
-        raise NetaError(f"features.dtype: {dtype!r} is not one of {', '.join(DTYPES)}")
-    if batch_size < 1 or workers < 0:
-        raise NetaError(f"features: batch_size {batch_size} must be >= 1 and workers {workers} >= 0")
-    if not 0 <= max_failure_ratio <= 1:
-        raise NetaError(f"features.max_failure_ratio: {max_failure_ratio} is outside 0..1")
 
 
 def _stored_dtype(dtype: str) -> type:

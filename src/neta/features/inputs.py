@@ -64,9 +64,8 @@ def shard_of(items: list, *, shard: int, shards: int, batch_size: int) -> list:
     Blocks hold whole batches, so every batch of a shard is the batch the single job would run:
     CPU kernels can round differently for another batch composition, and so the merged shards are
     bit-identical to one job's output. Blocks differ by at most one batch; a shard may be empty.
+    ``shards`` and ``batch_size`` are the features section's; ``shard`` is the job's (``--shard``).
     """
-    if shards < 1 or batch_size < 1:
-        raise NetaError(f"features: shards ({shards}) and batch_size ({batch_size}) must be at least 1")
     if not 0 <= shard < shards:
         raise NetaError(f"features: shard {shard} is outside 0..{shards - 1}")
     batches = -(-len(items) // batch_size)

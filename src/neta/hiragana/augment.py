@@ -7,65 +7,18 @@ training batch is therefore redrawn with a random affine warp plus a smooth elas
 sensor noise. On a batch of 50 images of 28 x 28 this costs well under a millisecond next to the
 CNN's step, so it runs in the training loop instead of a separate loader.
 
-Every magnitude comes from ``hiragana.augment`` in the config schema; nothing here has a default.
+Every magnitude comes from ``hiragana.augment`` (:class:`~neta.hiragana.config.HiraganaAugment`), whose
+ranges the config schema checks; nothing here has a default.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
 
-from neta.errors import NetaError
-
-KEY = "hiragana.augment"
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    enabled: bool
-    probability: float  # share of a batch's images that are augmented at all
-    rotation_deg: float  # uniform in +-rotation_deg
-    shear: float  # uniform in +-shear (x += shear * y)
-    scale: float  # isotropic scale uniform in 1 +- scale
-    aspect: float  # width/height ratio uniform in 1 +- aspect
-    translate: float  # shift uniform in +-translate, fraction of the image side
-    elastic_p: float  # probability of an elastic distortion
-    elastic_px: float  # its displacement's standard deviation, pixels
-    elastic_grid: int  # its control grid (grid x grid): coarser bends the whole character
-    morph_p: float  # probability of a stroke-width change, half thicker, half thinner
-    blur_p: float  # probability of a blur
-    blur_sigma: float  # its largest Gaussian sigma, pixels
-    ink_p: float  # probability of lighter ink
-    ink_min: float  # darkest ink kept is 1, lightest ink_min
-    noise_p: float  # probability of additive noise
-    noise_std: float  # its largest standard deviation (images are 0..1)
-
-    @classmethod
-    def from_settings(cls, settings: Mapping) -> AugmentConfig:
-        names = {f.name for f in fields(cls)}
-        missing = sorted(names - set(settings))
-        extra = sorted(set(settings) - names)
-        if missing or extra:
-            raise NetaError(f"{KEY}: missing keys {missing}, unknown keys {extra}; see the config schema")
-        values = {k: settings[k] for k in names}
-        for name in ("probability", "elastic_p", "morph_p", "blur_p", "ink_p", "noise_p"):
-            if not 0.0 <= float(values[name]) <= 1.0:
-                raise NetaError(f"{KEY}.{name}: a probability must lie in 0..1, got {values[name]!r}")
-        if not 0.0 < float(values["ink_min"]) <= 1.0:
-            raise NetaError(f"{KEY}.ink_min: expected a number in (0, 1], got {values['ink_min']!r}")
-        if int(values["elastic_grid"]) < 2:
-            raise NetaError(f"{KEY}.elastic_grid: expected an integer >= 2, got {values['elastic_grid']!r}")
-        for name in ("rotation_deg", "shear", "scale", "aspect", "translate", "elastic_px", "blur_sigma", "noise_std"):
-            if float(values[name]) < 0:
-                raise NetaError(f"{KEY}.{name}: expected a number >= 0, got {values[name]!r}")
-        return cls(**values)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from neta.hiragana.config import HiraganaAugment
 
 
 def _uniform(n: int, half_width: float, gen: torch.Generator) -> torch.Tensor:
@@ -103,7 +56,7 @@ def _base_grid(height: int, width: int) -> torch.Tensor:
     return torch.stack([gx.flatten(), gy.flatten(), torch.ones(height * width)], 1)
 
 
-def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
+def augment_batch(x: torch.Tensor, cfg: HiraganaAugment, gen: torch.Generator) -> torch.Tensor:
     """A randomly distorted copy of ``x`` ``(N, 1, S, S)`` in [0, 1], ink high.
 
     All random numbers come from ``gen`` (a CPU generator), so a seed fixes the result on any device.

@@ -10,7 +10,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,12 +21,12 @@ from tqdm import tqdm
 from neta.atomic import file_sha256
 from neta.device import resolve_device, seed_everything, set_threads
 from neta.errors import NetaError
-from neta.hiragana.augment import AugmentConfig, augment_batch
+from neta.hiragana.augment import augment_batch
 from neta.hiragana.checkpoint import save_checkpoint
+from neta.hiragana.config import HiraganaAugment, HiraganaBaseline, HiraganaTrain
 from neta.hiragana.dataset import load_etl_split, to_float_batch
 from neta.hiragana.model import HiraganaCNN, SoftmaxRegression, count_parameters
-from neta.hiragana.schedules import PiecewiseConstant, learning_rate_schedule
-from neta.hiragana.schedules import keep_prob_schedule as make_keep_prob
+from neta.hiragana.schedules import PiecewiseConstant, keep_prob_schedule, learning_rate_schedule
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,6 @@ class EpochSampler:
             needed -= take.size
             parts.append(take)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
-
-
-def _check_positive(name: str, value: int, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise NetaError(f"{name}: expected an integer >= {minimum}, got {value!r}")
 
 
 def _run_loop(
@@ -109,83 +105,69 @@ def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1024) -> 
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 
-def train_hiragana(
-    etl_path: str | os.PathLike,
-    out_path: str | os.PathLike,
-    *,
-    steps: int,
-    batch_size: int,
-    lr_schedule: Sequence[Sequence],
-    keep_prob_schedule: Sequence[Sequence],
-    baseline_steps: int,
-    baseline_lr: float,
-    baseline_batch_size: int,
-    init_std: float,
-    bias_init: float,
-    augment: Mapping,
-    seed: int,
-    device: str,
-    threads: int,
-    log_every: int = LOG_EVERY,
-) -> dict:
-    """Train both models on the train split of ``etl_path`` and save ``out_path`` (model.pt).
+@dataclass(frozen=True)
+class TrainSplit:
+    """The train split of ``etl_28.h5`` on the training device."""
 
-    Every hyperparameter is required: their defaults live in the config schema alone. ``augment``
-    (the ``hiragana.augment`` settings) distorts the CNN's training batches on the fly; the baseline,
-    the final train accuracy and all evaluation see the images as they are.
-    ``log_every`` (steps a logged window spans, also the resolution of the saved training curves)
-    only changes what is reported. Returns a summary (sizes, times, final train accuracies).
-    Deterministic on the CPU for a given ``seed`` and ``threads``.
-    """
-    started = time.perf_counter()
-    _check_positive("steps", steps)
-    _check_positive("batch_size", batch_size)
-    _check_positive("baseline_steps", baseline_steps, minimum=0)
-    _check_positive("baseline_batch_size", baseline_batch_size)
-    _check_positive("log_every", log_every)
-    if not (isinstance(baseline_lr, (int, float)) and baseline_lr > 0):
-        raise NetaError(f"baseline_lr: expected a positive number, got {baseline_lr!r}")
-    if not (isinstance(init_std, (int, float)) and init_std > 0):
-        raise NetaError(f"init_std: expected a positive number, got {init_std!r}")
-    augment_cfg = AugmentConfig.from_settings(augment)
-    lr_at: PiecewiseConstant = learning_rate_schedule(lr_schedule)
-    keep_at: PiecewiseConstant = make_keep_prob(keep_prob_schedule)
+    x: torch.Tensor  # (N, 1, S, S) float in [0, 1]
+    y: torch.Tensor  # (N,) class indices
+    classes: list[str]
+    size: int
+    n_writers: int
 
-    set_threads(threads)
-    seed_everything(seed)
-    dev = resolve_device(device)
 
+def read_train_split(etl_path: str | os.PathLike, dev: torch.device) -> TrainSplit:
     data = load_etl_split(etl_path, "train")
-    n_classes, size = len(data.classes), data.size
-    x = to_float_batch(data.images).to(dev)
-    y = torch.from_numpy(data.labels).to(dev)
-    n_writers = len(np.unique(data.writers))
+    split = TrainSplit(
+        x=to_float_batch(data.images).to(dev),
+        y=torch.from_numpy(data.labels).to(dev),
+        classes=data.classes,
+        size=data.size,
+        n_writers=len(np.unique(data.writers)),
+    )
     log.info(
         "read %s: %d train images of %dx%d from %d writers, %d classes; device %s, %d threads",
-        etl_path, x.shape[0], size, size, n_writers, n_classes, dev, torch.get_num_threads(),
+        etl_path, split.x.shape[0], split.size, split.size, split.n_writers, len(split.classes), dev,
+        torch.get_num_threads(),
     )
+    return split
 
-    cnn = HiraganaCNN(n_classes=n_classes, init_std=init_std, bias_init=bias_init, size=size).to(dev)
-    baseline = SoftmaxRegression(n_inputs=size * size, n_classes=n_classes).to(dev)
-    log.info("CNN %d parameters, baseline %d parameters", count_parameters(cnn), count_parameters(baseline))
 
-    # Separate streams so changing one model's steps or batch size leaves the other's batches alone.
-    # (spawn(3)'s first two children are spawn(2)'s, so the batch order did not change with augmentation)
+def random_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, torch.Generator]:
+    """The CNN's and the baseline's batch orders and the CNN's augmentation, each a stream of its own.
+
+    Separate streams so changing one model's steps or batch size leaves the other's batches alone.
+    (spawn(3)'s first two children are spawn(2)'s, so the batch order did not change with augmentation.)
+    Augmentation draws on a CPU generator of its own: the same distortions on any device.
+    """
     streams = np.random.SeedSequence(seed).spawn(3)
     cnn_rng, base_rng = (np.random.default_rng(s) for s in streams[:2])
-    # augmentation draws on a CPU generator of its own: the same distortions on any device
-    cnn_aug = torch.Generator().manual_seed(int(streams[2].generate_state(1)[0]))
+    return cnn_rng, base_rng, torch.Generator().manual_seed(int(streams[2].generate_state(1)[0]))
 
-    cnn_sampler = EpochSampler(x.shape[0], cnn_rng)
+
+def train_cnn(
+    cnn: HiraganaCNN,
+    data: TrainSplit,
+    train: HiraganaTrain,
+    augment: HiraganaAugment,
+    schedules: tuple[PiecewiseConstant, PiecewiseConstant],
+    rng: np.random.Generator,
+    augment_rng: torch.Generator,
+    log_every: int,
+) -> tuple[dict[str, list], float]:
+    """Adam with the stepped learning rate and dropout on augmented batches: (history, seconds)."""
+    lr_at, keep_at = schedules
+    x, y = data.x, data.y
+    sampler = EpochSampler(x.shape[0], rng)
     # The fused kernel does the whole Adam update in one pass; measured ~25 % faster a step on 2 CPU cores.
     optimizer = torch.optim.Adam(cnn.parameters(), lr=lr_at(0), fused=True)
     cnn.train()
 
-    def cnn_step(step: int) -> tuple[float, float]:
+    def step_fn(step: int) -> tuple[float, float]:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
-        idx = torch.from_numpy(cnn_sampler.next(batch_size)).to(dev)
-        logits = cnn(augment_batch(x[idx], augment_cfg, cnn_aug), drop_p=1.0 - keep_at(step))
+        idx = torch.from_numpy(sampler.next(train.batch_size)).to(x.device)
+        logits = cnn(augment_batch(x[idx], augment, augment_rng), drop_p=1.0 - keep_at(step))
         loss = F.cross_entropy(logits, y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -193,18 +175,29 @@ def train_hiragana(
         return loss.item(), (logits.argmax(1) == y[idx]).float().mean().item()
 
     t0 = time.perf_counter()
-    cnn_history = _run_loop("cnn", cnn_step, steps, log_every, lr_at, keep_at)
-    cnn_seconds = time.perf_counter() - t0
+    history = _run_loop("cnn", step_fn, train.steps, log_every, lr_at, keep_at)
+    return history, time.perf_counter() - t0
 
-    base_sampler = EpochSampler(x.shape[0], base_rng)
-    sgd = torch.optim.SGD(baseline.parameters(), lr=float(baseline_lr))
-    baseline.train()
 
-    def baseline_step(step: int) -> tuple[float, float]:
-        idx = torch.from_numpy(base_sampler.next(baseline_batch_size)).to(dev)
+def train_baseline(
+    model: SoftmaxRegression,
+    data: TrainSplit,
+    baseline: HiraganaBaseline,
+    rng: np.random.Generator,
+    log_every: int,
+) -> tuple[dict[str, list], float]:
+    """Plain gradient descent at a fixed learning rate, on the images as they are: (history, seconds)."""
+    x, y = data.x, data.y
+    sampler = EpochSampler(x.shape[0], rng)
+    lr = float(baseline.lr)
+    sgd = torch.optim.SGD(model.parameters(), lr=lr)
+    model.train()
+
+    def step_fn(step: int) -> tuple[float, float]:
+        idx = torch.from_numpy(sampler.next(baseline.batch_size)).to(x.device)
         # The baseline sees the images as they are, as in the original: a linear model already
         # underfits them, and distortions measured only lowered it (in-distribution 19.5 % -> 14.8 %).
-        logits = baseline(x[idx])
+        logits = model(x[idx])
         loss = F.cross_entropy(logits, y[idx])
         sgd.zero_grad(set_to_none=True)
         loss.backward()
@@ -212,49 +205,132 @@ def train_hiragana(
         return loss.item(), (logits.argmax(1) == y[idx]).float().mean().item()
 
     t0 = time.perf_counter()
-    base_history = _run_loop(
-        "baseline", baseline_step, baseline_steps, log_every, lambda _s: float(baseline_lr), lambda _s: 1.0
-    )
-    baseline_seconds = time.perf_counter() - t0
+    history = _run_loop("baseline", step_fn, baseline.steps, log_every, lambda _s: lr, lambda _s: 1.0)
+    return history, time.perf_counter() - t0
 
-    train_accuracy = {
-        "cnn": float((predict(cnn, x) == y).float().mean()),
-        "baseline": float((predict(baseline, x) == y).float().mean()),
-    }
-    params = {
-        "steps": int(steps),
-        "batch_size": int(batch_size),
+
+def training_params(
+    train: HiraganaTrain,
+    baseline: HiraganaBaseline,
+    augment: HiraganaAugment,
+    schedules: tuple[PiecewiseConstant, PiecewiseConstant],
+    *,
+    seed: int,
+    dev: torch.device,
+    threads: int,
+) -> dict:
+    """The checkpoint's ``params``: the stage's config values (numbers as their schema types, the
+    schedules as [int step, float value] pairs), the device, the threads and the optimisers."""
+    lr_at, keep_at = schedules
+    return {
+        "steps": int(train.steps),
+        "batch_size": int(train.batch_size),
         "lr_schedule": lr_at.to_list(),
         "keep_prob_schedule": keep_at.to_list(),
-        "baseline_steps": int(baseline_steps),
-        "baseline_lr": float(baseline_lr),
-        "baseline_batch_size": int(baseline_batch_size),
-        "init_std": float(init_std),
-        "bias_init": float(bias_init),
-        "augment": augment_cfg.to_dict(),
+        "baseline_steps": int(baseline.steps),
+        "baseline_lr": float(baseline.lr),
+        "baseline_batch_size": int(baseline.batch_size),
+        "init_std": float(train.init_std),
+        "bias_init": float(train.bias_init),
+        "augment": augment.record(),
         "seed": int(seed),
         "device": str(dev),
         "threads": int(threads),
         "optimizer": "adam",
         "baseline_optimizer": "sgd",
     }
+
+
+def write_checkpoint(
+    out_path: str | os.PathLike,
+    etl_path: str | os.PathLike,
+    data: TrainSplit,
+    *,
+    cnn: HiraganaCNN,
+    baseline: SoftmaxRegression,
+    params: dict,
+    histories: tuple[dict[str, list], dict[str, list]],
+    seconds: tuple[float, float],
+) -> dict[str, float]:
+    """Save both trained models, ``params``, their training curves (CNN, baseline) and the facts of
+    the run (``seconds`` each took, final train accuracies, the input's sha256) to ``out_path``;
+    return the train accuracies."""
+    train_accuracy = {
+        "cnn": float((predict(cnn, data.x) == data.y).float().mean()),
+        "baseline": float((predict(baseline, data.x) == data.y).float().mean()),
+    }
     save_checkpoint(
         out_path,
         cnn=cnn,
         baseline=baseline,
         classes=data.classes,
-        size=size,
+        size=data.size,
         params=params,
-        history=cnn_history,
-        baseline_history=base_history,
+        history=histories[0],
+        baseline_history=histories[1],
         train={
-            "n_images": int(x.shape[0]),
-            "n_writers": int(n_writers),
+            "n_images": int(data.x.shape[0]),
+            "n_writers": int(data.n_writers),
             "accuracy": train_accuracy,
-            "cnn_seconds": round(cnn_seconds, 3),
-            "baseline_seconds": round(baseline_seconds, 3),
+            "cnn_seconds": round(seconds[0], 3),
+            "baseline_seconds": round(seconds[1], 3),
             "etl_sha256": file_sha256(etl_path),
         },
+    )
+    return train_accuracy
+
+
+def train_hiragana(
+    etl_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    train: HiraganaTrain,
+    baseline: HiraganaBaseline,
+    augment: HiraganaAugment,
+    seed: int,
+    device: str,
+    threads: int,
+    log_every: int = LOG_EVERY,
+) -> dict:
+    """Train both models on the train split of ``etl_path`` and save ``out_path`` (model.pt).
+
+    ``train``, ``baseline`` and ``augment`` are the validated ``hiragana.*`` sections (their ranges
+    are the schema's). ``augment`` distorts the CNN's training batches on the fly; the baseline,
+    the final train accuracy and all evaluation see the images as they are.
+    ``log_every`` (steps a logged window spans, also the resolution of the saved training curves)
+    only changes what is reported. Returns a summary (sizes, times, final train accuracies).
+    Deterministic on the CPU for a given ``seed`` and ``threads``.
+    """
+    started = time.perf_counter()
+    if log_every < 1:  # an argument of the caller's, not a config value
+        raise ValueError(f"log_every: expected an integer >= 1, got {log_every!r}")
+    schedules = (
+        learning_rate_schedule(train.lr_schedule, key=f"{HiraganaTrain.KEY}.lr_schedule"),
+        keep_prob_schedule(train.keep_prob_schedule, key=f"{HiraganaTrain.KEY}.keep_prob_schedule"),
+    )
+    set_threads(threads)
+    seed_everything(seed)
+    dev = resolve_device(device)
+    data = read_train_split(etl_path, dev)
+
+    n_classes, size = len(data.classes), data.size
+    cnn = HiraganaCNN(n_classes=n_classes, init_std=train.init_std, bias_init=train.bias_init, size=size).to(dev)
+    base_model = SoftmaxRegression(n_inputs=size * size, n_classes=n_classes).to(dev)
+    log.info("CNN %d parameters, baseline %d parameters", count_parameters(cnn), count_parameters(base_model))
+
+    cnn_rng, base_rng, augment_rng = random_streams(seed)
+    cnn_history, cnn_seconds = train_cnn(cnn, data, train, augment, schedules, cnn_rng, augment_rng, log_every)
+    base_history, baseline_seconds = train_baseline(base_model, data, baseline, base_rng, log_every)
+
+    train_accuracy = write_checkpoint(
+        out_path,
+        etl_path,
+        data,
+        cnn=cnn,
+        baseline=base_model,
+        params=training_params(train, baseline, augment, schedules, seed=seed, dev=dev, threads=threads),
+        histories=(cnn_history, base_history),
+        seconds=(cnn_seconds, baseline_seconds),
     )
     elapsed = time.perf_counter() - started
     log.info(
@@ -263,8 +339,8 @@ def train_hiragana(
     )
     return {
         "out": str(out_path),
-        "n_train": int(x.shape[0]),
-        "n_train_writers": int(n_writers),
+        "n_train": int(data.x.shape[0]),
+        "n_train_writers": int(data.n_writers),
         "n_classes": int(n_classes),
         "train_accuracy": train_accuracy,
         "final_loss": cnn_history["loss"][-1],

@@ -32,7 +32,8 @@ from tqdm import tqdm
 from neta.device import resolve_device, set_threads
 from neta.errors import NetaError
 from neta.h5io import write_h5
-from neta.pizza.rotations import ORDERS, RotationAugmenter
+from neta.pizza.config import AugmentSettings
+from neta.pizza.rotations import RotationAugmenter
 from neta.pizza.topview import read_top_view
 
 log = logging.getLogger(__name__)
@@ -40,24 +41,11 @@ log = logging.getLogger(__name__)
 STAGE = "augment_pizza"
 
 
-def _check_params(size: int, angle_step: int, order: str) -> None:
-    if order not in ORDERS:
-        raise NetaError(f"pizza.augment.order: {order!r} is not one of {', '.join(ORDERS)}")
-    if size < 1:
-        raise NetaError(f"pizza.augment.size: {size} is not a positive number of pixels")
-    if not 1 <= angle_step <= 360:
-        raise NetaError(f"pizza.augment.angle_step: {angle_step} degrees is outside 1..360")
-
-
 def augment_pizzas(
     items: Iterable[tuple[str, str | os.PathLike, np.ndarray]],
     out_h5: str | os.PathLike,
     *,
-    size: int,
-    angle_step: int,
-    flip: bool,
-    order: str,
-    top_view_x: int,
+    augment: AugmentSettings,
     device: str | torch.device,
     threads: int,
     max_failures: int,
@@ -68,19 +56,19 @@ def augment_pizzas(
     as ``{"pizza_id", "reason"}``) before the stage stops with a NetaError, writing nothing.
     """
     started = time.perf_counter()
-    _check_params(size, angle_step, order)
+    size, order = augment.size, augment.order
     set_threads(threads)
     device = device if isinstance(device, torch.device) else resolve_device(device)
     items = list(items)
-    augmenter = RotationAugmenter(size=size, angles=np.arange(0, 360, angle_step), flip=flip, order=order,
-                                  device=device)
+    augmenter = RotationAugmenter(size=size, angles=np.arange(0, 360, augment.angle_step), flip=augment.flip,
+                                  order=order, device=device)
     per_pizza = augmenter.images_per_pizza
     # uint8 rows of every pizza, filled in place: the only copy of the images until they are written
     images = np.empty((len(items) * per_pizza, 3, size, size), dtype=np.uint8)
     pizza_ids, recipes, input_hashes, failures = [], [], {}, []
     for pizza_id, image_path, recipe in tqdm(items, desc=STAGE, unit="pizza", file=sys.stderr):
         try:
-            top_view, sha256 = read_top_view(image_path, top_view_x=top_view_x, min_side=size)
+            top_view, sha256 = read_top_view(image_path, top_view_x=augment.top_view_x, min_side=size)
         except NetaError as exc:
             failures.append({"pizza_id": pizza_id, "reason": str(exc)})
             log.warning("%s: skipped pizza %s: %s", STAGE, pizza_id, exc)
@@ -113,9 +101,10 @@ def augment_pizzas(
             "flipped": np.tile(augmenter.row_flipped(), len(pizza_ids)),
         },
         stage=STAGE,
-        params={"size": size, "angle_step": angle_step, "flip": flip, "order": order, "top_view_x": top_view_x},
+        params=augment.record(),
         inputs=input_hashes,
-        attrs={"size": size, "order": order, "angle_step": angle_step, "flip": flip, "top_view_x": top_view_x,
+        attrs={"size": size, "order": order, "angle_step": augment.angle_step, "flip": augment.flip,
+               "top_view_x": augment.top_view_x,
                "images_per_pizza": per_pizza, "row_order": f"pizza by pizza; {augmenter.row_order}"},
         dataset_attrs={
             "images": {"description": "RGB top views 0..255, (row, channel, y, x)"},

@@ -4,7 +4,7 @@
 
 ==================  ===========================================================================
 ``format``          ``"neta-pizza-generator"``, and ``format_version``
-``kind``            one of :data:`neta.pizza.models.KINDS`
+``kind``            one of :data:`neta.pizza.kinds.KINDS`
 ``arch``            the model class's constructor keywords (``model.arch``)
 ``state_dict``      the weights (generator and discriminator), CPU tensors
 ``vocabulary``      recipes.json's vocabulary: index 0 the empty slot, then ingredient names
@@ -26,12 +26,14 @@ from torch import nn
 from neta import __version__
 from neta.atomic import atomic_path
 from neta.errors import NetaError
-from neta.pizza.models import KINDS, MODEL_CLASSES
+from neta.pizza.kinds import GENERATOR_KINDS, KINDS, generator_kind
+from neta.pizza.models import FAMILY_CLASSES
 from neta.torch_files import load_tagged_checkpoint, plain_values
 
 FORMAT, FORMAT_VERSION = "neta-pizza-generator", 1
 INFO_KEYS = ("kind", "arch", "vocabulary", "slots", "history", "settings")
 RETRAIN = "retrain it with the train_cvae / train_gan / train_cvae_gan rule"
+CHECKPOINTS = ", ".join(kind.checkpoint for kind in GENERATOR_KINDS)
 
 
 def save_pizza_model(path: str | os.PathLike, model: nn.Module, *, kind: str, arch: dict, vocabulary: list[str],
@@ -60,12 +62,12 @@ def load_pizza_model(path: str | os.PathLike, *, device) -> tuple[nn.Module, dic
     path = Path(path)
     checkpoint = load_tagged_checkpoint(path, what="pizza generator checkpoint", how_to_make=RETRAIN,
                                         tag=(FORMAT, FORMAT_VERSION),
-                                        expected_file="one of cvae_a.pt, cvae_b.pt, gan.pt, cvae_gan.pt")
+                                        expected_file=f"one of {CHECKPOINTS}")
     kind = checkpoint.get("kind")
-    if kind not in MODEL_CLASSES:
+    if kind not in KINDS:
         raise NetaError(f"{path}: unknown model kind {kind!r}; {RETRAIN}")
     try:
-        model = MODEL_CLASSES[kind](**checkpoint["arch"])
+        model = FAMILY_CLASSES[generator_kind(kind).section](**checkpoint["arch"])
         model.load_state_dict(checkpoint["state_dict"])
     except (KeyError, TypeError, RuntimeError, ValueError) as exc:
         raise NetaError(f"{path}: weights do not match the stored architecture ({exc}); {RETRAIN}") from exc

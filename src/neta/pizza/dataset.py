@@ -34,8 +34,6 @@ class PizzaData:
 
 def load_pizza_data(augmented_h5: str | os.PathLike, *, holdout_every: int) -> PizzaData:
     """Every row of ``augmented_h5``, checked, with ``val`` marking the held-out angles."""
-    if isinstance(holdout_every, bool) or not isinstance(holdout_every, (int, np.integer)) or holdout_every < 2:
-        raise NetaError(f"pizza.models.holdout_every: expected an integer >= 2, got {holdout_every!r}")
     data, attrs = read_h5(augmented_h5, ["images", "recipes", "pizza_ids", "angles", "flipped"])
     images, recipes = data["images"], data["recipes"]
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[2] != images.shape[3] or images.dtype != np.uint8:

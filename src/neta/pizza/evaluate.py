@@ -51,13 +51,12 @@ from neta.pizza.judge import (
     set_scores,
     shuffled_f1,
 )
+from neta.pizza.kinds import generator_kind
 from neta.pizza.models import count_parameters
 from neta.pizza.recipes import read_recipes
 
 log = logging.getLogger(__name__)
 
-CVAE_KINDS = ("cvae_a", "cvae_b", "cvae_gan")  # have an encoder: validation losses, reconstructions
-GAN_KINDS = ("gan", "cvae_gan")  # trained against a discriminator: their samples get a grid
 STYLE_SOURCES = 4  # pizzas a CVAE encodes for the style-transfer grid
 GAN_COLUMNS = 4  # samples a recipe and model in gan_samples.png
 EVAL_BATCH = 256
@@ -192,8 +191,6 @@ def evaluate_pizza(
     started = time.perf_counter()
     if not models:
         raise NetaError("evaluate_pizza: no model to evaluate; give at least one checkpoint")
-    if isinstance(samples_per_recipe, bool) or not isinstance(samples_per_recipe, int) or samples_per_recipe < 1:
-        raise NetaError(f"pizza.models.samples_per_recipe: expected an integer >= 1, got {samples_per_recipe!r}")
     set_threads(threads)
     seed_everything(seed)
     dev = resolve_device(device)
@@ -227,7 +224,7 @@ def evaluate_pizza(
             "seconds_per_epoch": _seconds_per_epoch(info.get("history", [])),
             "val_loss": None, "val_reconstruction": None, "val_kl": None,
         }
-        if kind in CVAE_KINDS:
+        if generator_kind(kind).has_encoder:
             entry.update(validation_losses(model, data, seed=seed, device=dev))
         samples[name] = generate_for_recipes(model, pizza_recipes, samples_per_recipe=samples_per_recipe, seed=seed,
                                              device=dev)
@@ -265,9 +262,9 @@ def evaluate_pizza(
 def _write_grids(samples_dir: Path, loaded: dict, samples: dict, images: np.ndarray, recipes: np.ndarray,
                  names: list[str], *, ingredients: list[str], slots: int, seed: int, image_size: int) -> dict:
     """The four grids (a note image in place of a grid no evaluated model can make); name -> path."""
-    cvaes = {name: model for name, (kind, model) in loaded.items() if kind in CVAE_KINDS}
+    cvaes = {name: model for name, (kind, model) in loaded.items() if generator_kind(kind).has_encoder}
     conditioned = {name: model for name, (_, model) in loaded.items() if getattr(model, "conditioned", True)}
-    gans = {name: samples[name] for name, (kind, _) in loaded.items() if kind in GAN_KINDS}
+    gans = {name: samples[name] for name, (kind, _) in loaded.items() if generator_kind(kind).adversarial}
     grids = {
         "reconstructions": reconstructions_grid(cvaes, images, recipes, names) if cvaes
         else note_image("no CVAE evaluated: nothing to reconstruct"),

@@ -36,6 +36,7 @@ from neta import __version__
 from neta.atomic import atomic_path, file_sha256
 from neta.device import resolve_device, seed_everything, set_threads
 from neta.errors import NetaError
+from neta.pizza.config import TrainingSettings
 from neta.pizza.dataset import load_pizza_data, to_float
 from neta.torch_files import load_tagged_checkpoint
 
@@ -161,14 +162,6 @@ def _blur_some(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor
     return torch.where(pick.to(images.device)[:, None, None, None], blurred, images)
 
 
-def _check_settings(epochs: int, batch_size: int, lr: float) -> None:
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise NetaError(f"pizza.models.classifier.{name}: expected an integer >= 1, got {value!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise NetaError(f"pizza.models.classifier.lr: expected a positive number, got {lr!r}")
-
-
 def _plain_history(history: list[dict]) -> list[dict]:
     return [{k: (round(float(v), 6) if isinstance(v, float) else int(v)) for k, v in h.items()} for h in history]
 
@@ -178,20 +171,18 @@ def train_ingredient_classifier(
     *,
     model_out: str | os.PathLike,
     holdout_every: int,
-    epochs: int,
-    batch_size: int,
-    lr: float,
+    training: TrainingSettings,
     seed: int,
     device: str,
     threads: int,
 ) -> dict:
     """Train the judge on the training angles of ``augmented_h5``; save ``model_out``; return a summary.
 
-    The summary holds the held-out-angle F1, exact-match rate and per-label accuracy, and the F1 of
-    the same detections scored against other pizzas' ingredients (chance level, for comparison).
+    ``training``: pizza.models.classifier. The summary holds the held-out-angle F1, exact-match rate and
+    per-label accuracy, and the F1 of the same detections scored against other pizzas' ingredients
+    (chance level, for comparison).
     """
     started = time.perf_counter()
-    _check_settings(epochs, batch_size, lr)
     set_threads(threads)
     seed_everything(seed)
     dev = resolve_device(device)
@@ -201,8 +192,6 @@ def train_ingredient_classifier(
     if train_rows.size == 0 or val_rows.size == 0:
         raise NetaError(f"{augmented_h5}: {train_rows.size} training and {val_rows.size} held-out images with "
                         f"pizza.models.holdout_every = {holdout_every}; the judge needs both")
-    images = torch.from_numpy(np.ascontiguousarray(data.images[train_rows]))
-    targets = torch.from_numpy(labels[train_rows].astype(np.float32))
     n_pizzas = len(np.unique(data.pizza_ids))
     log.info("read %s: %d pizzas, %d training and %d held-out images of %dx%d, %d ingredients; device %s, "
              "%d threads", augmented_h5, n_pizzas, train_rows.size, val_rows.size, data.size, data.size,
@@ -210,7 +199,44 @@ def train_ingredient_classifier(
 
     model = IngredientClassifier(image_size=data.size, ingredients=labels.shape[1], width=WIDTH).to(dev)
     parameters = sum(p.numel() for p in model.parameters())
-    optimizer = torch.optim.Adam(model.parameters(), lr=float(lr))
+    history = _fit_judge(model, data, labels, train_rows, val_rows, training=training, seed=seed, device=dev)
+
+    detected = detect_uint8(model, data.images[val_rows])
+    metrics = {
+        **{f"val_{k}": v for k, v in set_scores(labels[val_rows], detected).items()},
+        "val_shuffled_f1": shuffled_f1(labels[val_rows], detected, data.pizza_ids[val_rows]),
+        "n_train": int(train_rows.size),
+        "n_val": int(val_rows.size),
+    }
+    settings = {"augmented_h5": str(augmented_h5), "augmented_sha256": file_sha256(augmented_h5),
+                "epochs": int(training.epochs), "batch_size": int(training.batch_size), "lr": float(training.lr),
+                "seed": int(seed), "device": str(dev), "threads": int(threads)}
+    _save_judge(model_out, model, holdout_every=holdout_every, settings=settings, history=history, metrics=metrics)
+    seconds = time.perf_counter() - started
+    log.info("wrote %s: held-out F1 %.4f (other pizzas' ingredients: %.4f), exact match %.4f, %d parameters, "
+             "%.1f s", model_out, metrics["val_f1"], metrics["val_shuffled_f1"], metrics["val_exact_match"],
+             parameters, seconds)
+    return {
+        "out": str(model_out),
+        **metrics,
+        "pizzas": n_pizzas,
+        "ingredients": int(labels.shape[1]),
+        "parameters": int(parameters),
+        "epochs": int(training.epochs),
+        "final_loss": round(history[-1]["loss"], 6),
+        "seconds_per_epoch": round(float(np.mean([h["seconds"] for h in history])), 3),
+        "seconds": round(seconds, 3),
+    }
+
+
+def _fit_judge(model: IngredientClassifier, data, labels: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
+               *, training: TrainingSettings, seed: int, device: torch.device) -> list[dict]:
+    """The epochs: binary cross-entropy on the training angles (half of each batch blurred); the held-out
+    F1 after each. One dict an epoch: epoch, loss, val_f1, seconds."""
+    epochs, batch_size = training.epochs, training.batch_size
+    images = torch.from_numpy(np.ascontiguousarray(data.images[train_rows]))
+    targets = torch.from_numpy(labels[train_rows].astype(np.float32))
+    optimizer = torch.optim.Adam(model.parameters(), lr=float(training.lr))
     rng = np.random.default_rng(seed)
     blur_rng = torch.Generator().manual_seed(seed)
     history = []
@@ -222,8 +248,8 @@ def train_ingredient_classifier(
         batches = range(0, order.size, batch_size)
         for start in tqdm(batches, desc=f"classifier epoch {epoch}/{epochs}", file=sys.stderr, mininterval=1.0):
             idx = torch.from_numpy(order[start : start + batch_size])
-            x = _blur_some(to_float(images[idx]), blur_rng).to(dev)
-            loss = F.binary_cross_entropy_with_logits(model(x), targets[idx].to(dev))
+            x = _blur_some(to_float(images[idx]), blur_rng).to(device)
+            loss = F.binary_cross_entropy_with_logits(model(x), targets[idx].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -238,17 +264,11 @@ def train_ingredient_classifier(
         history.append({"epoch": epoch, "loss": train_loss, "val_f1": val_scores["f1"], "seconds": seconds})
         log.info("classifier epoch %d/%d: loss %.4f, held-out F1 %.4f (%.1f s)", epoch, epochs, train_loss,
                  val_scores["f1"], seconds)
+    return history
 
-    detected = detect_uint8(model, data.images[val_rows])
-    metrics = {
-        **{f"val_{k}": v for k, v in set_scores(labels[val_rows], detected).items()},
-        "val_shuffled_f1": shuffled_f1(labels[val_rows], detected, data.pizza_ids[val_rows]),
-        "n_train": int(train_rows.size),
-        "n_val": int(val_rows.size),
-    }
-    settings = {"augmented_h5": str(augmented_h5), "augmented_sha256": file_sha256(augmented_h5),
-                "epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr), "seed": int(seed),
-                "device": str(dev), "threads": int(threads)}
+
+def _save_judge(path: str | os.PathLike, model: IngredientClassifier, *, holdout_every: int, settings: dict,
+                history: list[dict], metrics: dict) -> None:
     checkpoint = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -260,23 +280,8 @@ def train_ingredient_classifier(
         "metrics": metrics,
         "neta_version": __version__,
     }
-    with atomic_path(model_out) as tmp:
+    with atomic_path(path) as tmp:
         torch.save(checkpoint, tmp)
-    seconds = time.perf_counter() - started
-    log.info("wrote %s: held-out F1 %.4f (other pizzas' ingredients: %.4f), exact match %.4f, %d parameters, "
-             "%.1f s", model_out, metrics["val_f1"], metrics["val_shuffled_f1"], metrics["val_exact_match"],
-             parameters, seconds)
-    return {
-        "out": str(model_out),
-        **metrics,
-        "pizzas": n_pizzas,
-        "ingredients": int(labels.shape[1]),
-        "parameters": int(parameters),
-        "epochs": int(epochs),
-        "final_loss": round(history[-1]["loss"], 6),
-        "seconds_per_epoch": round(float(np.mean([h["seconds"] for h in history])), 3),
-        "seconds": round(seconds, 3),
-    }
 
 
 def load_ingredient_classifier(path: str | os.PathLike, *, device) -> tuple[IngredientClassifier, dict]:

@@ -4,7 +4,7 @@ Every model takes images as float ``(B, 3, S, S)`` in [0, 1] (S = 32 or 64, a mu
 recipes as the one-hot ``(B, slots, classes)`` matrices of ``augmented.h5`` (any dtype; class 0 is
 the empty slot), and offers ``encode``, ``decode``, ``sample``, ``generate`` and ``loss_function``
 (a dict of named terms), as AntixK's PyTorch-VAE collection does. Layer stacks follow the original
-Keras models (DESIGN.md, "Pizza"); what differs is said where it is built.
+Keras models (docs/architecture.md, "What the originals did"); what differs is said where it is built.
 
 Discriminators return logits: the sigmoid of the original's last layer lives inside the losses
 (``binary_cross_entropy_with_logits``), which is the same function without its overflow.
@@ -17,8 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from neta.errors import NetaError
+from neta.pizza.config import ARCHITECTURE_KEYS
+from neta.pizza.kinds import generator_kind
 
-KINDS = ("cvae_a", "cvae_b", "gan", "cvae_gan")
 CONDITIONINGS = ("after_conv", "channel")
 
 
@@ -293,24 +294,27 @@ class PizzaCVAEGAN(nn.Module):
         return {"d_loss": (_bce(real_scores, 1.0) + _bce(fake_scores, 0.0)) / 2}
 
 
-MODEL_CLASSES = {"cvae_a": PizzaCVAE, "cvae_b": PizzaCVAE, "gan": PizzaDCGAN, "cvae_gan": PizzaCVAEGAN}
+# the model class of each family of generators (GeneratorKind.section)
+FAMILY_CLASSES = {"cvae": PizzaCVAE, "gan": PizzaDCGAN, "cvae_gan": PizzaCVAEGAN}
 
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def build_pizza_model(kind: str, *, image_size: int, slots: int, classes: int, latent: int, dense: int,
-                      z_dim: int, conditioned: bool, adversarial_weight: float, width: int) -> nn.Module:
-    """The model of ``kind`` (one of :data:`KINDS`); each takes the keywords it uses, the rest are ignored."""
+def build_pizza_model(kind: str, *, image_size: int, slots: int, classes: int, **architecture) -> nn.Module:
+    """The model of ``kind`` (one of :data:`neta.pizza.kinds.KINDS`). ``architecture``: the model keywords
+    (:func:`neta.pizza.config.architecture_of`); each family takes the ones it uses, the rest are ignored."""
+    try:
+        family = generator_kind(kind)
+    except ValueError as exc:
+        raise NetaError(str(exc)) from None
     common = {"image_size": image_size, "slots": slots, "classes": classes}
-    if kind == "cvae_a":
-        return PizzaCVAE(**common, latent=latent, dense=dense, conditioning="after_conv")
-    if kind == "cvae_b":
-        return PizzaCVAE(**common, latent=latent, dense=dense, conditioning="channel")
-    if kind == "gan":
-        return PizzaDCGAN(**common, z_dim=z_dim, conditioned=conditioned, width=width)
-    if kind == "cvae_gan":
-        return PizzaCVAEGAN(**common, latent=latent, dense=dense, adversarial_weight=adversarial_weight,
-                            width=width)
-    raise NetaError(f"unknown pizza model kind {kind!r}; one of {', '.join(KINDS)}")
+    wanted = tuple(ARCHITECTURE_KEYS[family.section].values())
+    missing = [name for name in wanted if name not in architecture]
+    if missing:
+        raise NetaError(f"{kind}: the model needs {', '.join(missing)}")
+    keywords = {name: architecture[name] for name in wanted}
+    if family.section == "cvae":
+        return PizzaCVAE(**common, **keywords, conditioning=family.conditioning)
+    return FAMILY_CLASSES[family.section](**common, **keywords)

@@ -41,6 +41,7 @@ import numpy as np
 
 from neta.atomic import write_json
 from neta.errors import NetaError
+from neta.pizza.config import RecipeSettings
 from neta.pizza.ingredients import clean_aliases, normalise_ingredients
 from neta.pizza.lemmas import PhraseLemmatiser
 from neta.pizza.menu import is_custom
@@ -171,15 +172,16 @@ def _check_skipped(recipes: dict, max_failure_ratio: float, out_json) -> None:
                         f"{max_failure_ratio:.0%}); {out_json} not written. {listed}")
 
 
-def encode_recipes(menu_csv: str | Path, out_json: str | Path, *, slots: int, aliases: Mapping[str, str],
-                   truncate: bool, max_failure_ratio: float) -> dict:
-    """The stage: ``menu.csv`` (columns pizza_id, name, ingredients, custom) -> ``recipes.json``; a summary."""
+def encode_recipes(menu_csv: str | Path, out_json: str | Path, *, settings: RecipeSettings,
+                   max_failure_ratio: float) -> dict:
+    """The stage: ``menu.csv`` (columns pizza_id, name, ingredients, custom) -> ``recipes.json``; a summary.
+    ``settings``: pizza.recipes (slots, truncate, aliases)."""
     started = time.perf_counter()
     menu = read_table(menu_csv, MENU_COLUMNS, "the scrape stage (`neta scrape dodo`)")
     items = zip(menu["pizza_id"].str.strip(), menu["name"].str.strip(), menu["ingredients"],
                 (bool(custom) for custom in is_custom(menu)), strict=True)
     try:
-        recipes = build_recipes(items, slots=slots, aliases=aliases, truncate=truncate)
+        recipes = build_recipes(items, slots=settings.slots, aliases=settings.aliases, truncate=settings.truncate)
         _check_skipped(recipes, max_failure_ratio, out_json)
     except NetaError as exc:
         raise NetaError(f"{menu_csv}: {exc}") from None
@@ -188,7 +190,7 @@ def encode_recipes(menu_csv: str | Path, out_json: str | Path, *, slots: int, al
     summary = {
         "menu": str(menu_csv), "out": str(out_json), "items": len(menu), "pizzas": len(recipes["pizzas"]),
         "custom": custom, "skipped": skipped, "truncated": sum("dropped" in pizza for pizza in recipes["pizzas"]),
-        "slots": slots, "vocabulary_size": len(recipes["vocabulary"]) - 1,
+        "slots": settings.slots, "vocabulary_size": len(recipes["vocabulary"]) - 1,
         "seconds": round(time.perf_counter() - started, 3),
     }
     log.info("read %d menu items from %s, wrote %s: %d recipes over %d ingredients, %d custom, %d skipped "

@@ -30,6 +30,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,21 +41,17 @@ from neta.atomic import file_sha256, write_csv
 from neta.device import resolve_device, seed_everything, set_threads
 from neta.errors import NetaError
 from neta.pizza.checkpoint import save_pizza_model
+from neta.pizza.config import TrainingSettings
 from neta.pizza.dataset import PizzaData, load_pizza_data, to_float
-from neta.pizza.models import KINDS, build_pizza_model, count_parameters
+from neta.pizza.kinds import GENERATOR_KINDS, generator_kind
+from neta.pizza.models import build_pizza_model, count_parameters
 from neta.pizza.progress import MAX_ROWS, frame, plot_losses, sample_grid, write_gif
 from neta.pizza.recipes import read_recipes
 
 log = logging.getLogger(__name__)
 
 VAE_TERMS = ("loss", "reconstruction", "kl")
-LOG_COLUMNS = {
-    "cvae_a": (*VAE_TERMS, *(f"val_{t}" for t in VAE_TERMS)),
-    "cvae_b": (*VAE_TERMS, *(f"val_{t}" for t in VAE_TERMS)),
-    "gan": ("d_loss", "g_loss"),
-    "cvae_gan": (*VAE_TERMS, "g_loss", "d_loss", *(f"val_{t}" for t in VAE_TERMS)),
-}
-CONFIG_SECTION = {"cvae_a": "cvae", "cvae_b": "cvae", "gan": "gan", "cvae_gan": "cvae_gan"}
+VAL_TERMS = tuple(f"val_{term}" for term in VAE_TERMS)
 GRID_SAMPLES = 6  # sampled columns of a progress frame
 ADVERSARIAL_BETAS = (0.5, 0.999)
 
@@ -72,30 +69,32 @@ def _adam(params, lr: float, *, adversarial: bool, device: torch.device) -> torc
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type in ("cpu", "cuda"))
 
 
-class _Steps:
-    """One optimisation step of each kind on a batch; returns the batch's loss terms as floats."""
+class CVAESteps:
+    """A CVAE step: reconstruction + KL, Adam with its defaults. Validation losses rank its epochs."""
 
-    def __init__(self, kind: str, model: torch.nn.Module, lr: float, device: torch.device) -> None:
-        self.kind, self.model = kind, model
-        if kind in ("cvae_a", "cvae_b"):
-            self.opt = _adam(model.parameters(), lr, adversarial=False, device=device)
-        elif kind == "gan":
-            self.opt_g = _adam(model.generator.parameters(), lr, adversarial=True, device=device)
-            self.opt_d = _adam(model.discriminator.parameters(), lr, adversarial=True, device=device)
-        else:
-            self.opt_g = _adam(model.cvae.parameters(), lr, adversarial=False, device=device)
-            self.opt_d = _adam(model.discriminator.parameters(), lr, adversarial=True, device=device)
+    log_columns = (*VAE_TERMS, *VAL_TERMS)
+    optimizer = "adam"
+    keeps_best_epoch = True
+
+    def __init__(self, model: torch.nn.Module, lr: float, device: torch.device) -> None:
+        self.model = model
+        self.opt = _adam(model.parameters(), lr, adversarial=False, device=device)
 
     def __call__(self, images: torch.Tensor, recipes: torch.Tensor) -> dict[str, float]:
-        return getattr(self, f"_{'cvae' if self.kind in ('cvae_a', 'cvae_b') else self.kind}")(images, recipes)
-
-    def _cvae(self, images, recipes):
         reconstruction, mu, logvar = self.model(images, recipes)
         terms = self.model.loss_function(reconstruction, images, mu, logvar)
         self.opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         self.opt.step()
         return {k: v.item() for k, v in terms.items()}
+
+
+class _AdversarialSteps:
+    """What the adversarial steps share: the discriminator's optimiser and step; the last epoch is kept
+    (their losses do not rank epochs: each is against a moving discriminator)."""
+
+    optimizer = "adam; beta1 0.5 for the adversarial networks"
+    keeps_best_epoch = False
 
     def _train_discriminator(self, real_scores_fn, fake_scores_fn, loss_fn) -> float:
         d_loss = loss_fn(real_scores_fn(), fake_scores_fn())["d_loss"]
@@ -104,7 +103,19 @@ class _Steps:
         self.opt_d.step()
         return d_loss.item()
 
-    def _gan(self, images, recipes):
+
+class GANSteps(_AdversarialSteps):
+    """A DCGAN step: the discriminator on a real and a generated batch, then the generator through the
+    frozen discriminator with "real" labels."""
+
+    log_columns = ("d_loss", "g_loss")
+
+    def __init__(self, model: torch.nn.Module, lr: float, device: torch.device) -> None:
+        self.model = model
+        self.opt_g = _adam(model.generator.parameters(), lr, adversarial=True, device=device)
+        self.opt_d = _adam(model.discriminator.parameters(), lr, adversarial=True, device=device)
+
+    def __call__(self, images: torch.Tensor, recipes: torch.Tensor) -> dict[str, float]:
         model = self.model
         fake = model.sample(recipes)
         d_loss = self._train_discriminator(lambda: model.discriminate(images, recipes),
@@ -121,7 +132,19 @@ class _Steps:
         self.opt_g.step()
         return {"d_loss": d_loss, "g_loss": g_loss.item()}
 
-    def _cvae_gan(self, images, recipes):
+
+class CVAEGANSteps(_AdversarialSteps):
+    """A CVAE-GAN step: the discriminator tells real images from reconstructions and prior samples; the
+    VAE step adds ``adversarial_weight`` x the generator loss on those fakes."""
+
+    log_columns = (*VAE_TERMS, "g_loss", "d_loss", *VAL_TERMS)
+
+    def __init__(self, model: torch.nn.Module, lr: float, device: torch.device) -> None:
+        self.model = model
+        self.opt_g = _adam(model.cvae.parameters(), lr, adversarial=False, device=device)
+        self.opt_d = _adam(model.discriminator.parameters(), lr, adversarial=True, device=device)
+
+    def __call__(self, images: torch.Tensor, recipes: torch.Tensor) -> dict[str, float]:
         model = self.model
         reconstruction, mu, logvar = model(images, recipes)
         # Half the fakes are reconstructions, half prior samples for the other half's recipes: as many fakes
@@ -142,6 +165,11 @@ class _Steps:
         terms["loss"].backward()
         self.opt_g.step()
         return {**{k: v.item() for k, v in terms.items()}, "d_loss": d_loss}
+
+
+# The step class of each family of generators (GeneratorKind.section), and so each kind's log columns.
+STEPS = {"cvae": CVAESteps, "gan": GANSteps, "cvae_gan": CVAEGANSteps}
+LOG_COLUMNS = {kind.name: STEPS[kind.section].log_columns for kind in GENERATOR_KINDS}
 
 
 @torch.no_grad()
@@ -185,9 +213,13 @@ def _showcase_rows(data: PizzaData, recipes: dict) -> np.ndarray:
     return np.array(ordered[:MAX_ROWS], dtype=np.int64)
 
 
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise NetaError(f"{name}: expected an integer >= 1, got {value!r}")
+@dataclass
+class _Fit:
+    """What the epochs of one run leave: one row an epoch, the kept epoch, the progress frames."""
+
+    history: list[dict]
+    kept_epoch: int
+    frames: list
 
 
 def train_pizza_model(
@@ -199,16 +231,9 @@ def train_pizza_model(
     log_csv: str | os.PathLike,
     loss_png: str | os.PathLike,
     progress_gif: str | os.PathLike,
+    architecture: dict,
+    training: TrainingSettings,
     holdout_every: int,
-    latent: int,
-    dense: int,
-    z_dim: int,
-    conditioned: bool,
-    adversarial_weight: float,
-    width: int,
-    epochs: int,
-    batch_size: int,
-    lr: float,
     progress_every: int,
     seed: int,
     device: str,
@@ -216,20 +241,14 @@ def train_pizza_model(
 ) -> dict:
     """Train the ``kind`` model and write its four outputs; return a summary (see the module docstring).
 
-    Every hyperparameter is required (their defaults live in the config schema); ``latent``/``dense``
-    are used by the CVAEs and the CVAE-GAN, ``z_dim``/``conditioned`` by the GAN, ``width`` by both
-    adversarial models' networks, ``adversarial_weight`` by the CVAE-GAN. Deterministic on the CPU for a
-    given ``seed`` and ``threads``.
+    ``architecture``: the model keywords (:func:`neta.pizza.config.architecture_of`); ``training``: the
+    kind's section of pizza.models. Deterministic on the CPU for a given ``seed`` and ``threads``.
     """
     started = time.perf_counter()
-    if kind not in KINDS:
-        raise NetaError(f"unknown pizza model kind {kind!r}; one of {', '.join(KINDS)}")
-    section = f"pizza.models.{CONFIG_SECTION[kind]}"
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        _check_positive_int(f"{section}.{name}", value)
-    _check_positive_int("pizza.models.progress_every", progress_every)
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise NetaError(f"{section}.lr: expected a positive number, got {lr!r}")
+    try:
+        family = generator_kind(kind)
+    except ValueError as exc:
+        raise NetaError(str(exc)) from None
     set_threads(threads)
     seed_everything(seed)
     dev = resolve_device(device)
@@ -237,30 +256,77 @@ def train_pizza_model(
     data = load_pizza_data(augmented_h5, holdout_every=holdout_every)
     recipes = read_recipes(recipes_json)
     _check_inputs(data, recipes, augmented_h5, recipes_json)
-    images = torch.from_numpy(data.images).to(dev)
-    recipe_t = torch.from_numpy(data.recipes).to(dev)
-    train_rows, val_rows = np.flatnonzero(~data.val), np.flatnonzero(data.val)
-    val_images, val_recipes = images[val_rows], recipe_t[val_rows]
-
-    model = build_pizza_model(kind, image_size=data.size, slots=data.slots, classes=data.classes, latent=latent,
-                              dense=dense, z_dim=z_dim, conditioned=conditioned,
-                              adversarial_weight=adversarial_weight, width=width)
+    model = build_pizza_model(kind, image_size=data.size, slots=data.slots, classes=data.classes, **architecture)
     # NHWC: the CPU convolution kernels took about 30 % less time a step on it (CVAE, batch 64, one core)
     model.to(dev, memory_format=torch.channels_last)
     model.train()
     parameters = count_parameters(model)
+    n_train, n_val = int((~data.val).sum()), int(data.val.sum())
     log.info("train %s: %d parameters; %d training images (%d pizzas), %d at held-out angles (every %d-th), "
-             "%dx%d; device %s, %d threads", kind, parameters, train_rows.size, len(np.unique(data.pizza_ids)),
-             val_rows.size, holdout_every, data.size, data.size, dev, torch.get_num_threads())
-    step = _Steps(kind, model, float(lr), dev)
-    has_val = kind != "gan"
-    batch_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+             "%dx%d; device %s, %d threads", kind, parameters, n_train, len(np.unique(data.pizza_ids)),
+             n_val, holdout_every, data.size, data.size, dev, torch.get_num_threads())
+    steps = STEPS[family.section](model, float(training.lr), dev)
+    fit = _fit(kind, model, steps, data, recipes, training=training, progress_every=progress_every, seed=seed,
+               device=dev)
 
+    history = fit.history
+    seconds_per_epoch = sum(row["seconds"] for row in history) / len(history)
+    write_csv(log_csv, pd.DataFrame(history, columns=["epoch", "seconds", *steps.log_columns]))
+    plot_losses(history, loss_png, title=f"{kind}: {parameters:,} parameters, {seconds_per_epoch:.1f} s an epoch",
+                kept_epoch=fit.kept_epoch if family.has_encoder else None)
+    write_gif(fit.frames, progress_gif)
+    settings = {
+        "epochs": int(training.epochs), "batch_size": int(training.batch_size), "lr": float(training.lr),
+        "holdout_every": int(holdout_every), "progress_every": int(progress_every), "seed": int(seed),
+        "device": str(dev), "threads": int(threads), "optimizer": steps.optimizer,
+        "kept_epoch": int(fit.kept_epoch), "parameters": int(parameters), "n_train": n_train, "n_val": n_val,
+        "image_size": int(data.size), "seconds_per_epoch": round(seconds_per_epoch, 3),
+        "augmented_sha256": file_sha256(augmented_h5), "recipes_sha256": file_sha256(recipes_json),
+    }
+    save_pizza_model(model_out, model, kind=kind, arch=model.arch, vocabulary=recipes["vocabulary"],
+                     slots=data.slots, history=history, settings=settings)
+    elapsed = time.perf_counter() - started
+    loss_terms = list(steps.log_columns)
+    kept = history[fit.kept_epoch - 1]
+    summary = {
+        "kind": kind,
+        "model_out": str(model_out),
+        "parameters": int(parameters),
+        "parameters_detail": _parameter_detail(kind, model),
+        "epochs": int(training.epochs),
+        "kept_epoch": int(fit.kept_epoch),
+        "seconds_per_epoch": round(seconds_per_epoch, 3),
+        "seconds": round(elapsed, 3),
+        "final": {key: history[-1][key] for key in loss_terms},
+        "best": {key: kept[key] for key in loss_terms},
+        "n_train": n_train,
+        "n_val": n_val,
+        "image_size": int(data.size),
+        "device": str(dev),
+    }
+    log.info("%s: wrote %s (kept epoch %d), %s, %s, %s in %.1f s; %d parameters, %.1f s an epoch", kind, model_out,
+             fit.kept_epoch, log_csv, loss_png, progress_gif, elapsed, parameters, seconds_per_epoch)
+    return summary
+
+
+def _fit(kind: str, model: torch.nn.Module, steps, data: PizzaData, recipes: dict, *, training: TrainingSettings,
+         progress_every: int, seed: int, device: torch.device) -> _Fit:
+    """The epochs: a step a batch, the epoch's mean loss terms (and validation losses where the model
+    encodes), a progress frame every ``progress_every`` epochs; the model ends in eval mode with the
+    weights of the kept epoch (the best validation loss where the steps rank epochs, else the last)."""
+    epochs, batch_size = training.epochs, training.batch_size
+    section = f"pizza.models.{generator_kind(kind).section}"
+    images = torch.from_numpy(data.images).to(device)
+    recipe_t = torch.from_numpy(data.recipes).to(device)
+    train_rows, val_rows = np.flatnonzero(~data.val), np.flatnonzero(data.val)
+    val_images, val_recipes = images[val_rows], recipe_t[val_rows]
+    has_val = generator_kind(kind).has_encoder
+    batch_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
     showcase = _showcase_rows(data, recipes)
     show_images, show_recipes = to_float(images[showcase]), recipe_t[showcase]
     scale = max(1, 24 // data.size)  # native pixels unless the images are tiny
-    frames = []
-    history: list[dict] = []
+
+    frames, history = [], []
     best_loss, best_epoch, best_state = math.inf, epochs, None
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
@@ -268,12 +334,12 @@ def train_pizza_model(
         batches = _batches(batch_rng.permutation(train_rows), batch_size)
         for rows in tqdm(batches, desc=f"{kind} epoch {epoch}/{epochs}", file=sys.stderr, mininterval=1.0,
                          dynamic_ncols=True, leave=False):
-            index = torch.from_numpy(rows).to(dev)
-            terms = step(to_float(images[index]).contiguous(memory_format=torch.channels_last), recipe_t[index])
+            index = torch.from_numpy(rows).to(device)
+            terms = steps(to_float(images[index]).contiguous(memory_format=torch.channels_last), recipe_t[index])
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value * rows.size
         row = {"epoch": epoch, "seconds": 0.0}
-        row.update({key: sums[key] / train_rows.size for key in LOG_COLUMNS[kind] if not key.startswith("val_")})
+        row.update({key: sums[key] / train_rows.size for key in steps.log_columns if not key.startswith("val_")})
         if has_val:
             val = validation_losses(model, val_images, val_recipes, batch_size=batch_size, seed=seed)
             row.update({f"val_{key}": value for key, value in val.items()})
@@ -283,57 +349,19 @@ def train_pizza_model(
         if bad:
             raise NetaError(f"{kind}: {', '.join(bad)} became non-finite in epoch {epoch}; lower {section}.lr")
         history.append(row)
-        if kind in ("cvae_a", "cvae_b") and row["val_loss"] < best_loss:
+        if steps.keeps_best_epoch and row["val_loss"] < best_loss:
             best_loss, best_epoch = row["val_loss"], epoch
             best_state = copy.deepcopy(model.state_dict())
         log.info("%s epoch %d/%d %.1f s: %s", kind, epoch, epochs, row["seconds"],
-                 ", ".join(f"{key} {row[key]:.4f}" for key in LOG_COLUMNS[kind]))
+                 ", ".join(f"{key} {row[key]:.4f}" for key in steps.log_columns))
         if epoch % progress_every == 0 or epoch == epochs:
             grid = sample_grid(model, show_images, show_recipes, samples=GRID_SAMPLES, seed=seed,
-                               reconstruct=kind != "gan")
+                               reconstruct=has_val)
             frames.append(frame(grid, f"{kind}  epoch {epoch}", scale=scale))
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-
-    kept = history[best_epoch - 1]
-    seconds_per_epoch = sum(row["seconds"] for row in history) / len(history)
-    columns = ["epoch", "seconds", *LOG_COLUMNS[kind]]
-    write_csv(log_csv, pd.DataFrame(history, columns=columns))
-    plot_losses(history, loss_png, title=f"{kind}: {parameters:,} parameters, {seconds_per_epoch:.1f} s an epoch",
-                kept_epoch=best_epoch if has_val else None)
-    write_gif(frames, progress_gif)
-    settings = {
-        "epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr), "holdout_every": int(holdout_every),
-        "progress_every": int(progress_every), "seed": int(seed), "device": str(dev), "threads": int(threads),
-        "optimizer": "adam" if kind in ("cvae_a", "cvae_b") else "adam; beta1 0.5 for the adversarial networks",
-        "kept_epoch": int(best_epoch), "parameters": int(parameters), "n_train": int(train_rows.size),
-        "n_val": int(val_rows.size), "image_size": int(data.size), "seconds_per_epoch": round(seconds_per_epoch, 3),
-        "augmented_sha256": file_sha256(augmented_h5), "recipes_sha256": file_sha256(recipes_json),
-    }
-    save_pizza_model(model_out, model, kind=kind, arch=model.arch, vocabulary=recipes["vocabulary"],
-                     slots=data.slots, history=history, settings=settings)
-    elapsed = time.perf_counter() - started
-    loss_terms = list(LOG_COLUMNS[kind])
-    summary = {
-        "kind": kind,
-        "model_out": str(model_out),
-        "parameters": int(parameters),
-        "parameters_detail": _parameter_detail(kind, model),
-        "epochs": int(epochs),
-        "kept_epoch": int(best_epoch),
-        "seconds_per_epoch": round(seconds_per_epoch, 3),
-        "seconds": round(elapsed, 3),
-        "final": {key: history[-1][key] for key in loss_terms},
-        "best": {key: kept[key] for key in loss_terms},
-        "n_train": int(train_rows.size),
-        "n_val": int(val_rows.size),
-        "image_size": int(data.size),
-        "device": str(dev),
-    }
-    log.info("%s: wrote %s (kept epoch %d), %s, %s, %s in %.1f s; %d parameters, %.1f s an epoch", kind, model_out,
-             best_epoch, log_csv, loss_png, progress_gif, elapsed, parameters, seconds_per_epoch)
-    return summary
+    return _Fit(history=history, kept_epoch=best_epoch, frames=frames)
 
 
 def _parameter_detail(kind: str, model: torch.nn.Module) -> dict[str, int]:

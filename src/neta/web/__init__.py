@@ -5,4 +5,5 @@ the ``neta serve`` command serves it with waitress. This package file imports no
 command's parser reads :data:`SETTINGS_KEYS` without loading Flask.
 """
 
-SETTINGS_KEYS = ("seed", "device", "captioner.decode", "serve")  # the config parts the app reads
+# the config parts the app reads (captioner.dataset: where the caption generator's files are)
+SETTINGS_KEYS = ("seed", "device", "captioner.dataset", "captioner.decode", "serve")

@@ -27,10 +27,10 @@ from PIL import Image
 from werkzeug.exceptions import HTTPException
 
 from neta.errors import NetaError
+from neta.layout import Layout
 from neta.settings import subset, validate_config
 from neta.web import SETTINGS_KEYS
-from neta.web import artifacts as art
-from neta.web.artifacts import Results, StageBroken, StageMissing
+from neta.web.artifacts import Artifacts, Results, StageBroken, StageMissing
 from neta.web.boke import BokeData, KnownVectors
 from neta.web.registry import Registry
 
@@ -86,6 +86,7 @@ class Server:
 
     def __init__(self, results_dir: str | os.PathLike, settings: dict, weights_file=None) -> None:
         self.results = Results(results_dir)
+        self.art = Artifacts.of(Layout.of(settings))
         self.settings = settings
         self.decode = dict(settings["captioner"]["decode"])
         self.serve = settings["serve"]
@@ -116,47 +117,47 @@ class Server:
         return message.replace(str(self.results.root), "results")  # the root is absolute
 
     def boke_data(self) -> BokeData:
-        names = (art.CAPTIONS, art.BOKETE_MANIFEST)
+        names = (self.art.captions, self.art.caption_photos)
         return self._get("boke data", names, lambda: BokeData(*(self.results.path(n) for n in names)))
 
     def captioner(self):
         """Context: the PhotoCaptioner, its lock held."""
         from neta.boke.caption_photos import PhotoCaptioner
 
-        path = self.results.path(art.CAPTIONER)
-        return self._use("captioner", (art.CAPTIONER,),
+        path = self.results.path(self.art.captioner)
+        return self._use("captioner", (self.art.captioner,),
                          lambda: PhotoCaptioner(path, device=self.device, weights_file=self.weights_file))
 
     def known_vectors(self, captioner) -> KnownVectors | None:
         """The training run's vectors, or None when features.h5 is not there (the backbone makes them then)."""
-        if self.results.missing(art.FEATURES):
+        if self.results.missing(self.art.features):
             return None
-        return self._get("features", (art.FEATURES, art.CAPTIONER),
-                         lambda: KnownVectors(self.results.path(art.FEATURES), captioner.checkpoint))
+        return self._get("features", (self.art.features, self.art.captioner),
+                         lambda: KnownVectors(self.results.path(self.art.features), captioner.checkpoint))
 
     def hiragana(self):
         """Context: the HiraganaPredictor, its lock held."""
         from neta.hiragana.predict import HiraganaPredictor
 
-        return self._use("hiragana", (art.HIRAGANA,),
-                         lambda: HiraganaPredictor(self.results.path(art.HIRAGANA), device=self.device))
+        return self._use("hiragana", (self.art.hiragana,),
+                         lambda: HiraganaPredictor(self.results.path(self.art.hiragana), device=self.device))
 
     def recipes(self) -> dict:
         from neta.pizza.recipes import read_recipes
 
-        return self._get("recipes", (art.RECIPES,), lambda: read_recipes(self.results.path(art.RECIPES)))
+        return self._get("recipes", (self.art.recipes,), lambda: read_recipes(self.results.path(self.art.recipes)))
 
     def generators(self) -> tuple[list[tuple[str, str]], list[str]]:
         """(the generators built: (checkpoint, label)), (those not built: checkpoint names)."""
-        present = [(name, label) for name, label in art.GENERATORS if not self.results.missing(name)]
-        return present, [name for name, _ in art.GENERATORS if self.results.missing(name)]
+        present = [(name, label) for name, label in self.art.generators if not self.results.missing(name)]
+        return present, [name for name, _ in self.art.generators if self.results.missing(name)]
 
     def pizza_generator(self, name: str):
         """Context: the PizzaGenerator of checkpoint ``name`` (with recipes.json), its lock held."""
         from neta.pizza.generate import PizzaGenerator
 
-        return self._use(f"pizza {name}", (name, art.RECIPES),
-                         lambda: PizzaGenerator(self.results.path(name), self.results.path(art.RECIPES),
+        return self._use(f"pizza {name}", (name, self.art.recipes),
+                         lambda: PizzaGenerator(self.results.path(name), self.results.path(self.art.recipes),
                                                 device=self.device))
 
     def statistics(self, what: str) -> dict:
@@ -164,11 +165,11 @@ class Server:
         from neta.stats import data
 
         names, function = {
-            "bokete": ((art.BOKES, art.CAPTIONS, art.VOCAB), data.bokete_statistics),
-            "bokete crawl": ((art.BOKETE_MANIFEST,), data.crawl_statistics),
-            "pizza": ((art.MENU, art.RECIPES), data.pizza_statistics),
-            "pizza crawl": ((art.PIZZA_MANIFEST,), data.crawl_statistics),
-            "hiragana": ((art.ETL,), data.etl_statistics),
+            "bokete": ((self.art.bokes, self.art.captions, self.art.vocab), data.bokete_statistics),
+            "bokete crawl": ((self.art.bokete_manifest,), data.crawl_statistics),
+            "pizza": ((self.art.menu, self.art.recipes), data.pizza_statistics),
+            "pizza crawl": ((self.art.pizza_manifest,), data.crawl_statistics),
+            "hiragana": ((self.art.etl,), data.etl_statistics),
         }[what]
         return self._get(f"statistics {what}", names, lambda: function(*(self.results.path(n) for n in names)))
 
@@ -277,22 +278,23 @@ def _routes(app: Flask, server: Server) -> None:
 
     @app.get("/boke")
     def boke_page():
-        missing = server.results.missing(art.CAPTIONER, art.CAPTIONS, art.BOKETE_MANIFEST)
+        missing = server.results.missing(server.art.captioner, server.art.captions, server.art.caption_photos)
         if missing:
             return render_template("boke.html", page="boke", missing=StageMissing(missing))
         return render_template("boke.html", page="boke", data=server.boke_data(), decode=server.decode,
                                max_upload_mb=server.serve["max_upload_mb"], max_text=MAX_TEXT,
-                               from_features=not server.results.missing(art.FEATURES))
+                               from_features=not server.results.missing(server.art.features))
 
     @app.get("/hiragana")
     def hiragana_page():
-        missing = server.results.missing(art.HIRAGANA)
+        missing = server.results.missing(server.art.hiragana)
         return render_template("hiragana.html", page="hiragana", missing=StageMissing(missing) if missing else None)
 
     @app.get("/pizza")
     def pizza_page():
         present, absent = server.generators()
-        missing = server.results.missing(art.RECIPES) + ([] if present else [name for name, _ in art.GENERATORS])
+        checkpoints = [name for name, _ in server.art.generators]
+        missing = server.results.missing(server.art.recipes) + ([] if present else checkpoints)
         if missing:
             return render_template("pizza.html", page="pizza", missing=StageMissing(missing))
         recipes = server.recipes()
@@ -303,7 +305,7 @@ def _routes(app: Flask, server: Server) -> None:
     @app.get("/photos/<image_id>")
     def photo(image_id: str):
         path = server.boke_data().served(image_id) if not server.results.missing(
-            art.CAPTIONS, art.BOKETE_MANIFEST) else None
+            server.art.captions, server.art.caption_photos) else None
         if path is None or not path.is_file():
             raise Refused(404, "no such photo")
         return send_file(path, max_age=3600)
@@ -321,7 +323,7 @@ def _routes(app: Flask, server: Server) -> None:
 
     @app.post("/api/boke/generate")
     def boke_generate():
-        server.results.require(art.CAPTIONER, art.CAPTIONS, art.BOKETE_MANIFEST)
+        server.results.require(server.art.captioner, server.art.captions, server.art.caption_photos)
         data = server.boke_data()
         image_id, upload = _photo_request(server, data)
         with server.captioner() as captioner:
@@ -334,7 +336,7 @@ def _routes(app: Flask, server: Server) -> None:
 
     @app.post("/api/boke/score")
     def boke_score():
-        server.results.require(art.CAPTIONER, art.CAPTIONS, art.BOKETE_MANIFEST)
+        server.results.require(server.art.captioner, server.art.captions, server.art.caption_photos)
         data = server.boke_data()
         text = request.form.get("text")
         if text is None:
@@ -351,7 +353,7 @@ def _routes(app: Flask, server: Server) -> None:
 
     @app.post("/api/hiragana/predict")
     def hiragana_predict():
-        server.results.require(art.HIRAGANA)
+        server.results.require(server.art.hiragana)
         image = server.upload("image", DRAWING_FORMATS)
         with server.hiragana() as predictor:
             top = predictor.predict([image], top=TOP_CHARS)[0]
@@ -362,7 +364,7 @@ def _routes(app: Flask, server: Server) -> None:
         from neta.pizza.generate import ingredient_indices
 
         present, absent = server.generators()
-        server.results.require(art.RECIPES, *([] if present else [name for name, _ in art.GENERATORS]))
+        server.results.require(server.art.recipes, *([] if present else [name for name, _ in server.art.generators]))
         names = request.form.getlist("ingredient")
         if not names:
             raise Refused(400, "no ingredient ticked; tick at least one")

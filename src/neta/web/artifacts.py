@@ -3,36 +3,50 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+from neta.layout import RESULTS, Layout
 
 BUILD = "snakemake --cores 2"  # what a missing file's message tells to run, from the repository root
 
-# artifact -> its path under results/ (the workflow always writes to results/)
-BOKES = "bokete/bokes.csv"
-BOKETE_MANIFEST = "bokete/images/manifest.csv"
-CAPTIONS = "bokete/captions.csv"
-FEATURES = "bokete/features.h5"
-VOCAB = "bokete/vocab.json"
-CAPTIONER = "bokete/captioner.pt"
-ETL = "hiragana/etl_28.h5"
-HIRAGANA = "hiragana/model.pt"
-MENU = "pizza/menu.csv"
-RECIPES = "pizza/recipes.json"
-PIZZA_MANIFEST = "pizza/images/manifest.csv"
-# the pizza generators in the order the page shows them: (checkpoint, label)
-GENERATORS = (
-    ("pizza/cvae_a.pt", "CVAE A (recipe after the convolutions)"),
-    ("pizza/cvae_b.pt", "CVAE B (recipe as an extra channel)"),
-    ("pizza/gan.pt", "DCGAN"),
-    ("pizza/cvae_gan.pt", "CVAE-GAN"),
-)
+
+@dataclass(frozen=True)
+class Artifacts:
+    """The files the app reads, relative to the results folder, for the configuration it serves
+    (:class:`neta.layout.Layout`): with ``captioner.dataset: coco`` the captioner is looked for where
+    the workflow writes it, under ``captions/coco/``."""
+
+    bokes: str
+    bokete_manifest: str
+    captions: str
+    caption_photos: str
+    features: str
+    vocab: str
+    captioner: str
+    etl: str
+    hiragana: str
+    menu: str
+    recipes: str
+    pizza_manifest: str
+    generators: tuple[tuple[str, str], ...]  # (checkpoint, label) in the order the page shows them
+
+    @classmethod
+    def of(cls, layout: Layout) -> Artifacts:
+        name = layout.relative
+        return cls(bokes=name(layout.bokes), bokete_manifest=name(layout.bokete_manifest),
+                   captions=name(layout.caption_table), caption_photos=name(layout.caption_photos),
+                   features=name(layout.caption_features), vocab=name(layout.vocabulary),
+                   captioner=name(layout.captioner), etl=name(layout.etl), hiragana=name(layout.hiragana_model),
+                   menu=name(layout.menu), recipes=name(layout.recipes), pizza_manifest=name(layout.pizza_manifest),
+                   generators=tuple((name(path), kind.label) for kind, path in layout.generators))
 
 
 class StageMissing(Exception):
     """An artifact the request needs is not built yet: the page shows, the API answers 503 with, the command."""
 
     def __init__(self, names: list[str]) -> None:
-        self.targets = [f"results/{name}" for name in names]
+        self.targets = [f"{RESULTS}/{name}" for name in names]
         self.command = f"{BUILD} {' '.join(self.targets)}"
         super().__init__(f"not built yet: {', '.join(self.targets)}; build it with `{self.command}`")
 
@@ -41,7 +55,7 @@ class StageBroken(Exception):
     """An artifact exists but cannot be read (the loader's NetaError): 503 with the message and the rebuild command."""
 
     def __init__(self, message: str, names: list[str]) -> None:
-        self.targets = [f"results/{name}" for name in names]
+        self.targets = [f"{RESULTS}/{name}" for name in names]
         self.command = f"{BUILD} --force {' '.join(self.targets)}"
         super().__init__(f"{message}; rebuild it with `{self.command}`")
 

@@ -1,0 +1,53 @@
+"""The (semi-)voiced marks, redrawn in each writer's own way: dakuten ticks and the handakuten circle."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neta.hiragana.etl.synth.pen import _Line, _pen_units
+from neta.hiragana.etl.synth.styles import WriterStyle
+
+
+def _dakuten(anchor: np.ndarray, style: WriterStyle, rng: np.random.Generator) -> list[_Line]:
+    """Two short ticks, each with its own length, angle and bow; the gap between them varies."""
+    s = style.mark_scale * rng.uniform(0.85, 1.15)
+    # however close, a writer keeps two ticks apart: merged into one blob they would read as a dot
+    gap = max(style.tick_gap * s * rng.uniform(0.75, 1.25), 1.8 * _pen_units(style))
+    sep = style.tick_sep + rng.normal(0.0, 0.2)
+    lines = []
+    for side in (-0.5, 0.5):
+        centre = anchor + side * gap * np.array([np.cos(sep), np.sin(sep)])
+        length = style.tick_len * s * rng.uniform(0.7, 1.3)
+        angle = style.tick_angle + rng.normal(0.0, 0.2)
+        d = np.array([np.cos(angle), np.sin(angle)])
+        bow = np.array([-d[1], d[0]]) * rng.normal(0.0, 0.12) * length
+        t = np.linspace(-0.5, 0.5, 6)[:, None]
+        pts = centre + t * length * d + (1 - 4 * t**2) * bow
+        widths = np.linspace(1.0, 1.0 - 0.5 * style.harai, 6) * 0.85
+        lines.append(_Line(pts, widths))
+    return lines
+
+
+def _handakuten(anchor: np.ndarray, style: WriterStyle, rng: np.random.Generator) -> list[_Line]:
+    """An imperfect circle: squashed, tilted, lumpy, sometimes open or overlapping, sometimes a dot."""
+    s = style.mark_scale * rng.uniform(0.85, 1.15)
+    # a circle keeps a hole the pen does not fill, else it is a dot that two merged ticks could be
+    radius = max(style.ring_radius * s, 1.2 * _pen_units(style) + 2.0)
+    if rng.random() < style.ring_fill:
+        theta = np.linspace(0.0, 2 * np.pi, 16, endpoint=False)
+        r = radius * rng.uniform(0.6, 0.8)
+        pts = anchor + r * np.stack([np.cos(theta) * style.ring_aspect, np.sin(theta)], axis=1)
+        return [_Line(pts, np.full(len(pts), 0.5), filled=True)]
+    start = rng.uniform(0.0, 2 * np.pi)
+    sweep = 2 * np.pi * rng.uniform(1.0 - style.ring_open, 1.1)
+    theta = start + np.linspace(0.0, sweep, 24) * rng.choice([-1.0, 1.0])
+    lumpy = 1.0 + rng.normal(0.0, 0.08) * np.cos(2 * theta + rng.uniform(0, 6.3)) + rng.normal(0.0, 0.05) * np.cos(
+        3 * theta
+    )
+    # a pen that closes the loop late spirals a little: the radius drifts over the turn
+    drift = np.linspace(0.0, rng.normal(0.0, 0.12), theta.size)
+    r = radius * (lumpy + drift)
+    tilt = rng.uniform(0.0, np.pi)
+    local = np.stack([np.cos(theta) * style.ring_aspect, np.sin(theta)], axis=1) * r[:, None]
+    rot = np.array([[np.cos(tilt), -np.sin(tilt)], [np.sin(tilt), np.cos(tilt)]])
+    return [_Line(anchor + local @ rot.T, np.full(theta.size, 0.8))]

@@ -1,0 +1,185 @@
+"""Writing the synthetic ETL8G files: each writer's sheet, the records, and the writer table beside them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from neta.atomic import write_text
+from neta.errors import NetaError
+from neta.hiragana.etl.formats import EtlFormat, get_format
+from neta.hiragana.etl.jis import HIRAGANA_75, decode_codes
+from neta.hiragana.etl.synth.draw import draw_strokes
+from neta.hiragana.etl.synth.glyphs import Glyph, glyph_templates, kanjivg_dir, load_strokes, split_marks
+from neta.hiragana.etl.synth.paper import PaperNoise, paper_noise, to_levels
+from neta.hiragana.etl.synth.sheet import reading_of, sheet_codes
+from neta.hiragana.etl.synth.styles import FAMILIES, WriterStyle, check_families, writer_family, writer_style
+from neta.hiragana.etl.synth.warp import _pen_index, pen_variants, warp_glyphs
+from neta.hiragana.etl.writer import build_records, write_etl_file
+
+log = logging.getLogger(__name__)
+
+WRITERS_PER_FILE = 5  # as in the real ETL8G_01 .. ETL8G_33
+WRITERS_TABLE = "SYNTH_WRITERS.csv"  # beside the ETL files: writer id -> family (ignored by the reader)
+
+
+def synth_writer(
+    writer_index: int,
+    seed: int,
+    codes: np.ndarray,
+    hira_mask: np.ndarray,
+    glyphs: dict[str, Glyph] | None,
+    hira_templates: np.ndarray,
+    kanji_pens: np.ndarray,
+    noise: PaperNoise,
+    family: str,
+) -> tuple[np.ndarray, WriterStyle]:
+    """(956, 127, 128) uint8 levels for one writer of ``family``, deterministic in (seed, writer_index)."""
+    rng = np.random.default_rng([seed, writer_index])
+    style = writer_style(rng, family)
+    intensity = np.zeros((codes.size, 127, 128), dtype=np.float32)
+    hira_chars = decode_codes(codes[hira_mask], "jis0208")
+    if glyphs is not None and family != "font":
+        for row, char in zip(np.flatnonzero(hira_mask), hira_chars, strict=True):
+            intensity[row] = draw_strokes(glyphs[char], style, rng)
+    else:
+        intensity[hira_mask] = warp_glyphs(hira_templates[_pen_index(style)], style, rng, per_sample=True, elastic=1.0)
+    intensity[~hira_mask] = warp_glyphs(kanji_pens[_pen_index(style)], style, rng, per_sample=False, elastic=0.0)
+    return to_levels(np.clip(intensity, 0.0, 1.0), style, rng, noise), style
+
+
+def synth_etl(
+    out_dir: str | os.PathLike,
+    *,
+    fmt: str,
+    writers: int,
+    seed: int,
+    families=FAMILIES,
+    first_writer: int = 0,
+    writers_per_file: int = WRITERS_PER_FILE,
+) -> list[Path]:
+    """Write SYNTHETIC ETL8G files (stand-in for the real database) to `out_dir`; return their paths.
+
+    Writer ``first_writer + i`` (0-based; its ETL id is one more) belongs to
+    ``writer_family(seed, first_writer + i, families)``; the table :data:`WRITERS_TABLE` beside the
+    files records it. A held-out-style set passes the held-out families and
+    :data:`HELDOUT_WRITER_BASE` so none of its writers is a training writer.
+    ``writers_per_file`` is the real files' layout, not a setting; tests lower it to make small files.
+    """
+    started = time.perf_counter()
+    etl = get_format(fmt)
+    if etl.name != "ETL8G":
+        raise NetaError(f"synthetic data is made for ETL8G only, not {etl.name}; use --format ETL8G")
+    if writers < 1 or writers_per_file < 1:
+        raise NetaError(f"writers ({writers}) and writers_per_file ({writers_per_file}) must be at least 1")
+    families = check_families(families, "families")
+    if first_writer < 0 or first_writer + writers >= 1 << 16:
+        raise NetaError(
+            f"writer ids {first_writer + 1}..{first_writer + writers} do not fit ETL8G's 16-bit sheet field"
+        )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    codes = sheet_codes()
+    chars = decode_codes(codes, "jis0208")
+    hira_mask = np.isin(chars, np.asarray(HIRAGANA_75))
+    folder = kanjivg_dir()
+    if folder is not None:
+        glyphs = {c: split_marks(c, load_strokes(folder, c)) for c in chars[hira_mask]}
+        log.info("hiragana drawn from KanjiVG strokes in %s (CC BY-SA 3.0)", folder)
+    else:
+        glyphs = None
+        log.warning("kanjivg package not installed: hiragana rendered from the IPAexGothic font with distortions")
+    hira_templates = pen_variants(glyph_templates(list(chars[hira_mask])))
+    kanji_pens = pen_variants(glyph_templates(list(chars[~hira_mask])))
+    noise = paper_noise(np.random.default_rng([seed, 1 << 20]))
+    readings = np.array([reading_of(c) for c in chars], dtype="S8")
+
+    n_files = -(-writers // writers_per_file)
+    written: list[Path] = []
+    table = ["writer,family"]
+    serial = 1
+    bar = tqdm(total=writers, desc="synth ETL8G writers", unit="writer", leave=False)
+    for f in range(n_files):
+        first = first_writer + f * writers_per_file
+        ids = range(first, min(first_writer + writers, first + writers_per_file))
+        images, metas = [], []
+        for w in ids:
+            family = writer_family(seed, w, families)
+            levels, style = synth_writer(
+                w, seed, codes, hira_mask, glyphs, hira_templates, kanji_pens, noise, family
+            )
+            images.append(levels)
+            metas.append(_writer_fields(w, style, readings, serial))
+            table.append(f"{w + 1},{family}")
+            serial += codes.size
+            bar.update(1)
+        n = len(images)
+        fields = {k: np.concatenate([m[k] for m in metas]) for k in metas[0]}
+        records = build_records(
+            etl,
+            np.tile(codes, n),
+            np.repeat(np.array([w + 1 for w in ids], dtype=np.int32), codes.size),
+            np.concatenate(images),
+            fields,
+        )
+        written.append(write_etl_file(out_dir / f"ETL8G_{f + 1:02d}", etl, records))
+    bar.close()
+    _remove_stale(out_dir, etl, written)
+    write_text(out_dir / WRITERS_TABLE, "\n".join(table) + "\n")
+    log.info(
+        "synth_etl: %d writers (%d records; families %s) in %d SYNTHETIC ETL8G files in %s, %.1f s",
+        writers,
+        writers * codes.size,
+        ", ".join(families),
+        len(written),
+        out_dir,
+        time.perf_counter() - started,
+    )
+    return written
+
+
+def read_writer_families(etl_dir: str | os.PathLike) -> dict[int, str]:
+    """Writer id -> style family from a synthetic set's :data:`WRITERS_TABLE`; {} for real ETL files."""
+    path = Path(etl_dir) / WRITERS_TABLE
+    if not path.is_file():
+        return {}
+    rows = path.read_text(encoding="utf-8").split()[1:]
+    try:
+        return {int(w): fam for w, fam in (row.split(",") for row in rows)}
+    except ValueError as exc:
+        raise NetaError(f"{path}: malformed writer table ({exc}); rerun `neta etl synth`") from exc
+
+
+def _writer_fields(w: int, style: WriterStyle, readings: np.ndarray, serial: int) -> dict[str, np.ndarray]:
+    n = readings.size
+    pos = np.arange(n)
+    rng = np.random.default_rng([w, 7])
+    return {
+        "reading": readings,
+        "serial": serial + pos,
+        "eval_char": np.zeros(n, np.uint8),
+        "eval_group": np.zeros(n, np.uint8),
+        "gender": np.full(n, style.gender, np.uint8),
+        "age": np.full(n, style.age, np.uint8),
+        "industry": np.full(n, int(rng.integers(1, 20)), np.uint16),
+        "occupation": np.full(n, int(rng.integers(1, 80)), np.uint16),
+        "gather_date": np.full(n, 7400 + int(rng.integers(1, 13)), np.uint16),
+        "scan_date": np.full(n, 7500 + int(rng.integers(1, 13)), np.uint16),
+        "pos_x": (pos % 10).astype(np.uint8),
+        "pos_y": ((pos // 10) % 10).astype(np.uint8),
+    }
+
+
+def _remove_stale(out_dir: Path, etl: EtlFormat, written: list[Path]) -> None:
+    """Drop ETL8G files of an earlier, larger synthesis so the directory holds this run only."""
+    keep = {p.name for p in written}
+    for path in out_dir.iterdir():
+        if path.is_file() and etl.matches(path.name) and path.name not in keep:
+            log.warning("removing stale synthetic file %s", path)
+            path.unlink()
