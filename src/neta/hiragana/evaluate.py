@@ -17,7 +17,7 @@ from neta.figures import save_figure
 from neta.hiragana.checkpoint import LoadedModels, load_models, model_classes
 from neta.hiragana.dataset import load_etl_split, to_float_batch
 from neta.hiragana.figures import confusion_figure, errors_figure, filters_figure
-from neta.hiragana.train import predict
+from neta.hiragana.model import predict
 
 log = logging.getLogger(__name__)
 

@@ -97,3 +97,13 @@ class SoftmaxRegression(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Class indices for every row of ``x`` (eval mode, no dropout), in batches to bound memory."""
+    was_training = model.training
+    model.eval()
+    out = [model(x[i : i + batch_size]).argmax(1) for i in range(0, x.shape[0], batch_size)]
+    model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)

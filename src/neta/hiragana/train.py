@@ -25,7 +25,7 @@ from neta.hiragana.augment import augment_batch
 from neta.hiragana.checkpoint import save_checkpoint
 from neta.hiragana.config import HiraganaAugment, HiraganaBaseline, HiraganaTrain
 from neta.hiragana.dataset import load_etl_split, to_float_batch
-from neta.hiragana.model import HiraganaCNN, SoftmaxRegression, count_parameters
+from neta.hiragana.model import HiraganaCNN, SoftmaxRegression, count_parameters, predict
 from neta.hiragana.schedules import PiecewiseConstant, keep_prob_schedule, learning_rate_schedule
 
 log = logging.getLogger(__name__)
@@ -93,16 +93,6 @@ def _run_loop(
             window_loss, window_acc, window = 0.0, 0.0, 0
     bar.close()
     return history
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """Class indices for every row of ``x`` (eval mode, no dropout), in batches to bound memory."""
-    was_training = model.training
-    model.eval()
-    out = [model(x[i : i + batch_size]).argmax(1) for i in range(0, x.shape[0], batch_size)]
-    model.train(was_training)
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 
 @dataclass(frozen=True)
