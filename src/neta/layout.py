@@ -3,7 +3,8 @@
 
 Paths are relative to the folder the workflow runs in (``results/...``); :meth:`Layout.relative`
 gives them relative to the results folder, as the app, which may read any folder laid out like
-``results/``, names them. Pure: no torch, no Snakemake, so the Snakefile imports it cheaply.
+``results/``, names them. Pure and importing nothing of neta (no torch, no Snakemake), so the
+Snakefile imports it cheaply and a stage that reads it depends on this file alone.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-
-from neta.pizza.kinds import GENERATOR_KINDS, GeneratorKind
 
 RESULTS = "results"
 
@@ -126,14 +125,10 @@ class Layout:
     def pizza_manifest(self) -> str:
         return self.pizza("images/manifest.csv")
 
-    def generator(self, kind: GeneratorKind, suffix: str = ".pt") -> str:
-        """A file of a pizza generator: its checkpoint, or ``_log.csv``, ``_loss.png``, ``_progress.gif``."""
-        return self.pizza(f"{kind.name}{suffix}")
-
-    @property
-    def generators(self) -> tuple[tuple[GeneratorKind, str], ...]:
-        """Every pizza generator kind and its checkpoint, in the order pages and figures show them."""
-        return tuple((kind, self.generator(kind)) for kind in GENERATOR_KINDS)
+    def generator(self, kind: str, suffix: str = ".pt") -> str:
+        """A file of a pizza generator kind (a name of :data:`neta.pizza.kinds.KINDS`): its checkpoint,
+        or ``_log.csv``, ``_loss.png``, ``_progress.gif``."""
+        return self.pizza(f"{kind}{suffix}")
 
     @staticmethod
     def relative(path: str) -> str:

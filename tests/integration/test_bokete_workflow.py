@@ -50,7 +50,7 @@ def test_crawl_and_download_the_offline_snapshot(workflow_copy):
 
     # Editing a parser reruns the crawl (from the HTTP cache) and the downloads, nothing else.
     # (Snakemake ignores a bare `touch`: it compares the checksum of small inputs.)
-    parser = flow.root / "src" / "neta" / "scrape" / "bokete" / "nextjs.py"
+    parser = flow.root / "src" / "neta" / "boke" / "site" / "nextjs.py"
     with parser.open("a", encoding="utf-8") as handle:
         handle.write("\n# edited by the test\n")
     assert flow.planned_jobs(*TARGETS) == {"scrape_bokete": 1, "download_bokete_images": 1}

@@ -107,7 +107,7 @@ def quoted_pairs(pairs, sep="="):
 
 def generator_path(kind, suffix):
     """A file of a pizza generator kind (neta.pizza.kinds): its checkpoint, log, loss plot or progress GIF."""
-    return LAYOUT.generator(generator_kind(kind), suffix)
+    return LAYOUT.generator(generator_kind(kind).name, suffix)
 
 
 def synthetic_etl():

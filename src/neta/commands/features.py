@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from neta.commands.crawling import print_summary
+from neta.layout import Layout
 from neta.settings import add_settings_options, read_settings
 
 # The config parts the extraction reads (its rule passes exactly these as --settings).
@@ -29,8 +30,6 @@ def cmd_features(args) -> int:
 
 
 def register(commands, verbs) -> None:
-    from neta.layout import Layout
-
     parser = commands.add_parser("features", help="CNN feature vectors of images -> HDF5 (or merge shards)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--images", metavar="DIR|MANIFEST", help="a folder of images or a download manifest.csv")

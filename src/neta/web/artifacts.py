@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neta.layout import RESULTS, Layout
+from neta.pizza.kinds import GENERATOR_KINDS
 
 BUILD = "snakemake --cores 2"  # what a missing file's message tells to run, from the repository root
 
@@ -39,7 +40,7 @@ class Artifacts:
                    features=name(layout.caption_features), vocab=name(layout.vocabulary),
                    captioner=name(layout.captioner), etl=name(layout.etl), hiragana=name(layout.hiragana_model),
                    menu=name(layout.menu), recipes=name(layout.recipes), pizza_manifest=name(layout.pizza_manifest),
-                   generators=tuple((name(path), kind.label) for kind, path in layout.generators))
+                   generators=tuple((name(layout.generator(kind.name)), kind.label) for kind in GENERATOR_KINDS))
 
 
 class StageMissing(Exception):
