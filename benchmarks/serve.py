@@ -104,7 +104,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     results = Path(args.results)
-    decode = {"beam": args.beam, "top": 5, "max_len": 30, "length_norm": False}
+    decode = {"beam": args.beam, "top": 5, "max_len": 30, "length_norm": False, "no_repeat": False,
+              "prefer_complete": False}
 
     rss_before = rss_mb()
     load_s, app = timed(lambda: create_app(results, preload=True, device="cpu", **decode))

@@ -157,6 +157,11 @@ def test_boke_generate_shows_five_bokes_and_escapes_scraped_text(browser, server
     assert browser.execute_script("return window.__pwned") is None
     assert not browser.find_elements(By.ID, "injected")
     _screenshot(browser, "boke")
+    browser.find_element(By.ID, "generate-again").click()  # bokes drawn at random, seeded
+    _wait_state(browser, "#bokes")
+    drawn = [item.find_element(By.CSS_SELECTOR, ".text").text for item in
+             browser.find_elements(By.CSS_SELECTOR, "#bokes li.boke")]
+    assert 1 <= len(drawn) <= 5 and all(drawn)
 
 
 def test_own_boke_with_script_is_shown_as_text(browser, server):

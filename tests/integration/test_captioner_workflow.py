@@ -34,8 +34,13 @@ def check_outputs(folder: Path) -> dict:
     samples = json.loads((folder / "samples.json").read_text(encoding="utf-8"))
     assert len(samples) == metrics["test_photos"]
     for sample in samples:
-        scores = [c["logprob"] for c in sample["generated"]]
-        assert scores == sorted(scores, reverse=True) and 1 <= len(scores) <= metrics["top"]
+        found = sample["generated"]
+        assert 1 <= len(found) <= metrics["top"]
+        complete = [c["complete"] for c in found]  # complete bokes first, each group in the beam's order
+        assert complete == sorted(complete, reverse=True)
+        for group in (True, False):
+            scores = [c["logprob"] for c in found if c["complete"] is group]
+            assert scores == sorted(scores, reverse=True)
         assert sample["references"] and (folder / sample["path"]).is_file()
     log = pd.read_csv(folder / "train_log.csv")
     assert list(log.columns[:3]) == ["epoch", "train_loss", "val_loss"] and log["train_loss"].iloc[-1] < \
@@ -54,6 +59,14 @@ def test_the_default_run_trains_and_scores_the_boke_generator(finished_workflow)
     assert set(table["split"]) == {"train", "val", "test"}
     metrics = check_outputs(bokete)
     assert metrics["language"] == "ja" and metrics["beam"] == flow.config()["captioner"]["decode"]["beam"]
+    # whole bokes about their photo for the photos it learnt from (issue: bokes worth reading)
+    train = metrics["splits"]["train"]
+    assert train["complete_rate"] >= 0.9 and train["grounding"]["ratio"] > 2, train
+    assert set(metrics["splits"]) == {"train", "val", "test"}
+    assert [row["beam"] for row in metrics["beam_sweep"]] == [1, 3, 5, 10, 20]
+    log = pd.read_csv(bokete / "train_log.csv")
+    assert log["kept"].sum() == 1 and log.loc[log["kept"], "epoch"].item() >= 20  # min_epochs
+    assert log["val_complete"].notna().all()
 
 
 # The boke cans go the whole way here; COCO and Karpathy files become the same caption table and

@@ -249,14 +249,16 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     ("captioner.split.test_fraction", 0.3, ["prepare_captions"]),
     ("captioner.model.hidden_size", 24, ["train_captioner"]),
     ("captioner.decode.beam", 3, ["evaluate_captioner"]),
+    ("captioner.star_weighting", "log", ["train_captioner"]),
+    ("captioner.train.select", "val_loss", ["train_captioner"]),
     ("pizza.models.cvae.epochs", 2, ["train_cvae"]),
     ("pizza.models.gan_width", 3, ["train_gan", "train_cvae_gan"]),
     ("pizza.models.samples_per_recipe", 3, ["evaluate_pizza"]),
     ("pizza.models.holdout_every", 5, ["train_cvae", "train_gan", "train_cvae_gan", "train_ingredient_classifier"]),
     ("seed", 1, ["synthetic_etl", "synthetic_etl_heldout", "convert_etl_heldout", "bokete_snapshot", "convert_etl",
                  "train_hiragana", "dodo_snapshot",
-                 "prepare_captions", "train_captioner", "train_cvae", "train_gan", "train_cvae_gan",
-                 "train_ingredient_classifier", "evaluate_pizza"]),
+                 "prepare_captions", "train_captioner", "evaluate_captioner", "train_cvae", "train_gan",
+                 "train_cvae_gan", "train_ingredient_classifier", "evaluate_pizza"]),
 ])
 def test_a_config_change_reruns_exactly_the_rules_that_read_it(finished_workflow, key, value, rerun):
     flow = finished_workflow

@@ -16,10 +16,10 @@ from pycocoevalcap.bleu.bleu import Bleu
 
 from neta.boke.checkpoint import load_captioner, save_captioner
 from neta.boke.config import ModelSettings, TrainSettings, VocabSettings
-from neta.boke.dataset import FEATURE_ATTRS, CaptionSet, collate_captions
+from neta.boke.dataset import FEATURE_ATTRS, CaptionSet, caption_loader
 from neta.boke.metrics import perplexity
 from neta.boke.model import ShowAndTell
-from neta.boke.table import write_captions
+from neta.boke.table import star_weights, write_captions
 from neta.boke.train import fit_captioner, plot_loss, train_captioner, write_train_log
 from neta.errors import NetaError
 from neta.h5io import write_h5
@@ -28,7 +28,7 @@ from neta.settings import validate_config
 PAD, BOS, EOS = 0, 1, 2
 CLASSES, DIM, VOCAB, MAX_LEN = 10, 32, 20, 12
 MODES = ("t0", "first_word")
-TRAINING = TrainSettings(epochs=10, batch_size=32, lr=1e-2, clip=5.0, patience=3)
+TRAINING = TrainSettings(epochs=10, batch_size=32, lr=1e-2, clip=5.0, patience=3, select="val_loss", min_epochs=0)
 
 
 def fit(model: ShowAndTell, train: CaptionSet, val: CaptionSet, *, seed: int = 0, **changes) -> list[dict]:
@@ -89,7 +89,7 @@ def test_training_drives_validation_loss_down(trained, mode):
     assert before > 2.0  # about ln(VOCAB) for an untrained model
     assert best < 0.05 * before
     assert [h["epoch"] for h in history] == list(range(1, len(history) + 1))
-    assert set(history[0]) == {"epoch", "train_loss", "val_loss", "seconds"}
+    assert set(history[0]) == {"epoch", "train_loss", "val_loss", "val_complete", "kept", "seconds"}
     assert not model.training
 
 
@@ -178,7 +178,7 @@ def test_padding_is_ignored(mode):
     model = _model(mode, seed=1).eval()
     captions = [[BOS, 5, 6, 7, EOS], [BOS, 8, EOS], [BOS, 9, 10, 11, 12, 13, EOS], [BOS, EOS]]
     features = torch.randn(len(captions), DIM, generator=torch.Generator().manual_seed(1))
-    batch = collate_captions(list(zip(features, map(torch.tensor, captions), strict=True)), pad_id=PAD)
+    [batch] = caption_loader(CaptionSet(features.numpy(), captions), batch_size=8, pad_id=PAD, generator=None)
     with torch.no_grad():
         total, count = model.loss(*batch)
     assert count == sum(len(c) - 1 for c in captions)
@@ -194,12 +194,14 @@ def test_padding_is_ignored(mode):
     assert float(total) == pytest.approx(-alone, rel=1e-5)
 
 
-def test_collate_sorts_longest_first_and_pads():
-    items = [(torch.full((3,), float(i)), torch.tensor(c)) for i, c in enumerate([[1, 2], [1, 5, 6, 2], [1, 7, 2]])]
-    features, captions, lengths = collate_captions(items, pad_id=PAD)
+def test_batches_sort_longest_first_and_pad():
+    data = CaptionSet(np.arange(3, dtype=np.float32)[:, None].repeat(3, 1), [[1, 2], [1, 5, 6, 2], [1, 7, 2]],
+                      weights=[0.5, 1.0, 2.0])
+    [(features, captions, lengths, weights)] = caption_loader(data, batch_size=3, pad_id=PAD, generator=None)
     assert lengths.tolist() == [4, 3, 2]
     assert captions.tolist() == [[1, 5, 6, 2], [1, 7, 2, PAD], [1, 2, PAD, PAD]]
-    assert features[:, 0].tolist() == [1.0, 2.0, 0.0]
+    assert features[:, 0].tolist() == [1.0, 2.0, 0.0] and weights.tolist() == [1.0, 2.0, 0.5]
+    assert len(data[0]) == 3  # an item of a weighted set carries its weight
 
 
 def test_caption_set_shares_photo_rows():
@@ -299,8 +301,9 @@ def test_train_log_and_loss_plot(trained, tmp_path):
     write_train_log(history, tmp_path / "train_log.csv")
     plot_loss(history, tmp_path / "loss.png")
     table = pd.read_csv(tmp_path / "train_log.csv")
-    assert list(table.columns) == ["epoch", "train_loss", "val_loss", "seconds"]
+    assert list(table.columns) == ["epoch", "train_loss", "val_loss", "val_complete", "kept", "seconds"]
     assert table["val_loss"].tolist() == [h["val_loss"] for h in history]
+    assert table["kept"].sum() == 1 and table.loc[table["kept"], "val_loss"].item() == table["val_loss"].min()
     assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png", "train_log.csv"]
 
@@ -324,13 +327,97 @@ def test_train_captioner_records_its_config_sections_in_the_checkpoint(tmp_path)
     vocab, model, train = VocabSettings.of(settings), ModelSettings.of(settings), TrainSettings.of(settings)
     summary = train_captioner(tmp_path / "captions.csv", tmp_path / "features.h5", model_out=tmp_path / "captioner.pt",
                               vocab_out=tmp_path / "vocab.json", log_csv=tmp_path / "train_log.csv",
-                              loss_png=tmp_path / "loss.png", language="en", pairing="topk", top_k=2, vocab=vocab,
-                              model=model, train=train, seed=0, device="cpu", threads=1)
+                              loss_png=tmp_path / "loss.png", language="en", pairing="topk", top_k=2,
+                              star_weighting="log", vocab=vocab, model=model, train=train, seed=0, device="cpu",
+                              threads=1)
     assert summary["pairs"] == 12 and summary["epochs"] == 2
     checkpoint = torch.load(tmp_path / "captioner.pt", weights_only=True)
     assert checkpoint["model_config"] == {"feature_dim": DIM, "vocab_size": summary["vocab"], **model.record()}
-    assert checkpoint["settings"] == {"language": "en", "pairing": "topk", "top_k": 2, "min_count": 1, "max_len": 30,
-                                      "train": train.record(), "seed": 0}
+    assert checkpoint["settings"] == {"language": "en", "pairing": "topk", "top_k": 2, "star_weighting": "log",
+                                      "min_count": 1, "max_len": 30, "train": train.record(), "seed": 0}
     # the sections' keys sorted, as the workflow's --settings (sorted JSON) gives them
     assert list(checkpoint["model_config"]) == ["feature_dim", "vocab_size", *sorted(model.record())]
     assert list(checkpoint["settings"]["train"]) == sorted(train.record())
+
+
+def test_select_val_complete_keeps_the_best_decoded_epoch_ties_to_the_later_one(data):
+    scores = iter([0.0, 0.5, 0.5, 0.2, 0.2, 0.2, 0.2, 0.2])
+    kept_weights = {}
+
+    def scorer(model):
+        kept_weights[len(kept_weights) + 1] = copy.deepcopy(model.state_dict())
+        return next(scores)
+
+    model = _model("t0")
+    history = fit_captioner(model, CaptionSet(*data["train"]), CaptionSet(*data["val"]),
+                            training=dataclasses.replace(TRAINING, epochs=8, patience=2, select="val_complete"),
+                            device="cpu", seed=0, pad_id=PAD, val_complete=scorer)
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]  # kept 3, then 2 epochs without better
+    assert [h["kept"] for h in history] == [False, False, True, False, False]
+    assert [h["val_complete"] for h in history] == [0.0, 0.5, 0.5, 0.2, 0.2]
+    state = model.state_dict()
+    assert all(torch.equal(state[k], kept_weights[3][k]) for k in state)
+    with pytest.raises(ValueError, match="val_complete"):
+        fit(_model("t0"), CaptionSet(*data["train"]), CaptionSet(*data["val"]), select="val_complete")
+
+
+def test_min_epochs_are_always_trained_and_none_before_is_kept(trained, data):
+    model = copy.deepcopy(trained["t0"][0])
+    features, captions = data["train"]
+    wrong = CaptionSet(features, captions[40:] + captions[:40])  # validation loss rises every epoch
+    history = fit(model, wrong, CaptionSet(*data["val"]), epochs=8, patience=2, min_epochs=4)
+    assert len(history) == 6 and [h["epoch"] for h in history if h["kept"]] == [4]
+
+
+def test_no_repeat_never_writes_a_word_twice_in_a_row():
+    model = _model("first_word", vocab_size=8, dropout=0.0, seed=3)
+    with torch.no_grad():
+        model.out.weight.mul_(6)  # peaked: without the rule the likeliest next word is often the same one
+    features = torch.randn(40, DIM, generator=torch.Generator().manual_seed(3))
+    kwargs = {"bos_id": BOS, "eos_id": EOS, "max_len": 12}
+
+    def stutters(captions):
+        return sum(any(a == b for a, b in zip(words, words[1:], strict=False)) for words in captions)
+
+    assert stutters([w for w, _ in model.greedy(features, **kwargs)]) > 0  # the rule has work to do
+    greedy = model.greedy(features, no_repeat=True, **kwargs)
+    assert stutters([w for w, _ in greedy]) == 0
+    beam = model.beam_search(features, beam=6, top=4, length_norm=True, no_repeat=True, **kwargs)
+    assert stutters([w for found in beam for w, _ in found]) == 0
+    one = model.beam_search(features, beam=1, top=1, length_norm=False, no_repeat=True, **kwargs)
+    assert [b[0] for b in one] == greedy
+
+
+def test_sampling_is_reproducible_under_a_seed(trained, data):
+    model = trained["t0"][0]
+    features = _features(data)
+    kwargs = {"bos_id": BOS, "eos_id": EOS, "max_len": MAX_LEN, "no_repeat": False}
+
+    def draw(seed, **changes):
+        settings = {"top_k": 8, "top_p": 0.95, "temperature": 2.0, **changes}
+        return model.sample(features, generator=torch.Generator().manual_seed(seed), **kwargs, **settings)
+
+    assert draw(1) == draw(1)
+    assert draw(1) != draw(2)  # flat enough (temperature 2) that two seeds draw differently
+    # one word to draw from is greedy decoding, whatever the seed
+    assert [w for w, _ in draw(5, top_k=1)] == [w for w, _ in model.greedy(features, **kwargs)]
+    # the log-probability is the caption's under the model
+    words, logprob = draw(3)[0]
+    assert logprob == pytest.approx(_log_prob(model, features[0], words), abs=1e-4)
+
+
+def test_star_weights_and_the_weighted_loss():
+    frame = pd.DataFrame({"image_id": ["a", "a", "a", "b", "b"], "stars": ["0", "10", "30", "2", ""]})
+    assert star_weights(frame, "none") is None
+    logw = star_weights(frame, "log")
+    assert logw.mean() == pytest.approx(1.0) and list(np.argsort(logw)) == [0, 4, 3, 1, 2]
+    assert star_weights(frame, "threshold").tolist() == [0, 1, 1, 1, 0]  # at or above the photo's median
+    model = _model("t0", dropout=0.0)
+    features = torch.randn(3, DIM, generator=torch.Generator().manual_seed(0))
+    captions = torch.tensor([[BOS, 5, 6, EOS], [BOS, 7, EOS, PAD], [BOS, 8, 9, EOS]])
+    lengths = [4, 3, 4]
+    with torch.no_grad():
+        each = [model.loss(features[i : i + 1], captions[i : i + 1, : lengths[i]], [lengths[i]]) for i in range(3)]
+        total, count = model.loss(features, captions, lengths, torch.tensor([2.0, 0.0, 1.0]))
+    assert float(total) == pytest.approx(2 * float(each[0][0]) + float(each[2][0]), rel=1e-5)
+    assert count == 2 * each[0][1] + each[2][1]

@@ -260,13 +260,33 @@ def test_generate_returns_the_top_five_bokes_and_the_real_ones(client, built):
     assert len(body["bokes"]) == 5
     for boke in body["bokes"]:
         assert isinstance(boke["text"], str) and boke["score"] <= 0 and boke["logprob"] <= boke["score"]
-    assert [b["logprob"] for b in body["bokes"]] == sorted((b["logprob"] for b in body["bokes"]), reverse=True)
+    # complete bokes first, each group ranked by log-probability a token (length_norm, the schema's default)
+    complete = [b["complete"] for b in body["bokes"]]
+    assert complete == sorted(complete, reverse=True)
+    for group in (True, False):
+        scores = [b["score"] for b in body["bokes"] if b["complete"] is group]
+        assert scores == sorted(scores, reverse=True)
+    training = {tuple(tokens.split()) for tokens in built["table"].query("split == 'train'")["tokens"]}
+    assert [b["copied"] for b in body["bokes"]] == [tuple(b["tokens"]) in training for b in body["bokes"]]
     table = built["table"]
     rows = table[(table["image_id"] == photo) & (table["caption"] != "")].sort_values("stars", ascending=False,
                                                                                           kind="stable")
     assert [r["text"] for r in body["real"]] == list(rows["caption"])
     assert HOSTILE in [r["text"] for r in body["real"]]  # data in JSON; the page inserts it as text
     assert HOSTILE not in client.get("/boke").get_data(as_text=True)
+
+
+def test_generate_again_draws_bokes_reproducibly_by_seed(client, built):
+    photo = built["hostile_photo"]
+    first = client.post("/api/boke/sample", data={"image_id": photo, "seed": "3"}).get_json()
+    again = client.post("/api/boke/sample", data={"image_id": photo, "seed": "3"}).get_json()
+    assert first == again and first["seed"] == 3 and 1 <= len(first["bokes"]) <= 5
+    assert len({tuple(b["tokens"]) for b in first["bokes"]}) == len(first["bokes"])  # distinct draws
+    for boke in first["bokes"]:
+        assert isinstance(boke["text"], str) and boke["logprob"] <= 0 and isinstance(boke["copied"], bool)
+    assert_error(client.post("/api/boke/sample", data={"image_id": photo, "seed": "x"}), 400, "seed")
+    page = client.get("/boke").get_data(as_text=True)
+    assert 'id="generate-again"' in page
 
 
 def test_an_uploaded_photo_goes_through_the_backbone(client, built):

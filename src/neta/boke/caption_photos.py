@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from neta.boke.checkpoint import load_captioner
-from neta.boke.config import DecodeSettings
-from neta.boke.decode import decode
+from neta.boke.config import DecodeSettings, SamplingSettings
+from neta.boke.decode import decode, sample_captions
 from neta.boke.vocab import UNK, Vocabulary
 from neta.device import resolve_device
 from neta.errors import NetaError
@@ -70,17 +70,20 @@ class PhotoCaptioner:
         with torch.inference_mode():
             return module(torch.stack(crops)).to(self.device)
 
-    def caption_vectors(self, vectors: torch.Tensor, *, beam: int, top: int, max_len: int,
-                        length_norm: bool) -> list[list[dict]]:
-        """Top captions of each vector: dicts with tokens, text and logprob, best first."""
-        return decode(self.model, vectors.to(self.device), self.vocab, language=self.language, beam=beam, top=top,
-                      max_len=max_len, length_norm=length_norm)
+    def caption_vectors(self, vectors: torch.Tensor, **decoding) -> list[list[dict]]:
+        """Top captions of each vector, best first (:func:`neta.boke.decode.decode`); ``decoding``: the
+        captioner.decode values (beam, top, max_len, length_norm, no_repeat, prefer_complete)."""
+        return decode(self.model, vectors.to(self.device), self.vocab, language=self.language, **decoding)
 
-    def caption(self, photos: Sequence[Photo], *, beam: int, top: int, max_len: int,
-                length_norm: bool) -> list[list[dict]]:
+    def sample_vectors(self, vectors: torch.Tensor, *, max_len: int, no_repeat: bool, sampling: SamplingSettings,
+                       seed: int) -> list[list[dict]]:
+        """Captions drawn at random for each vector (:func:`neta.boke.decode.sample_captions`), seeded."""
+        return sample_captions(self.model, vectors.to(self.device), self.vocab, language=self.language,
+                               max_len=max_len, no_repeat=no_repeat, sampling=sampling, seed=seed)
+
+    def caption(self, photos: Sequence[Photo], **decoding) -> list[list[dict]]:
         """Top captions of each photo (a path or a PIL image), best first."""
-        return self.caption_vectors(self.vectors(photos), beam=beam, top=top, max_len=max_len,
-                                    length_norm=length_norm)
+        return self.caption_vectors(self.vectors(photos), **decoding)
 
     def tokenize(self, text: str) -> list[str]:
         """``text`` cut into words as the training captions were (the tokenizer made at the first call)."""
@@ -126,6 +129,5 @@ def caption_photos(model_path: str | os.PathLike, images: Sequence[str | os.Path
     """One dict a photo: ``image`` and ``captions`` (text, tokens, logprob; best first), by beam search with
     ``decoding`` (the captioner.decode section)."""
     captioner = PhotoCaptioner(model_path, device=device, weights_file=weights_file)
-    found = captioner.caption(images, beam=decoding.beam, top=decoding.top, max_len=decoding.max_len,
-                              length_norm=decoding.length_norm)
+    found = captioner.caption(images, **decoding.record())
     return [{"image": str(Path(path)), "captions": captions} for path, captions in zip(images, found, strict=True)]

@@ -63,7 +63,8 @@ class ModelSettings(ConfigSection):
 
 @dataclass(frozen=True)
 class TrainSettings(ConfigSection):
-    """Teacher-forced training: epochs at most, batch size, Adam's learning rate, clipping, patience."""
+    """Teacher-forced training: epochs at most, batch size, Adam's learning rate, clipping, patience, what
+    selects the epoch kept, and the epochs always trained."""
 
     KEY = "captioner.train"
     epochs: int
@@ -71,14 +72,30 @@ class TrainSettings(ConfigSection):
     lr: float
     clip: float
     patience: int
+    select: str
+    min_epochs: int
 
 
 @dataclass(frozen=True)
 class DecodeSettings(ConfigSection):
-    """Beam search: beam width, captions reported a photo, most words a caption, length normalisation."""
+    """Beam search: beam width, captions reported a photo, most words a caption, length normalisation,
+    no stutter, complete captions first (:mod:`neta.boke.decode`)."""
 
     KEY = "captioner.decode"
     beam: int
     top: int
     max_len: int
     length_norm: bool
+    no_repeat: bool
+    prefer_complete: bool
+
+
+@dataclass(frozen=True)
+class SamplingSettings(ConfigSection):
+    """The sampling decoder: captions drawn a photo, top-k, nucleus top-p, temperature."""
+
+    KEY = "captioner.sampling"
+    samples: int
+    top_k: int
+    top_p: float
+    temperature: float

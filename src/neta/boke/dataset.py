@@ -9,11 +9,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from functools import partial
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from neta.boke.vocab import Vocabulary
 from neta.errors import NetaError
@@ -27,10 +26,12 @@ class CaptionSet(Dataset):
 
     ``photo_index`` (optional) gives the feature row of each caption, so the many captions of one photo
     share its vector instead of copying it; without it, row i of ``features`` goes with caption i.
+    ``weights`` (optional): how much each caption counts in the training loss (its stars); an item is
+    then ``(vector, ids, weight)``.
     """
 
     def __init__(self, features: np.ndarray, captions: Sequence[Sequence[int]],
-                 photo_index: Sequence[int] | None = None) -> None:
+                 photo_index: Sequence[int] | None = None, weights: Sequence[float] | None = None) -> None:
         features = np.asarray(features, dtype=np.float32)
         if features.ndim != 2:
             raise ValueError(f"features must be (N, D), got shape {features.shape}")
@@ -48,29 +49,53 @@ class CaptionSet(Dataset):
         self.offsets = np.concatenate([[0], np.cumsum([len(c) for c in captions], dtype=np.int64)])
         self.ids = torch.from_numpy(np.fromiter((t for c in captions for t in c), dtype=np.int64,
                                                 count=int(self.offsets[-1])))
+        self.weights = None if weights is None else torch.as_tensor(np.asarray(weights, dtype=np.float32))
+        if self.weights is not None and len(self.weights) != len(captions):
+            raise ValueError(f"{len(captions)} captions but {len(self.weights)} weights")
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.features[self.rows[i]], self.ids[self.offsets[i] : self.offsets[i + 1]]
+    def __getitem__(self, i: int) -> tuple:
+        item = self.features[self.rows[i]], self.ids[self.offsets[i] : self.offsets[i + 1]]
+        return item if self.weights is None else (*item, self.weights[i])
 
 
 
-def collate_captions(batch, *, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``features (B, D)``, ``captions (B, T)`` padded with ``pad_id``, ``lengths (B,)``; longest first."""
-    batch = sorted(batch, key=lambda item: len(item[1]), reverse=True)
-    lengths = torch.tensor([len(c) for _, c in batch], dtype=torch.long)
-    captions = torch.full((len(batch), int(lengths[0])), pad_id, dtype=torch.long)
-    for i, (_, caption) in enumerate(batch):
-        captions[i, : len(caption)] = caption
-    return torch.stack([f for f, _ in batch]), captions, lengths
+class _Batches(Dataset):
+    """A caption set read a batch at a time: ``batches[indices]`` is ``features (B, D)``, ``captions (B, T)``
+    padded with ``pad_id``, ``lengths (B,)`` (and ``weights (B,)`` of a weighted set), longest first,
+    gathered from the flat id array with array operations, so an epoch makes a few objects a
+    batch and none a caption (a public boke can holds a million captions)."""
 
+    def __init__(self, data: CaptionSet, pad_id: int) -> None:
+        self.data, self.pad_id = data, pad_id
+        self.ids = data.ids.numpy()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, indices: Sequence[int]) -> tuple[torch.Tensor, ...]:
+        index = np.asarray(indices, dtype=np.int64)
+        starts = self.data.offsets[index]
+        lengths = self.data.offsets[index + 1] - starts
+        order = np.argsort(-lengths, kind="stable")  # longest first, ties in batch order
+        index, starts, lengths = index[order], starts[order], lengths[order]
+        steps = np.arange(int(lengths[0]))
+        inside = steps[None, :] < lengths[:, None]
+        captions = np.full(inside.shape, self.pad_id, dtype=np.int64)
+        captions[inside] = self.ids[(starts[:, None] + steps[None, :])[inside]]
+        batch = (self.data.features[self.data.rows[torch.from_numpy(index)]], torch.from_numpy(captions),
+                 torch.from_numpy(lengths))
+        return batch if self.data.weights is None else (*batch, self.data.weights[torch.from_numpy(index)])
 
 
 def caption_loader(data: CaptionSet, *, batch_size: int, pad_id: int, generator: torch.Generator | None) -> DataLoader:
-    return DataLoader(data, batch_size=batch_size, shuffle=generator is not None, generator=generator,
-                      collate_fn=partial(collate_captions, pad_id=pad_id))
+    """Batches of :class:`_Batches`'s form; shuffled by ``generator`` (None: in order)."""
+    order = RandomSampler(data, generator=generator) if generator is not None else SequentialSampler(data)
+    # the loader draws its base seed from the generator first, as a shuffled DataLoader of items does
+    return DataLoader(_Batches(data, pad_id), batch_size=None, sampler=BatchSampler(order, batch_size, False),
+                      generator=generator)
 
 
 # features.h5 attributes a checkpoint keeps, so new photos get vectors from the same network and weights
@@ -100,10 +125,12 @@ def with_features(frame, rows: dict[str, int], what: str):
 
 
 
-def caption_set(frame, vocab: Vocabulary, features: np.ndarray, rows: dict[str, int]) -> CaptionSet:
+def caption_set(frame, vocab: Vocabulary, features: np.ndarray, rows: dict[str, int],
+                weights: Sequence[float] | None = None) -> CaptionSet:
     # a row index a caption, not a copy of the vector: a photo of a can has hundreds of bokes
     index = [rows[image_id] for image_id in frame["image_id"]]
-    return CaptionSet(features, [vocab.encode(tokens.split()) for tokens in frame["tokens"]], photo_index=index)
+    return CaptionSet(features, [vocab.encode(tokens.split()) for tokens in frame["tokens"]], photo_index=index,
+                      weights=weights)
 
 
 def check_features(feature_info: dict, checkpoint: dict, source: str) -> None:

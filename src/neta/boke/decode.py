@@ -1,13 +1,19 @@
-"""Captions of feature vectors: the model's beam search in batches of photos, ids turned into text."""
+"""Captions of feature vectors: the model's beam search in batches of photos, ids turned into text.
+
+With ``prefer_complete`` the finished captions of the beam (up to ``beam`` of them) are ranked
+complete first (:mod:`neta.boke.quality`), each group in the beam's own order, and the first ``top``
+are reported: a cut-off fragment is shown only when the beam found fewer complete captions.
+"""
 
 from __future__ import annotations
 
 import torch
 
+from neta.boke.config import SamplingSettings
+from neta.boke.quality import incomplete_reason
 from neta.boke.vocab import Vocabulary
 
 PHOTOS_A_CALL = 32  # photos a beam-search call: 32 x beam 20 LSTM states a step
-
 
 
 def caption_text(tokens: list[str], language: str) -> str:
@@ -15,15 +21,48 @@ def caption_text(tokens: list[str], language: str) -> str:
     return ("" if language == "ja" else " ").join(tokens)
 
 
-
 def decode(model, vectors: torch.Tensor, vocab: Vocabulary, *, language: str, beam: int, top: int, max_len: int,
-           length_norm: bool) -> list[list[dict]]:
-    """Top captions of each vector: dicts with tokens, text and logprob, best first."""
+           length_norm: bool, no_repeat: bool, prefer_complete: bool) -> list[list[dict]]:
+    """Top captions of each vector, best first: dicts with tokens, text, logprob, ``finished`` (it ended
+    with ``<eos>`` before ``max_len``) and ``complete``."""
     results = []
     for start in range(0, len(vectors), PHOTOS_A_CALL):
         found = model.beam_search(vectors[start : start + PHOTOS_A_CALL], bos_id=vocab.bos_id, eos_id=vocab.eos_id,
-                                  beam=beam, top=top, max_len=max_len, length_norm=length_norm)
+                                  beam=beam, top=max(top, beam) if prefer_complete else top, max_len=max_len,
+                                  length_norm=length_norm, no_repeat=no_repeat)
         for hypotheses in found:
-            results.append([{"tokens": (tokens := vocab.decode(ids)), "text": caption_text(tokens, language),
-                             "logprob": round(float(score), 4)} for ids, score in hypotheses])
+            captions = []
+            for ids, score in hypotheses:
+                tokens = vocab.decode(ids)
+                finished = len(ids) < max_len
+                captions.append({"tokens": tokens, "text": caption_text(tokens, language),
+                                 "logprob": round(float(score), 4), "finished": finished,
+                                 "complete": incomplete_reason(tokens, finished=finished, language=language) is None})
+            if prefer_complete:
+                captions.sort(key=lambda caption: not caption["complete"])  # stable: the beam's order within
+            results.append(captions[:top])
+    return results
+
+
+def sample_captions(model, vectors: torch.Tensor, vocab: Vocabulary, *, language: str, max_len: int,
+                    no_repeat: bool, sampling: SamplingSettings, seed: int) -> list[list[dict]]:
+    """``sampling.samples`` captions drawn for each vector (:meth:`ShowAndTell.sample`), distinct ones in the
+    order drawn, as dicts like :func:`decode`'s; the same ``seed`` draws the same captions."""
+    generator = torch.Generator().manual_seed(int(seed))
+    repeated = vectors.repeat_interleave(sampling.samples, dim=0)
+    drawn = model.sample(repeated, bos_id=vocab.bos_id, eos_id=vocab.eos_id, max_len=max_len, top_k=sampling.top_k,
+                         top_p=sampling.top_p, temperature=sampling.temperature, no_repeat=no_repeat,
+                         generator=generator)
+    results = []
+    for start in range(0, len(drawn), sampling.samples):
+        captions, seen = [], set()
+        for ids, score in drawn[start : start + sampling.samples]:
+            if tuple(ids) in seen:
+                continue
+            seen.add(tuple(ids))
+            tokens, finished = vocab.decode(ids), len(ids) < max_len
+            captions.append({"tokens": tokens, "text": caption_text(tokens, language),
+                             "logprob": round(float(score), 4), "finished": finished,
+                             "complete": incomplete_reason(tokens, finished=finished, language=language) is None})
+        results.append(captions)
     return results

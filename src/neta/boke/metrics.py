@@ -51,7 +51,7 @@ def mean_loss(model: ShowAndTell, data: CaptionSet, *, batch_size: int, device: 
     was_training = model.training
     model.eval()
     total, tokens = 0.0, 0
-    for features, captions, lengths in caption_loader(data, batch_size=batch_size, pad_id=pad_id, generator=None):
+    for features, captions, lengths, *_ in caption_loader(data, batch_size=batch_size, pad_id=pad_id, generator=None):
         loss, count = model.loss(features.to(device), captions.to(device), lengths)
         total += float(loss)
         tokens += count

@@ -78,15 +78,20 @@ class ShowAndTell(nn.Module):
         padded, _ = pad_packed_sequence(logits, batch_first=True, total_length=captions.size(1) - 1)
         return padded
 
-    def loss(self, features: torch.Tensor, captions: torch.Tensor, lengths) -> tuple[torch.Tensor, int]:
-        """Cross-entropy summed over the real (non-``<pad>``) targets, and how many there are."""
+    def loss(self, features: torch.Tensor, captions: torch.Tensor, lengths,
+             weights: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
+        """Cross-entropy summed over the real (non-``<pad>``) targets, and how many there are; with
+        ``weights (B,)`` each caption's targets count its weight times."""
         logits = self(features, captions, lengths)
         targets = captions[:, 1:]
         steps = torch.as_tensor(lengths, dtype=torch.long, device=captions.device) - 1
         mask = torch.arange(targets.size(1), device=captions.device).unsqueeze(0) < steps.unsqueeze(1)
         mask &= targets != self.pad_id
-        total = F.cross_entropy(logits[mask], targets[mask], reduction="sum")
-        return total, int(mask.sum())
+        if weights is None:
+            return F.cross_entropy(logits[mask], targets[mask], reduction="sum"), int(mask.sum())
+        each = weights.to(logits.device, logits.dtype).unsqueeze(1).expand_as(mask)[mask]
+        total = (F.cross_entropy(logits[mask], targets[mask], reduction="none") * each).sum()
+        return total, float(each.sum())
 
     def _step(self, words: torch.Tensor, state, bos_id: int) -> tuple[torch.Tensor, tuple]:
         """One LSTM step for a batch of word inputs ``(N, E)``: log-probabilities ``(N, V)`` and the new state.
@@ -105,9 +110,18 @@ class ShowAndTell(nn.Module):
         return forced
 
     @torch.no_grad()
-    def greedy(self, features: torch.Tensor, *, bos_id: int, eos_id: int, max_len: int) -> list[Caption]:
-        """The most likely next word at every step: per photo ``(word ids, log-probability)``."""
+    def greedy(self, features: torch.Tensor, *, bos_id: int, eos_id: int, max_len: int,
+               no_repeat: bool = False) -> list[Caption]:
+        """The most likely next word at every step: per photo ``(word ids, log-probability)``; with
+        ``no_repeat`` never the word just written."""
         _check_decode(max_len=max_len)
+        return self._one_word_at_a_time(features, bos_id=bos_id, eos_id=eos_id, max_len=max_len, no_repeat=no_repeat,
+                                        pick=lambda logp: logp.argmax(dim=1))
+
+    def _one_word_at_a_time(self, features: torch.Tensor, *, bos_id: int, eos_id: int, max_len: int,
+                            no_repeat: bool, pick) -> list[Caption]:
+        """One caption a photo, ``pick(logp (N, V)) -> (N,)`` choosing each next word; a photo leaves the
+        batch at its ``<eos>`` (forced at ``max_len``). ``(word ids, log-probability)`` a photo."""
         n = features.size(0)
         if n == 0:
             return []
@@ -118,11 +132,15 @@ class ShowAndTell(nn.Module):
         active = torch.arange(n, device=features.device)  # photos not ended yet, in ascending order
         tokens: list[list[int]] = [[] for _ in range(n)]
         results: list[Caption | None] = [None] * n
+        token = None  # the words just written (none before the first step)
         for step in range(max_len + 1):
             logp, state = self._step(words, state, bos_id)
+            if no_repeat and token is not None:
+                logp[torch.arange(token.numel(), device=logp.device), token] = float("-inf")
             if step == max_len:
                 logp = self._only_eos(logp, eos_id)
-            scores, token = (scores.unsqueeze(1) + logp).max(dim=1)
+            token = pick(logp)
+            scores = (scores.unsqueeze(1) + logp).gather(1, token.unsqueeze(1)).squeeze(1)
             ended = token == eos_id
             for photo, word, end, score in zip(active.tolist(), token.tolist(), ended.tolist(), scores.tolist(),
                                                strict=True):
@@ -141,7 +159,7 @@ class ShowAndTell(nn.Module):
 
     @torch.no_grad()
     def beam_search(self, features: torch.Tensor, *, bos_id: int, eos_id: int, beam: int, top: int, max_len: int,
-                    length_norm: bool) -> list[list[Caption]]:
+                    length_norm: bool, no_repeat: bool = False) -> list[list[Caption]]:
         """Per photo, up to ``top`` distinct captions ``(word ids, score)``, best first.
 
         All photos and all their ``beam`` partial captions advance together: one LSTM step on the
@@ -151,7 +169,7 @@ class ShowAndTell(nn.Module):
         finished ones by log-probability a token (``<eos>`` counted), and the score returned is the
         ranking key. Without ``length_norm`` a photo stops as soon as its ``top`` best finished
         captions beat every open one (log-probabilities only fall), which changes no result.
-        ``beam=1`` is :meth:`greedy`.
+        ``no_repeat`` never extends a caption with the word it ends with. ``beam=1`` is :meth:`greedy`.
         """
         _check_decode(max_len=max_len, beam=beam, top=top)
         n, dev = features.size(0), features.device
@@ -168,9 +186,12 @@ class ShowAndTell(nn.Module):
         history = torch.zeros((n, beam, 0), dtype=torch.long, device=dev)
         active = torch.arange(n, device=dev)
         finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(n)]
+        token = None  # each slot's last word (none before the first step)
         for step in range(max_len + 1):
             logp, state = self._step(words, state, bos_id)
             logp = logp.view(-1, beam, self.vocab_size)
+            if no_repeat and token is not None:
+                logp.scatter_(2, token.unsqueeze(2), float("-inf"))
             if step == max_len:
                 logp = self._only_eos(logp, eos_id)
             cand = (scores.unsqueeze(2) + logp).flatten(1)
@@ -201,6 +222,17 @@ class ShowAndTell(nn.Module):
         self.train(was_training)
         return [_best(captions, top=top, length_norm=length_norm) for captions in finished]
 
+    @torch.no_grad()
+    def sample(self, features: torch.Tensor, *, bos_id: int, eos_id: int, max_len: int, top_k: int, top_p: float,
+               temperature: float, no_repeat: bool, generator: torch.Generator) -> list[Caption]:
+        """One caption a photo drawn word by word: from the ``top_k`` likeliest words whose probabilities
+        (at ``temperature``) add up to ``top_p`` (nucleus), never the word just written with ``no_repeat``.
+        Reproducible for a seeded ``generator`` (on the CPU). ``(word ids, log-probability)`` a photo."""
+        _check_decode(max_len=max_len)
+        return self._one_word_at_a_time(
+            features, bos_id=bos_id, eos_id=eos_id, max_len=max_len, no_repeat=no_repeat,
+            pick=lambda logp: _draw(logp, top_k=top_k, top_p=top_p, temperature=temperature, generator=generator))
+
     @staticmethod
     def _cannot_improve(finished, active: torch.Tensor, scores: torch.Tensor, top: int) -> torch.Tensor:
         """Per active photo: its ``top``-th best finished score is >= its best open score."""
@@ -208,6 +240,20 @@ class ShowAndTell(nn.Module):
                else float("-inf") for p in active.tolist()]
         kth = torch.tensor(kth, device=scores.device, dtype=scores.dtype)
         return torch.isfinite(kth) & (kth >= scores.max(dim=1).values)
+
+
+def _draw(logp: torch.Tensor, *, top_k: int, top_p: float, temperature: float,
+          generator: torch.Generator) -> torch.Tensor:
+    """One word a row of log-probabilities ``(N, V)``: top-k, then nucleus, at ``temperature``."""
+    logits = logp / temperature
+    k = min(top_k, logits.size(1))
+    values, index = logits.topk(k, dim=1)
+    probs = torch.softmax(values, dim=1)
+    # nucleus: the likeliest words whose probabilities reach top_p (the first always stays)
+    keep = probs.cumsum(dim=1) - probs < top_p
+    probs = torch.where(keep, probs, torch.zeros_like(probs))
+    choice = torch.multinomial(probs.cpu(), 1, generator=generator).to(index.device)
+    return index.gather(1, choice).squeeze(1)
 
 
 def _best(captions: list[tuple[float, list[int]]], *, top: int, length_norm: bool) -> list[Caption]:

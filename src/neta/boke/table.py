@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 
+import numpy as np
 import pandas as pd
 
 from neta.atomic import write_csv
@@ -87,3 +88,21 @@ def references(frame: pd.DataFrame, split: str) -> dict[str, list[list[str]]]:
     for image_id, tokens in zip(rows["image_id"], rows["tokens"].fillna(""), strict=True):
         refs.setdefault(image_id, []).append(tokens.split())
     return refs
+
+
+STAR_WEIGHTINGS = ("none", "log", "threshold")
+
+
+def star_weights(frame: pd.DataFrame, how: str) -> np.ndarray | None:
+    """How much each caption of ``frame`` counts in training by its stars (the Neural Joking Machine's
+    "funny score"): ``none`` all alike (None); ``log`` 1 + log(1 + stars), scaled to a mean of 1;
+    ``threshold`` 1 for the bokes at or above their photo's median stars, 0 for the rest. Captions with
+    no stars (datasets that have none) count as 0 stars."""
+    if how == "none":
+        return None
+    stars = pd.to_numeric(frame["stars"], errors="coerce").fillna(0).clip(lower=0).to_numpy(dtype=np.float64)
+    if how == "log":
+        weights = 1.0 + np.log1p(stars)
+        return (weights / weights.mean()).astype(np.float32) if len(weights) else weights.astype(np.float32)
+    median = pd.Series(stars, index=frame.index).groupby(frame["image_id"]).transform("median").to_numpy()
+    return (stars >= median).astype(np.float32)

@@ -11,8 +11,8 @@ from neta.settings import add_settings_options, read_settings
 PREPARE_KEYS = ("seed", "captioner.dataset", "captioner.cans", "captioner.coco", "captioner.karpathy",
                 "captioner.language", "captioner.max_images", "captioner.max_missing_ratio", "captioner.split")
 TRAIN_KEYS = ("seed", "device", "captioner.dataset", "captioner.language", "captioner.pairing", "captioner.top_k",
-              "captioner.vocab", "captioner.model", "captioner.train")
-EVALUATE_KEYS = ("device", "captioner.decode")
+              "captioner.star_weighting", "captioner.vocab", "captioner.model", "captioner.train")
+EVALUATE_KEYS = ("seed", "device", "captioner.decode")
 CAPTION_KEYS = ("device", "captioner.decode")
 
 
@@ -40,7 +40,8 @@ def cmd_captioner_train(args) -> int:
     return print_summary(train_captioner(
         args.captions, args.features, model_out=args.model, vocab_out=args.vocab, log_csv=args.log_csv,
         loss_png=args.loss_png, language=resolve_language(captioner["dataset"], captioner["language"]),
-        pairing=captioner["pairing"], top_k=captioner["top_k"], vocab=VocabSettings.of(settings),
+        pairing=captioner["pairing"], top_k=captioner["top_k"], star_weighting=captioner["star_weighting"],
+        vocab=VocabSettings.of(settings),
         model=ModelSettings.of(settings), train=TrainSettings.of(settings), seed=settings["seed"],
         device=settings["device"], threads=args.threads,
     ))
@@ -53,8 +54,8 @@ def cmd_captioner_evaluate(args) -> int:
     settings = read_settings(args)
     return print_summary(evaluate_captioner(
         args.model, args.captions, args.features, metrics_out=args.metrics, samples_out=args.samples,
-        gallery_out=args.gallery, decoding=DecodeSettings.of(settings), device=settings["device"],
-        threads=args.threads,
+        gallery_out=args.gallery, decoding=DecodeSettings.of(settings), seed=settings["seed"],
+        device=settings["device"], threads=args.threads,
     ))
 
 

@@ -26,6 +26,7 @@ from flask import Flask, jsonify, redirect, render_template, request, send_file
 from PIL import Image
 from werkzeug.exceptions import HTTPException
 
+from neta.boke.config import SamplingSettings
 from neta.errors import NetaError
 from neta.layout import Layout
 from neta.settings import subset, validate_config
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 
 # create_app(**options) shortcuts: option -> dotted config key
 OPTIONS = {"seed": "seed", "device": "device", **{key: f"captioner.decode.{key}" for key in
-                                                  ("beam", "top", "max_len", "length_norm")},
+                                                  ("beam", "top", "max_len", "length_norm", "no_repeat",
+                                                   "prefer_complete")},
            **{key: f"serve.{key}" for key in ("host", "port", "threads", "preload", "max_upload_mb", "max_pixels",
                                                "max_side", "pizzas")}}
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")  # a boke photo upload
@@ -89,6 +91,7 @@ class Server:
         self.art = Artifacts.of(Layout.of(settings))
         self.settings = settings
         self.decode = dict(settings["captioner"]["decode"])
+        self.sampling = SamplingSettings.of(settings)
         self.serve = settings["serve"]
         self.device = settings["device"]
         self.weights_file = weights_file
@@ -329,10 +332,28 @@ def _routes(app: Flask, server: Server) -> None:
         with server.captioner() as captioner:
             vector = _vector(server, captioner, data, image_id, upload)
             found = captioner.caption_vectors(vector.reshape(1, -1), **server.decode)[0]
-        bokes = [_generated(boke, server.decode["length_norm"]) for boke in found]
+        bokes = [_generated(boke, server.decode["length_norm"], data.training) for boke in found]
         real = data.real[image_id] if image_id else []
         return jsonify({"image_id": image_id, "bokes": bokes, "real": real[:REAL_SHOWN], "real_total": len(real),
                         "beam": server.decode["beam"]})
+
+    @app.post("/api/boke/sample")
+    def boke_sample():
+        """Generate again: bokes drawn at random (top-k, nucleus), the same ``seed`` the same bokes."""
+        server.results.require(server.art.captioner, server.art.captions, server.art.caption_photos)
+        data = server.boke_data()
+        image_id, upload = _photo_request(server, data)
+        try:
+            seed = int(request.form.get("seed", "0"))
+        except ValueError:
+            raise Refused(400, "seed: expected a whole number") from None
+        with server.captioner() as captioner:
+            vector = _vector(server, captioner, data, image_id, upload)
+            found = captioner.sample_vectors(vector.reshape(1, -1), max_len=server.decode["max_len"],
+                                             no_repeat=server.decode["no_repeat"], sampling=server.sampling,
+                                             seed=seed)[0]
+        bokes = [_generated(boke, False, data.training) for boke in found]
+        return jsonify({"image_id": image_id, "bokes": bokes, "seed": seed})
 
     @app.post("/api/boke/score")
     def boke_score():
@@ -414,12 +435,13 @@ def _vector(server: Server, captioner, data: BokeData, image_id: str | None, upl
     return captioner.vectors([upload if upload is not None else data.files[image_id]])[0]
 
 
-def _generated(boke: dict, length_norm: bool) -> dict:
-    """A beam-search caption for the page: its log-probability in total and a token (``<eos>`` counted)."""
+def _generated(boke: dict, length_norm: bool, training: set) -> dict:
+    """A beam-search caption for the page: its log-probability in total and a token (``<eos>`` counted),
+    whether it is complete (neta.boke.quality) and whether it is a training boke word for word."""
     tokens = len(boke["tokens"]) + 1
     total = boke["logprob"] * tokens if length_norm else boke["logprob"]  # with length_norm it is the per-token key
     return {"text": boke["text"], "score": round(total / tokens, 4), "logprob": round(total, 4),
-            "tokens": boke["tokens"]}
+            "tokens": boke["tokens"], "complete": boke["complete"], "copied": tuple(boke["tokens"]) in training}
 
 
 def _section(server: Server, what: str) -> dict:

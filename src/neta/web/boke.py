@@ -24,6 +24,8 @@ class BokeData:
         table = read_captions(captions_csv)
         self.files: dict[str, Path] = dict(images_from(manifest_csv))
         table = table[table["image_id"].isin(self.files.keys())]
+        # the training bokes as token tuples: a generated boke found here is a copy, and the page says so
+        self.training = {tuple(tokens.split()) for tokens in table.loc[table["split"] == "train", "tokens"]}
         self.real: dict[str, list[dict]] = {}
         self.split: dict[str, str] = {}
         for image_id, rows in table.groupby("image_id", sort=False):

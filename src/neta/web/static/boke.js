@@ -6,6 +6,8 @@
   const upload = document.getElementById("upload");
   const preview = document.getElementById("photo-preview");
   const generate = document.getElementById("generate");
+  const again = document.getElementById("generate-again");
+  let draws = 0;  // each Generate again draws with the next seed
   const bokes = document.getElementById("bokes");
   const real = document.getElementById("real-bokes");
   const own = document.getElementById("own-boke");
@@ -50,18 +52,25 @@
     return Number(value).toFixed(3);
   }
 
+  function showBokes(found) {
+    for (const boke of found) {
+      const item = neta.el("li", "boke");
+      // A caption of no tokens (<eos> first) is a real beam result: shown, not left blank.
+      const text = boke.text ? neta.el("span", "text", boke.text) : neta.el("span", "text empty", "(empty: <eos> first)");
+      item.append(text, " ", neta.el("span", "score", score(boke.score)));
+      // A word-for-word training boke is retrieved, not written: the page says which.
+      if (boke.copied) item.append(" ", neta.el("span", "mark copied", "a training boke"));
+      if (!boke.complete) item.append(" ", neta.el("span", "mark incomplete", "incomplete"));
+      item.title = "log-probability " + score(boke.logprob) + " in total";
+      bokes.append(item);
+    }
+  }
+
   generate.addEventListener("click", () => {
     real.replaceChildren();
     neta.run(generate, bokes, async () => {
       const body = await neta.post("/api/boke/generate", photoForm());
-      for (const boke of body.bokes) {
-        const item = neta.el("li", "boke");
-        // A caption of no tokens (<eos> first) is a real beam result: shown, not left blank.
-        const text = boke.text ? neta.el("span", "text", boke.text) : neta.el("span", "text empty", "(empty: <eos> first)");
-        item.append(text, " ", neta.el("span", "score", score(boke.score)));
-        item.title = "log-probability " + score(boke.logprob) + " in total";
-        bokes.append(item);
-      }
+      showBokes(body.bokes);
       if (!body.real.length) {
         real.append(neta.el("li", "none", body.image_id ? "(no bokes)" : "(an uploaded photo has no real bokes)"));
       }
@@ -73,6 +82,16 @@
       if (body.real_total > body.real.length) {
         real.append(neta.el("li", "none", "… and " + (body.real_total - body.real.length) + " more"));
       }
+    });
+  });
+
+  again.addEventListener("click", () => {
+    neta.run(again, bokes, async () => {
+      const form = photoForm();
+      draws += 1;
+      form.append("seed", String(draws));
+      const body = await neta.post("/api/boke/sample", form);
+      showBokes(body.bokes);
     });
   });
 
