@@ -84,28 +84,33 @@ def validate_config(config: Mapping) -> dict:
     return filled
 
 
+def lookup(tree: Mapping, key: str) -> Any:
+    """The value at dotted ``key`` of ``tree``; NetaError ``settings lack 'key'`` when a part is missing."""
+    value: Any = tree
+    for part in key.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            raise NetaError(f"settings lack {key!r}")
+        value = value[part]
+    return value
+
+
 def subset(config: Mapping, keys: Iterable[str]) -> dict:
     """The parts of ``config`` named by dotted ``keys``, in the same nesting."""
     picked: dict = {}
     for key in keys:
-        source: Any = config
-        parts = key.split(".")
-        for part in parts:
-            if not isinstance(source, Mapping) or part not in source:
-                raise NetaError(f"settings lack {key!r}")
-            source = source[part]
+        *parents, name = key.split(".")
         target = picked
-        for part in parts[:-1]:
+        for part in parents:
             target = target.setdefault(part, {})
-        target[parts[-1]] = copy.deepcopy(source)
+        target[name] = copy.deepcopy(lookup(config, key))
     return picked
 
 
 def _has(tree: Mapping, key: str) -> bool:
-    for part in key.split("."):
-        if not isinstance(tree, Mapping) or part not in tree:
-            return False
-        tree = tree[part]
+    try:
+        lookup(tree, key)
+    except NetaError:
+        return False
     return True
 
 
@@ -229,12 +234,7 @@ class ConfigSection:
     def of(cls, settings: Mapping, key: str | None = None) -> Self:
         """The section ``key`` (default :attr:`KEY`) of ``settings``, the validated config parts."""
         key = key or cls.KEY
-        values: Any = settings
-        for part in key.split("."):
-            if not isinstance(values, Mapping) or part not in values:
-                raise NetaError(f"settings lack {key!r}")
-            values = values[part]
-        return cls.from_values(values, key)
+        return cls.from_values(lookup(settings, key), key)
 
     @classmethod
     def from_values(cls, values: Mapping, key: str) -> Self:
