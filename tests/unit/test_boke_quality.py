@@ -38,11 +38,14 @@ def test_a_boke_cut_at_max_len_or_without_content_is_incomplete(tokenize):
 
 
 def test_complete_rate_counts_a_repeat_within_a_photo_as_incomplete(tokenize):
-    good = {"tokens": tokenize("夜勤明けの肌"), "finished": True}
-    other = {"tokens": tokenize("月面、思ったより駐車場が少ない"), "finished": True}
-    cut = {"tokens": tokenize("月面は"), "finished": True}
-    assert complete_rate([[good, other], [good, cut]], language="ja") == 0.75
-    assert complete_rate([[good, good, other, good, other]], language="ja") == 0.4
+    def boke(text):
+        tokens = tokenize(text)
+        return {"tokens": tokens, "complete": incomplete_reason(tokens, finished=True, language="ja") is None}
+
+    good, other, cut = boke("夜勤明けの肌"), boke("月面、思ったより駐車場が少ない"), boke("月面は")
+    assert not cut["complete"]
+    assert complete_rate([[good, other], [good, cut]]) == 0.75
+    assert complete_rate([[good, good, other, good, other]]) == 0.4
 
 
 def test_grounding_tells_a_model_that_reads_the_photo_from_one_that_ignores_it():

@@ -21,33 +21,45 @@ def caption_text(tokens: list[str], language: str) -> str:
     return ("" if language == "ja" else " ").join(tokens)
 
 
-def decode(model, vectors: torch.Tensor, vocab: Vocabulary, *, language: str, beam: int, top: int, max_len: int,
-           length_norm: bool, no_repeat: bool, prefer_complete: bool) -> list[list[dict]]:
-    """Top captions of each vector, best first: dicts with tokens, text, logprob, ``finished`` (it ended
-    with ``<eos>`` before ``max_len``) and ``complete``."""
+def caption_of(ids: list[int], score: float, vocab: Vocabulary, *, language: str, max_len: int) -> dict:
+    """A decoded caption as every decoder reports it: tokens, text, logprob, ``finished`` (it ended with
+    ``<eos>`` before ``max_len``) and ``complete`` (:mod:`neta.boke.quality`)."""
+    tokens, finished = vocab.decode(ids), len(ids) < max_len
+    return {"tokens": tokens, "text": caption_text(tokens, language), "logprob": round(float(score), 4),
+            "finished": finished, "complete": incomplete_reason(tokens, finished=finished, language=language) is None}
+
+
+def beam_captions(model, vectors: torch.Tensor, vocab: Vocabulary, *, language: str, beam: int, top: int,
+                  max_len: int, length_norm: bool, no_repeat: bool) -> list[list[dict]]:
+    """The ``top`` best finished captions of each vector's beam search, in the beam's order."""
     results = []
     for start in range(0, len(vectors), PHOTOS_A_CALL):
         found = model.beam_search(vectors[start : start + PHOTOS_A_CALL], bos_id=vocab.bos_id, eos_id=vocab.eos_id,
-                                  beam=beam, top=max(top, beam) if prefer_complete else top, max_len=max_len,
-                                  length_norm=length_norm, no_repeat=no_repeat)
-        for hypotheses in found:
-            captions = []
-            for ids, score in hypotheses:
-                tokens = vocab.decode(ids)
-                finished = len(ids) < max_len
-                captions.append({"tokens": tokens, "text": caption_text(tokens, language),
-                                 "logprob": round(float(score), 4), "finished": finished,
-                                 "complete": incomplete_reason(tokens, finished=finished, language=language) is None})
-            if prefer_complete:
-                captions.sort(key=lambda caption: not caption["complete"])  # stable: the beam's order within
-            results.append(captions[:top])
+                                  beam=beam, top=top, max_len=max_len, length_norm=length_norm, no_repeat=no_repeat)
+        results += [[caption_of(ids, score, vocab, language=language, max_len=max_len) for ids, score in hypotheses]
+                    for hypotheses in found]
     return results
+
+
+def complete_first(captions: list[dict], top: int) -> list[dict]:
+    """The first ``top`` of ``captions`` with the complete ones ranked first, each group in its order."""
+    return sorted(captions, key=lambda caption: not caption["complete"])[:top]  # a stable sort
+
+
+def decode(model, vectors: torch.Tensor, vocab: Vocabulary, *, language: str, beam: int, top: int, max_len: int,
+           length_norm: bool, no_repeat: bool, prefer_complete: bool) -> list[list[dict]]:
+    """Top captions of each vector, best first (:func:`caption_of`'s dicts); with ``prefer_complete`` of the
+    beam's finished captions (up to ``beam``) the complete ones first."""
+    found = beam_captions(model, vectors, vocab, language=language, beam=beam,
+                          top=max(top, beam) if prefer_complete else top, max_len=max_len,
+                          length_norm=length_norm, no_repeat=no_repeat)
+    return [complete_first(captions, top) for captions in found] if prefer_complete else found
 
 
 def sample_captions(model, vectors: torch.Tensor, vocab: Vocabulary, *, language: str, max_len: int,
                     no_repeat: bool, sampling: SamplingSettings, seed: int) -> list[list[dict]]:
     """``sampling.samples`` captions drawn for each vector (:meth:`ShowAndTell.sample`), distinct ones in the
-    order drawn, as dicts like :func:`decode`'s; the same ``seed`` draws the same captions."""
+    order drawn, as :func:`caption_of`'s dicts; the same ``seed`` draws the same captions."""
     generator = torch.Generator().manual_seed(int(seed))
     repeated = vectors.repeat_interleave(sampling.samples, dim=0)
     drawn = model.sample(repeated, bos_id=vocab.bos_id, eos_id=vocab.eos_id, max_len=max_len, top_k=sampling.top_k,
@@ -55,14 +67,9 @@ def sample_captions(model, vectors: torch.Tensor, vocab: Vocabulary, *, language
                          generator=generator)
     results = []
     for start in range(0, len(drawn), sampling.samples):
-        captions, seen = [], set()
+        distinct: dict[tuple, float] = {}  # each caption once, at its first draw
         for ids, score in drawn[start : start + sampling.samples]:
-            if tuple(ids) in seen:
-                continue
-            seen.add(tuple(ids))
-            tokens, finished = vocab.decode(ids), len(ids) < max_len
-            captions.append({"tokens": tokens, "text": caption_text(tokens, language),
-                             "logprob": round(float(score), 4), "finished": finished,
-                             "complete": incomplete_reason(tokens, finished=finished, language=language) is None})
-        results.append(captions)
+            distinct.setdefault(tuple(ids), score)
+        results.append([caption_of(list(ids), score, vocab, language=language, max_len=max_len)
+                        for ids, score in distinct.items()])
     return results

@@ -18,7 +18,7 @@ from neta.atomic import write_json
 from neta.boke.checkpoint import load_captioner
 from neta.boke.config import DecodeSettings
 from neta.boke.dataset import caption_set, check_features, read_caption_features, with_features
-from neta.boke.decode import decode
+from neta.boke.decode import beam_captions, complete_first, decode
 from neta.boke.gallery import write_gallery
 from neta.boke.metrics import METRICS, caption_scores, perplexity
 from neta.boke.quality import complete_rate, copied_rate, distinct, grounding
@@ -60,30 +60,36 @@ def evaluate_captioner(model_path: str | os.PathLike, captions_csv: str | os.Pat
         raise NetaError(f"{captions_csv}: no test photos with captions; raise captioner.split.test_fraction")
     training_bokes = {tuple(tokens.split()) for tokens in table.loc[table["split"] == "train", "tokens"]}
 
-    def captions_of(part, **changes):
+    def vectors_of(part) -> tuple[list[str], torch.Tensor]:
         photos = list(dict.fromkeys(part["image_id"]))
-        vectors = torch.from_numpy(features[[rows[image_id] for image_id in photos]]).to(device_used)
-        settings = {**decoding.record(), **changes}
-        return photos, decode(model, vectors, vocab, language=language, **settings)
+        return photos, torch.from_numpy(features[[rows[image_id] for image_id in photos]]).to(device_used)
 
     splits, decode_seconds = {}, 0.0
     for split in ("train", "val", "test"):
         part = table[table["split"] == split]
         if part.empty:
             continue
+        photos, vectors = vectors_of(part)
         decode_started = time.perf_counter()
-        photos, generated = captions_of(part)
+        # One search gives both rankings: the beam's own top and, with prefer_complete, complete ones first.
+        found = beam_captions(model, vectors, vocab, language=language, beam=decoding.beam,
+                              top=max(decoding.top, decoding.beam), max_len=decoding.max_len,
+                              length_norm=decoding.length_norm, no_repeat=decoding.no_repeat)
+        beam_order = [captions[: decoding.top] for captions in found]
+        generated = [complete_first(captions, decoding.top) for captions in found] if decoding.prefer_complete \
+            else beam_order
         if split == "test":
             decode_seconds = time.perf_counter() - decode_started
             test_photos, test_generated = photos, generated
-        _, beam_order = captions_of(part, prefer_complete=False)
         splits[split] = _split_metrics(references(part, split), photos, generated, beam_order, training_bokes,
                                        language=language, seed=seed)
+    photos, vectors = vectors_of(test)
     sweep = []
     for beam in SWEEP:
-        photos, generated = captions_of(test, beam=beam)
-        scored = _split_metrics(references(test, "test"), photos, generated, None, training_bokes,
-                                language=language, seed=seed)
+        generated = test_generated if beam == decoding.beam else decode(
+            model, vectors, vocab, language=language, **{**decoding.record(), "beam": beam})
+        scored = splits["test"] if beam == decoding.beam else _split_metrics(
+            references(test, "test"), photos, generated, None, training_bokes, language=language, seed=seed)
         sweep.append({"beam": beam, **{key: scored[key] for key in ("BLEU-4", "CIDEr-D", "complete_rate",
                                                                      "mean_length")}})
     scored, _ = usable(test, max_len=checkpoint["settings"]["max_len"])
@@ -119,9 +125,9 @@ def _split_metrics(refs: dict, photos: list[str], generated: list[list[dict]], b
     top1 = {photo: found[0]["tokens"] for photo, found in zip(photos, generated, strict=True)}
     firsts = list(top1.values())
     found = {"photos": len(photos), **{k: round(v, 4) for k, v in caption_scores(refs, top1).items()},
-             "complete_rate": round(complete_rate(generated, language=language), 4)}
+             "complete_rate": round(complete_rate(generated), 4)}
     if beam_order is not None:
-        found["complete_rate_beam"] = round(complete_rate(beam_order, language=language), 4)
+        found["complete_rate_beam"] = round(complete_rate(beam_order), 4)
     found.update({"grounding": grounding(refs, top1, seed=seed),
                   "copied_rate": round(copied_rate(firsts, training_bokes), 4),
                   "distinct_1": round(distinct(firsts, 1), 4), "distinct_2": round(distinct(firsts, 2), 4),

@@ -67,9 +67,10 @@ def incomplete_reason(tokens: Sequence[str], *, finished: bool, language: str) -
     return None
 
 
-def complete_rate(tops: Sequence[Sequence[dict]], *, language: str) -> float:
-    """The share of complete bokes among every photo's top list; a boke repeated within one photo's
-    list counts as incomplete from its second showing."""
+def complete_rate(tops: Sequence[Sequence[dict]]) -> float:
+    """The share of complete bokes among every photo's top list (the decoders' dicts, each with its
+    ``tokens`` and ``complete`` flag); a boke repeated within one photo's list counts as incomplete
+    from its second showing."""
     total, good = 0, 0
     for found in tops:
         seen = set()
@@ -79,7 +80,7 @@ def complete_rate(tops: Sequence[Sequence[dict]], *, language: str) -> float:
             if key in seen:
                 continue
             seen.add(key)
-            good += incomplete_reason(boke["tokens"], finished=boke["finished"], language=language) is None
+            good += bool(boke["complete"])
     return good / total if total else float("nan")
 
 

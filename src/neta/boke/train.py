@@ -30,6 +30,7 @@ from neta.atomic import atomic_path, write_csv
 from neta.boke.checkpoint import save_captioner
 from neta.boke.config import ModelSettings, TrainSettings, VocabSettings
 from neta.boke.dataset import CaptionSet, caption_loader, caption_set, read_caption_features, with_features
+from neta.boke.decode import caption_of
 from neta.boke.metrics import mean_loss
 from neta.boke.model import ShowAndTell
 from neta.boke.quality import complete_rate
@@ -168,8 +169,8 @@ def _val_complete(val, features: np.ndarray, rows: dict[str, int], words: Vocabu
 
     def score(model: ShowAndTell) -> float:
         found = model.greedy(vectors, bos_id=words.bos_id, eos_id=words.eos_id, max_len=max_len)
-        return complete_rate([[{"tokens": words.decode(ids), "finished": len(ids) < max_len}] for ids, _ in found],
-                             language=language)
+        return complete_rate([[caption_of(ids, logprob, words, language=language, max_len=max_len)]
+                              for ids, logprob in found])
 
     return score
 
