@@ -43,7 +43,7 @@ from neta.errors import NetaError
 from neta.pizza.checkpoint import save_pizza_model
 from neta.pizza.config import TrainingSettings
 from neta.pizza.dataset import PizzaData, load_pizza_data, to_float
-from neta.pizza.kinds import GENERATOR_KINDS, generator_kind
+from neta.pizza.kinds import GENERATOR_KINDS, GeneratorKind, generator_kind
 from neta.pizza.models import build_pizza_model, count_parameters
 from neta.pizza.progress import MAX_ROWS, frame, plot_losses, sample_grid, write_gif
 from neta.pizza.recipes import read_recipes
@@ -266,7 +266,7 @@ def train_pizza_model(
              "%dx%d; device %s, %d threads", kind, parameters, n_train, len(np.unique(data.pizza_ids)),
              n_val, holdout_every, data.size, data.size, dev, torch.get_num_threads())
     steps = STEPS[family.section](model, float(training.lr), dev)
-    fit = _fit(kind, model, steps, data, recipes, training=training, progress_every=progress_every, seed=seed,
+    fit = _fit(family, model, steps, data, recipes, training=training, progress_every=progress_every, seed=seed,
                device=dev)
 
     history = fit.history
@@ -309,18 +309,18 @@ def train_pizza_model(
     return summary
 
 
-def _fit(kind: str, model: torch.nn.Module, steps, data: PizzaData, recipes: dict, *, training: TrainingSettings,
-         progress_every: int, seed: int, device: torch.device) -> _Fit:
+def _fit(family: GeneratorKind, model: torch.nn.Module, steps, data: PizzaData, recipes: dict, *,
+         training: TrainingSettings, progress_every: int, seed: int, device: torch.device) -> _Fit:
     """The epochs: a step a batch, the epoch's mean loss terms (and validation losses where the model
     encodes), a progress frame every ``progress_every`` epochs; the model ends in eval mode with the
     weights of the kept epoch (the best validation loss where the steps rank epochs, else the last)."""
     epochs, batch_size = training.epochs, training.batch_size
-    section = f"pizza.models.{generator_kind(kind).section}"
+    kind, section = family.name, f"pizza.models.{family.section}"
     images = torch.from_numpy(data.images).to(device)
     recipe_t = torch.from_numpy(data.recipes).to(device)
     train_rows, val_rows = np.flatnonzero(~data.val), np.flatnonzero(data.val)
     val_images, val_recipes = images[val_rows], recipe_t[val_rows]
-    has_val = generator_kind(kind).has_encoder
+    has_val = family.has_encoder
     batch_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
     showcase = _showcase_rows(data, recipes)
     show_images, show_recipes = to_float(images[showcase]), recipe_t[showcase]
