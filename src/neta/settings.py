@@ -53,6 +53,10 @@ def _fill(instance: dict, schema: Mapping, root: Mapping) -> None:
         if key not in instance and "default" in sub:
             instance[key] = copy.deepcopy(sub["default"])
         if isinstance(instance.get(key), dict) and sub.get("type") == "object":
+            # A section's own default (e.g. pizza.models.gan's lr beside the shared training definition)
+            # holds key by key: giving the section's epochs must not bring back the definition's lr.
+            for inner, value in (sub.get("default") or {}).items():
+                instance[key].setdefault(inner, copy.deepcopy(value))
             _fill(instance[key], sub, root)
 
 

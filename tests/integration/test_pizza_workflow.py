@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from neta.settings import validate_config
+
 pytestmark = pytest.mark.integration
 
 ORIGINAL_PATH = Path(__file__).resolve().parents[1] / "data" / "dodopizza" / "pizzas_kaliningrad_2017.csv"
@@ -51,12 +53,17 @@ def test_the_generators_are_trained_judged_and_drawn_as_the_readme_says(finished
     flow = finished_workflow
     pizza = flow.root / "results" / "pizza"
     metrics = json.loads((pizza / "metrics.json").read_text(encoding="utf-8"))
-    assert set(metrics["models"]) == {"cvae_a", "cvae_b", "gan", "cvae_gan"}
+    kinds = {"cvae_a", "cvae_b", "cvae_original", "gan", "cvae_gan"}
+    assert set(metrics["models"]) == kinds
     for name, model in metrics["models"].items():
         assert 0 <= model["shuffled_f1"] <= 1 and 0 <= model["fidelity_f1"] <= 1 and model["parameters"] > 0, name
-        assert (model["val_reconstruction"] is None) == (name == "gan"), name
+        assert 0 <= model["unseen_fidelity_f1"] <= 1 and model["kid_std"] >= 0, name
+        assert (model["val_reconstruction"] is None) == (name == "gan") == (model["pose_r2"] is None), name
     assert metrics["classifier"]["val_f1"] > metrics["classifier"]["val_shuffled_f1"]
-    for name in ("cvae_a", "cvae_b", "gan", "cvae_gan"):
+    # pizza.models.holdout_pizzas of the test config's 20, never shown to a generator
+    assert len(metrics["unseen_pizzas"]) == validate_config(flow.config())["pizza"]["models"]["holdout_pizzas"]
+    assert set(metrics["baselines"]) == {"per_recipe_mean"}
+    for name in sorted(kinds):
         log = pd.read_csv(pizza / f"{name}_log.csv")
         assert len(log) == 1 and {"epoch", "seconds"} <= set(log.columns), name
         with Image.open(pizza / f"{name}_progress.gif") as gif:

@@ -21,7 +21,7 @@ from neta.pizza import generate
 from neta.pizza.checkpoint import save_pizza_model
 from neta.pizza.config import TrainingSettings
 from neta.pizza.evaluate import GRIDS, STYLE_SOURCES, evaluate_pizza, generate_for_recipes, recipe_fidelity
-from neta.pizza.figures import grid_size
+from neta.pizza.figures import base_ingredients, grid_size
 from neta.pizza.generate import generate_pizza, parse_ingredients
 from neta.pizza.judge import (
     IngredientClassifier,
@@ -35,7 +35,7 @@ from neta.pizza.models import build_pizza_model
 from neta.pizza.recipes import build_recipes, recipe_matrices, write_recipes
 from neta.pizza.train import train_pizza_model
 
-SIZE, ANGLE_STEP, HOLDOUT = 32, 20, 3
+SIZE, ANGLE_STEP, HOLDOUT, UNSEEN = 32, 20, 3, 1
 MENU = [
     ("pepperoni", "Пепперони", "Томатный соус, пепперони, моцарелла"),
     ("ham", "Ветчина и сыр", "Сливочный соус, ветчина, моцарелла"),
@@ -189,14 +189,23 @@ def test_a_generator_that_uses_the_recipe_beats_the_shuffled_control(data, judge
         images = generate_for_recipes(stand_in, data["matrices"], samples_per_recipe=6, seed=3,
                                       device=torch.device("cpu"))
         assert images.shape == (6, 6, 3, SIZE, SIZE) and images.dtype == np.uint8
-        scores[name] = recipe_fidelity(model, images, asked)
+        scores[name] = recipe_fidelity(model, images, asked, np.ones(6, dtype=bool))
     uses, ignores = scores["uses"], scores["ignores"]
+    assert uses["unseen_fidelity_f1"] is None and uses["unseen_shuffled_f1"] is None
     assert uses["fidelity_f1"] > 0.9 and uses["fidelity_margin"] > 0.35
     assert uses["fidelity_f1"] - ignores["fidelity_f1"] > 0.3
     # ignoring the recipe, a generator scores its own recipes no better than any other's
     assert abs(ignores["fidelity_margin"]) < 0.15
     assert abs(uses["shuffled_f1"] - ignores["shuffled_f1"]) < 0.15
     assert uses["per_pizza_f1"].shape == (6,)
+    # the same images split into seen and unseen pizzas: each part is scored on its own pizzas
+    seen = np.array([True, True, True, True, False, False])
+    split = recipe_fidelity(model, generate_for_recipes(DrawsRecipe(vocabulary), data["matrices"],
+                                                        samples_per_recipe=6, seed=3, device=torch.device("cpu")),
+                            asked, seen)
+    assert split["fidelity_f1"] == pytest.approx(split["per_pizza_f1"][seen].mean(), abs=1e-6)
+    assert split["unseen_fidelity_f1"] == pytest.approx(split["per_pizza_f1"][~seen].mean(), abs=1e-6)
+    assert split["unseen_fidelity_f1"] - split["unseen_shuffled_f1"] > 0.3
 
 
 # --- evaluate_pizza on real trained and built models -----------------------------------------------------------
@@ -210,13 +219,15 @@ def models(data):
     paths = {"cvae_a": root / "cvae_a.pt"}
     train_pizza_model("cvae_a", data["h5"], data["json"], model_out=paths["cvae_a"], log_csv=root / "cvae_a.csv",
                       loss_png=root / "cvae_a_loss.png", progress_gif=root / "cvae_a.gif", holdout_every=HOLDOUT,
-                      architecture={"latent": 8, "dense": 64},
-                      training=TrainingSettings(epochs=4, batch_size=32, lr=2e-3),
+                      holdout_pizzas=UNSEEN, kl_warmup_epochs=1,
+                      architecture={"latent": 8, "width": 8, "embedding": 8, "pixel_sigma": 0.1},
+                      training=TrainingSettings(epochs=8, batch_size=16, lr=3e-3),
                       progress_every=4, seed=0, device="cpu", threads=2)
     for kind in ("gan", "cvae_gan"):
         torch.manual_seed(0)
-        model = build_pizza_model(kind, image_size=SIZE, slots=slots, classes=classes, latent=8, dense=64, z_dim=8,
-                                  conditioned=True, adversarial_weight=0.01, width=4).eval()
+        model = build_pizza_model(kind, image_size=SIZE, slots=slots, classes=classes, latent=8, z_dim=8,
+                                  conditioned=True, adversarial_weight=0.01, width=4, embedding=8, pixel_sigma=0.1,
+                                  discriminator_width=4).eval()
         paths[kind] = root / f"{kind}.pt"
         save_pizza_model(paths[kind], model, kind=kind, arch=dict(model.arch), vocabulary=recipes["vocabulary"],
                          slots=slots, history=[], settings={})
@@ -227,8 +238,8 @@ def models(data):
 def evaluated(data, judge, models):
     out = data["root"] / "eval"
     metrics = evaluate_pizza(models, judge[0], data["h5"], data["json"], metrics_out=out / "metrics.json",
-                             samples_dir=out / "samples", holdout_every=HOLDOUT, samples_per_recipe=5, seed=0,
-                             device="cpu", threads=2)
+                             samples_dir=out / "samples", holdout_every=HOLDOUT, holdout_pizzas=UNSEEN,
+                             samples_per_recipe=5, seed=0, device="cpu", threads=2)
     return out, metrics
 
 
@@ -236,27 +247,35 @@ def test_metrics_json_has_the_documented_keys(evaluated):
     out, metrics = evaluated
     written = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert written == json.loads(json.dumps(metrics))
-    assert set(written) == {"models", "classifier", "pizzas", "ingredients", "image_size", "holdout_every", "n_val",
-                            "samples_per_recipe", "seed", "samples", "seconds"}
-    assert written["pizzas"] == 6 and written["n_val"] == 6 * 2 * 6 and written["image_size"] == SIZE
+    assert set(written) == {"models", "baselines", "classifier", "pizzas", "unseen_pizzas", "ingredients",
+                            "image_size", "holdout_every", "n_val", "kid_images", "kid_features", "samples_per_recipe",
+                            "seed", "samples", "seconds"}
+    # n_val: the held-out angles (6, both mirrors) of the five pizzas the generators see
+    assert written["pizzas"] == 6 and written["n_val"] == 5 * 2 * 6 and written["image_size"] == SIZE
+    assert len(written["unseen_pizzas"]) == UNSEEN and written["kid_images"] == written["n_val"]
+    assert set(written["baselines"]["per_recipe_mean"]) == {"kid", "kid_std"}
     assert set(written["classifier"]) == {"path", "val_f1", "val_exact_match", "val_label_accuracy",
                                           "val_shuffled_f1", "n_val"}
     assert written["classifier"]["val_f1"] > written["classifier"]["val_shuffled_f1"]
     assert set(written["models"]) == {"cvae_a", "gan", "cvae_gan"}
     for name, entry in written["models"].items():
         assert set(entry) == {"kind", "path", "parameters", "discriminator_parameters", "conditioned", "epochs",
-                              "seconds_per_epoch", "val_loss", "val_reconstruction", "val_kl", "fidelity_f1",
-                              "shuffled_f1", "fidelity_margin", "per_pizza_f1"}, name
+                              "seconds_per_epoch", "val_loss", "val_reconstruction", "val_kl", "kl", "active_dims",
+                              "latent", "pose_r2", "recon_vs_mean", "fidelity_f1", "shuffled_f1", "fidelity_margin",
+                              "unseen_fidelity_f1", "unseen_shuffled_f1", "kid", "kid_std", "per_pizza_f1"}, name
+        assert entry["kid_std"] >= 0 and 0 <= entry["unseen_fidelity_f1"] <= 1
         assert entry["kind"] == name and entry["parameters"] > 0
         assert 0 <= entry["shuffled_f1"] <= 1 and 0 <= entry["fidelity_f1"] <= 1
         assert len(entry["per_pizza_f1"]) == 6
     cvae, gan = written["models"]["cvae_a"], written["models"]["gan"]
-    assert cvae["epochs"] == 4 and cvae["discriminator_parameters"] is None
+    assert cvae["epochs"] == 8 and cvae["discriminator_parameters"] is None
     assert cvae["val_reconstruction"] > 0 and cvae["val_kl"] >= 0
     assert cvae["val_loss"] == pytest.approx(cvae["val_reconstruction"] + cvae["val_kl"], rel=1e-4)
-    # four short epochs already teach it the sauces: its own recipes score above the others' (measured ~0.1)
+    # eight short epochs already teach it the sauces: its own recipes score above the others
     assert cvae["fidelity_margin"] > 0.05
     assert gan["val_loss"] is None and 0 < gan["discriminator_parameters"] < gan["parameters"]
+    assert gan["kl"] is None and gan["pose_r2"] is None
+    assert cvae["kl"] > 0 and 0 <= cvae["active_dims"] <= cvae["latent"] == 8 and cvae["recon_vs_mean"] > 0
     assert written["models"]["cvae_gan"]["val_kl"] is not None  # its VAE part is scored like the CVAEs
 
 
@@ -266,7 +285,9 @@ def test_the_grids_have_one_tile_per_pizza_model_and_ingredient(data, evaluated)
     expected = {
         "reconstructions": grid_size(pizzas, 1 + 2, SIZE),  # the held-out image, cvae_a's and cvae_gan's
         "style_transfer": grid_size(2 * STYLE_SOURCES, 1 + pizzas, SIZE),
-        "one_ingredient": grid_size(ingredients, 3, SIZE),  # every model here is recipe-conditioned
+        # the plain base (tomato sauce, on four of the six pizzas), then each other ingredient added to it;
+        # every model here is recipe-conditioned
+        "one_ingredient": grid_size(1 + ingredients - len(base_ingredients(data["recipes"])), 3, SIZE),
         "gan_samples": grid_size(pizzas, 2 * 4, SIZE),  # gan and cvae_gan, 4 of the 5 samples each
     }
     assert set(metrics["samples"]) == set(GRIDS)
@@ -283,8 +304,8 @@ def test_evaluation_is_repeatable(data, judge, models, evaluated):
     again = evaluate_pizza({"cvae_a": models["cvae_a"]}, judge[0], data["h5"], data["json"],
                            metrics_out=data["root"] / "again" / "metrics.json",
                            samples_dir=data["root"] / "again" / "samples", holdout_every=HOLDOUT,
-                           samples_per_recipe=5, seed=0, device="cpu", threads=2)
-    keys = ("fidelity_f1", "shuffled_f1", "val_loss", "val_kl")
+                           holdout_pizzas=UNSEEN, samples_per_recipe=5, seed=0, device="cpu", threads=2)
+    keys = ("fidelity_f1", "shuffled_f1", "val_loss", "val_kl", "kid", "pose_r2", "unseen_fidelity_f1")
     assert {k: again["models"]["cvae_a"][k] for k in keys} == {k: first["models"]["cvae_a"][k] for k in keys}
     with Image.open(data["root"] / "again" / "samples" / "gan_samples.png") as image:
         assert image.size[1] < 50  # no GAN given: a one-line note, still a file for the workflow
@@ -294,7 +315,8 @@ def test_a_judge_with_other_held_out_angles_is_refused(data, judge, models):
     with pytest.raises(NetaError, match="holdout_every"):
         evaluate_pizza({"cvae_a": models["cvae_a"]}, judge[0], data["h5"], data["json"],
                        metrics_out=data["root"] / "bad" / "metrics.json", samples_dir=data["root"] / "bad",
-                       holdout_every=HOLDOUT + 1, samples_per_recipe=2, seed=0, device="cpu", threads=2)
+                       holdout_every=HOLDOUT + 1, holdout_pizzas=UNSEEN, samples_per_recipe=2, seed=0, device="cpu",
+                       threads=2)
     assert not (data["root"] / "bad" / "metrics.json").exists()
 
 

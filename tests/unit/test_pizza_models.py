@@ -8,7 +8,7 @@ from neta.errors import NetaError
 from neta.pizza.checkpoint import load_pizza_model, save_pizza_model
 from neta.pizza.dataset import load_pizza_data, to_float
 from neta.pizza.kinds import KINDS
-from neta.pizza.models import PizzaCVAE, build_pizza_model, count_parameters
+from neta.pizza.models import OriginalPizzaCVAE, build_pizza_model, count_parameters
 
 SLOTS, CLASSES = 9, 8
 
@@ -22,7 +22,8 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-SMALL = {"latent": 16, "dense": 64, "z_dim": 12, "conditioned": True, "adversarial_weight": 0.5, "width": 4}
+SMALL = {"latent": 16, "dense": 64, "z_dim": 12, "conditioned": True, "adversarial_weight": 0.5, "width": 4,
+         "embedding": 8, "pixel_sigma": 0.1, "discriminator_width": 4}
 
 
 def build(kind, size=32, **changes):
@@ -56,25 +57,30 @@ def test_shapes_and_ranges(kind, size):
         assert out.min() >= 0 and out.max() <= 1
 
 
-def test_cvae_a_at_the_originals_sizes_has_its_parameter_count():
+def test_the_original_architecture_option_builds_the_originals_parameter_count():
     # the original (docs/architecture.md): 4.22 M parameters for 32x32 images, 9 x 29 recipes, latent 512, dense 1024
-    model = PizzaCVAE(image_size=32, slots=9, classes=29, latent=512, dense=1024, conditioning="after_conv")
+    model = OriginalPizzaCVAE(image_size=32, slots=9, classes=29, latent=512, dense=1024, conditioning="after_conv")
     assert round(count_parameters(model) / 1e6, 2) == 4.22
+    # and the kind the workflow trains as the reproduction is built from the same keywords
+    built = build_pizza_model("cvae_original", image_size=32, slots=9, classes=29, latent=512, dense=1024)
+    assert count_parameters(built) == count_parameters(model)
+    assert count_parameters(build_pizza_model("cvae_a", image_size=32, slots=9, classes=29, latent=8, width=24,
+                                              embedding=32, pixel_sigma=0.05)) < 1e6
 
 
 @pytest.mark.parametrize("size", [32, 64])
 def test_the_two_conditionings_differ_by_where_the_recipe_enters(size):
     a, b = (count_parameters(build(kind, size)) for kind in ("cvae_a", "cvae_b"))
-    recipe = SLOTS * CLASSES
+    ingredients = CLASSES - 1  # the compact CVAEs see ingredient counts, the empty class left out
     plane = (size // 2) ** 2
-    # A: the recipe widens the encoder's dense layer. B: a linear map to one plane, and one more input
-    # channel of the second 3x3 convolution (16 filters).
-    assert a - b == recipe * SMALL["dense"] - (recipe * plane + plane) - 16 * 9
+    # A: the counts widen the encoder's dense layer (256). B: a linear map to one plane, and one more
+    # input channel of the second stride-2 4x4 convolution (2 x width filters).
+    assert a - b == ingredients * 256 - (ingredients * plane + plane) - 2 * SMALL["width"] * 16
 
 
 def test_loss_dicts():
     images, recipes = batch(32)
-    for kind in ("cvae_a", "cvae_b"):
+    for kind in ("cvae_a", "cvae_b", "cvae_original"):
         model = build(kind)
         reconstruction, mu, logvar = model(images, recipes)
         terms = model.loss_function(reconstruction, images, mu, logvar)
@@ -95,7 +101,7 @@ def test_loss_dicts():
     assert set(both.discriminator_loss(real, fake)) == {"d_loss"}
 
 
-@pytest.mark.parametrize("kind", ["cvae_a", "cvae_b", "gan", "cvae_gan"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_the_recipe_changes_the_output(kind):
     torch.manual_seed(0)
     model = build(kind).eval()
@@ -173,4 +179,6 @@ def test_load_errors_name_the_file(tmp_path):
     with pytest.raises(NetaError, match="unknown pizza model kind"):
         build("vae")
     with pytest.raises(ValueError, match="multiple of 8"):
-        build("cvae_a", size=36)
+        build("gan", size=36)
+    with pytest.raises(ValueError, match="power of two"):
+        build("cvae_a", size=48)

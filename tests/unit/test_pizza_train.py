@@ -18,8 +18,10 @@ from neta.pizza.kinds import KINDS
 from neta.pizza.train import LOG_COLUMNS, train_pizza_model
 from neta.settings import validate_config
 
-ARCHITECTURE = {"latent": 8, "dense": 32, "z_dim": 8, "conditioned": True, "adversarial_weight": 0.1, "width": 2}
-SETTINGS = {"holdout_every": 4, "progress_every": 1, "seed": 3, "device": "cpu", "threads": 1}
+ARCHITECTURE = {"latent": 8, "dense": 32, "z_dim": 8, "conditioned": True, "adversarial_weight": 0.1, "width": 2,
+                "embedding": 4, "pixel_sigma": 0.1, "discriminator_width": 2}
+SETTINGS = {"holdout_every": 4, "holdout_pizzas": 1, "kl_warmup_epochs": 1, "progress_every": 1, "seed": 3,
+            "device": "cpu", "threads": 1}
 
 
 @pytest.fixture(scope="module")
@@ -70,19 +72,20 @@ def test_training_writes_every_output(kind, data, tmp_path):
     assert Image.open(out["loss_png"]).format == "PNG"
     gif = Image.open(out["progress_gif"])
     assert gif.format == "GIF" and gif.n_frames == 2
-    rows = len(data["recipes"]["pizzas"])
-    assert gif.size[1] == 16 + 32 * rows  # caption strip + a row a pizza
+    rows = len(data["recipes"]["pizzas"]) - SETTINGS["holdout_pizzas"]
+    assert gif.size[1] == 16 + 32 * rows  # caption strip + a row a pizza the model sees
     model, info = load_pizza_model(out["model_out"], device="cpu")
     assert info["kind"] == kind and info["vocabulary"] == data["recipes"]["vocabulary"]
     assert [row["epoch"] for row in info["history"]] == [1, 2]
     kept = summary["kept_epoch"]
-    if kind in ("cvae_a", "cvae_b"):
+    if kind in ("cvae_a", "cvae_b", "cvae_original"):
         assert log["val_loss"][kept - 1] == log["val_loss"].min()
     else:
         assert kept == 2
     assert summary["parameters"] == sum(p.numel() for p in model.parameters()) == info["settings"]["parameters"]
     assert summary["seconds_per_epoch"] > 0 and set(summary["final"]) == set(LOG_COLUMNS[kind])
-    assert summary["n_train"] + summary["n_val"] == 6 * 24
+    assert summary["n_train"] + summary["n_val"] == (6 - SETTINGS["holdout_pizzas"]) * 24
+    assert len(info["settings"]["unseen_pizzas"]) == SETTINGS["holdout_pizzas"]
     json.dumps(summary)  # the rule writes it as JSON
 
 
@@ -102,7 +105,8 @@ def test_seeded_runs_are_identical(kind, data, tmp_path):
     assert not pd.read_csv(third["log_csv"]).drop(columns="seconds").equals(losses[0])
 
 
-def test_held_out_rows_are_never_in_a_training_batch(data, tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind", ["cvae_a", "gan", "cvae_gan"])
+def test_held_out_pizzas_and_angles_never_reach_a_training_batch(kind, data, tmp_path, monkeypatch):
     seen = []
 
     def spy(order, batch_size):
@@ -112,12 +116,36 @@ def test_held_out_rows_are_never_in_a_training_batch(data, tmp_path, monkeypatch
 
     real_batches = pizza_train._batches
     monkeypatch.setattr(pizza_train, "_batches", spy)
-    train("cvae_gan", data, tmp_path, epochs=2)
-    val = load_pizza_data(data["augmented_h5"], holdout_every=SETTINGS["holdout_every"]).val
+    summary, _ = train(kind, data, tmp_path, epochs=2)
+    split = load_pizza_data(data["augmented_h5"], holdout_every=SETTINGS["holdout_every"],
+                            holdout_pizzas=SETTINGS["holdout_pizzas"], seed=SETTINGS["seed"])
+    unseen = split.unseen_ids
+    assert len(unseen) == 1 and split.unseen.sum() == 24
     assert len(seen) == 2
     for epoch_rows in seen:
-        # every training row once an epoch, no held-out row ever
-        assert sorted(epoch_rows.tolist()) == np.flatnonzero(~val).tolist()
+        # every training row once an epoch; no held-out angle and no image of the unseen pizza, ever
+        assert sorted(epoch_rows.tolist()) == np.flatnonzero(~split.val & ~split.unseen).tolist()
+        assert not np.isin(split.pizza_ids[epoch_rows], unseen).any()
+
+
+def test_unseen_pizzas_are_seeded_and_their_ingredients_are_all_trained_on(data):
+    from neta.pizza.dataset import choose_unseen_pizzas
+
+    ids = [f"p{i}" for i in range(6)]
+    sets = np.eye(6, 4, dtype=bool) | np.eye(6, 4, k=-2, dtype=bool)  # p4 and p5 repeat the ingredients of p0-p1
+    sets[5] |= sets[2]
+    for seed in range(20):
+        chosen = choose_unseen_pizzas(ids, sets, count=2, seed=seed)
+        assert chosen == choose_unseen_pizzas(ids, sets, count=2, seed=seed)
+        rest = sets[[i for i, pizza in enumerate(ids) if pizza not in chosen]].any(axis=0)
+        assert all((sets[ids.index(pizza)] <= rest).all() for pizza in chosen)
+    assert len({tuple(choose_unseen_pizzas(ids, sets, count=2, seed=seed)) for seed in range(20)}) > 1
+    lonely = np.eye(3, dtype=bool)  # every pizza has an ingredient of its own: none can be held out
+    with pytest.raises(NetaError, match="holdout_pizzas = 1"):
+        choose_unseen_pizzas(["a", "b", "c"], lonely, count=1, seed=0)
+    with pytest.raises(NetaError, match="fewer than two"):
+        choose_unseen_pizzas(ids, sets, count=5, seed=0)
+    assert choose_unseen_pizzas(ids, sets, count=0, seed=0) == []
 
 
 def test_mismatched_recipes_and_bad_settings_are_clear_errors(data, tmp_path):

@@ -158,3 +158,14 @@ def test_a_section_with_a_missing_or_extra_key_is_refused_naming_it():
     settings = validate_config({"pizza": {"models": {"gan": {"epochs": 5.0}}}})
     assert TrainingSettings.of(settings, "pizza.models.gan").epochs == 5
     assert type(TrainingSettings.of(settings, "pizza.models.gan").epochs) is int
+
+
+def test_a_sections_own_defaults_hold_when_only_some_of_its_keys_are_given():
+    # pizza.models.cvae shares the training definition (lr 0.001) but defaults to 2e-3: setting
+    # its epochs alone must keep that, as leaving the section out does
+    for given in ({}, {"pizza": {"models": {"cvae": {"epochs": 3}, "cvae_gan": {"epochs": 2}}}}):
+        filled = validate_config(given)["pizza"]["models"]
+        assert filled["cvae"]["lr"] == 0.002 and filled["cvae_gan"]["lr"] == 0.002
+        assert filled["classifier"]["lr"] == 0.001 and filled["cvae_original"]["lr"] == 0.001  # the definition's
+    assert validate_config({"pizza": {"models": {"cvae": {"epochs": 3}}}})["pizza"]["models"]["cvae"]["epochs"] == 3
+    assert validate_config({"pizza": {"models": {"cvae": {"lr": 0.01}}}})["pizza"]["models"]["cvae"]["lr"] == 0.01

@@ -127,10 +127,12 @@ def _pizza(results: Path) -> None:
                [[f"http://snapshot.dodo.test/{pid}.jpg", "ab" * 32, "x.jpg", 1000, 710, 380, "ok", ""]
                 for pid, _, _ in PIZZAS])
     slots, classes = recipes["slots"], len(recipes["vocabulary"])
-    for kind, conditioned in (("cvae_a", True), ("cvae_b", True), ("gan", False), ("cvae_gan", True)):
+    for kind, conditioned in (("cvae_a", True), ("cvae_b", True), ("cvae_original", True), ("gan", False),
+                              ("cvae_gan", True)):
         torch.manual_seed(0)
         model = build_pizza_model(kind, image_size=32, slots=slots, classes=classes, latent=8, dense=32, z_dim=8,
-                                  conditioned=conditioned, adversarial_weight=0.01, width=4).eval()
+                                  conditioned=conditioned, adversarial_weight=0.01, width=4, embedding=4,
+                                  pixel_sigma=0.1, discriminator_width=4).eval()
         save_pizza_model(folder / f"{kind}.pt", model, kind=kind, arch=dict(model.arch),
                          vocabulary=recipes["vocabulary"], slots=slots, history=[], settings={})
 
@@ -342,13 +344,17 @@ def test_pizza_gives_one_image_from_each_generator(client, built):
     response = client.post("/api/pizza/generate", data={"ingredient": ["пепперони", "моцарелла"]})
     body = response.get_json()
     assert response.status_code == 200
-    assert [image["model"] for image in body["images"]] == ["cvae_a", "cvae_b", "gan", "cvae_gan"]
-    assert [image["conditioned"] for image in body["images"]] == [True, True, False, True]
+    assert [image["model"] for image in body["images"]] == ["cvae_a", "cvae_b", "cvae_original", "gan", "cvae_gan"]
+    assert [image["conditioned"] for image in body["images"]] == [True, True, True, False, True]
     for image in body["images"]:
         prefix = "data:image/png;base64,"
         assert image["png"].startswith(prefix) and image["label"]
         with Image.open(io.BytesIO(base64.b64decode(image["png"][len(prefix):]))) as png:
             assert png.format == "PNG" and png.width > 32
+            # the configured number of pizzas, each from its own draw of z: no two tiles alike
+            tiles = [np.asarray(png.convert("RGB"))[:, i * png.width // 4:(i + 1) * png.width // 4]
+                     for i in range(4)]
+            assert all(np.abs(tiles[i].astype(int) - tiles[j]).max() > 0 for i in range(4) for j in range(i))
     assert body["missing"] == []
     again = client.post("/api/pizza/generate", data={"ingredient": ["пепперони", "моцарелла"]}).get_json()
     assert again["images"] == body["images"]  # seeded
@@ -499,5 +505,5 @@ def test_a_generator_not_built_is_named_and_the_others_still_draw(built, tmp_pat
     assert 'class="missing-model"' in page and "snakemake --cores 2 results/pizza/cvae_b.pt" in page
     assert 'class="missing-stage"' not in page
     body = client.post("/api/pizza/generate", data={"ingredient": ["бекон"]}).get_json()
-    assert [image["model"] for image in body["images"]] == ["cvae_a", "gan", "cvae_gan"]
+    assert [image["model"] for image in body["images"]] == ["cvae_a", "cvae_original", "gan", "cvae_gan"]
     assert body["missing"] == [{"model": "cvae_b", "command": "snakemake --cores 2 results/pizza/cvae_b.pt"}]

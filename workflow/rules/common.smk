@@ -72,11 +72,11 @@ def work_minutes(count, seconds_each, fixed_minutes=10):
     return fixed_minutes + -(-2 * count * seconds_each // 60)
 
 
-def gan_epoch_seconds():
-    """Seconds an epoch of the DCGAN takes on 2 cores: ~50 at gan_width 8 (the default run), growing
-    with the width (an estimate: ~19 min at the original's 64, where about half an hour was seen;
-    work_minutes() doubles it)."""
-    return 50 * max(1.0, config["pizza"]["models"]["gan_width"] / 8) ** 1.5
+def gan_epoch_seconds(width):
+    """Seconds an epoch of an adversarial model with a discriminator of filter width `width` takes on
+    2 cores: ~50 at width 8 (the default run's DCGAN), growing with the width (an estimate: ~19 min at
+    the original's 64, where about half an hour was seen; work_minutes() doubles it)."""
+    return 50 * max(1.0, width / 8) ** 1.5
 
 
 def settings(keys):
@@ -209,6 +209,7 @@ def all_outputs():
             for variant in ("a", "b")
             for suffix in (".pt", "_log.csv", "_loss.png", "_progress.gif")
         ),
+        *rules.train_cvae_original.output,
         *rules.train_gan.output,
         *rules.train_cvae_gan.output,
         rules.train_ingredient_classifier.output.model,

@@ -130,9 +130,10 @@ rule augment_pizza:
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
-# The generators: train_cvae (variants a, b) | train_gan | train_cvae_gan, judged by one classifier.
-# One thread a training job: two run side by side on 2 cores; two 2-thread jobs sharing the cores
-# each ran ~4x slower than alone (their threads waiting on each other).
+# The generators: train_cvae (variants a, b) | train_cvae_original | train_gan | train_cvae_gan, judged
+# by one classifier. One thread a training job: two run side by side on 2 cores; two 2-thread jobs
+# sharing the cores each ran ~4x slower than alone (their threads waiting on each other). The longest
+# jobs (CVAE-GAN, then the CVAEs) have priority, so the short ones fill in at the end.
 rule train_cvae:
     input:
         h5=rules.augment_pizza.output.h5,
@@ -161,6 +162,7 @@ rule train_cvae:
         benchmark_path("train_cvae/{variant}")
     wildcard_constraints:
         variant="a|b",
+    priority: 1
     conda:
         "../../envs/neta.yaml"
     threads: 1
@@ -175,6 +177,49 @@ rule train_cvae:
         " --recipes {input.recipes:q} --out {output.model:q} --log-csv {output.log_csv:q}"
         " --loss-png {output.loss_png:q} --progress {output.progress:q} --threads {threads}"
         " --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule train_cvae_original:
+    input:
+        h5=rules.augment_pizza.output.h5,
+        recipes=rules.encode_recipes.output.recipes,
+        code=stage_code("neta.commands.pizza:cmd_pizza_train"),
+    output:
+        model=generator_path("cvae_original", ".pt"),
+        log_csv=generator_path("cvae_original", "_log.csv"),
+        loss_png=report(
+            generator_path("cvae_original", "_loss.png"),
+            caption="../report/pizza_loss.rst",
+            category="Pizza",
+            subcategory="Loss curves",
+            labels={"model": "cvae_original"},
+        ),
+        progress=report(
+            generator_path("cvae_original", "_progress.gif"),
+            caption="../report/pizza_progress.rst",
+            category="Pizza",
+            subcategory="Training progress",
+            labels={"model": "cvae_original"},
+        ),
+    log:
+        log_path("train_cvae_original"),
+    benchmark:
+        benchmark_path("train_cvae_original")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2048),
+        runtime=runtime(
+            work_minutes(config["pizza"]["models"]["cvae_original"]["epochs"], 40)
+        ),
+        gpu=gpu_request(),
+    params:
+        settings=settings(pizza_commands.TRAIN_KEYS["cvae_original"]),
+    shell:
+        "python -m neta pizza train-cvae-original --augmented {input.h5:q} --recipes {input.recipes:q}"
+        " --out {output.model:q} --log-csv {output.log_csv:q} --loss-png {output.loss_png:q}"
+        " --progress {output.progress:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule train_gan:
@@ -210,7 +255,8 @@ rule train_gan:
         mem_mb=mem_mb(2048),
         runtime=runtime(
             work_minutes(
-                config["pizza"]["models"]["gan"]["epochs"], gan_epoch_seconds()
+                config["pizza"]["models"]["gan"]["epochs"],
+                gan_epoch_seconds(config["pizza"]["models"]["gan_width"]),
             )
         ),
         gpu=gpu_request(),
@@ -248,6 +294,7 @@ rule train_cvae_gan:
         log_path("train_cvae_gan"),
     benchmark:
         benchmark_path("train_cvae_gan")
+    priority: 2
     conda:
         "../../envs/neta.yaml"
     threads: 1
@@ -256,7 +303,8 @@ rule train_cvae_gan:
         runtime=runtime(
             work_minutes(
                 config["pizza"]["models"]["cvae_gan"]["epochs"],
-                20 + gan_epoch_seconds(),
+                20
+                + gan_epoch_seconds(config["pizza"]["models"]["discriminator_width"]),
             )
         ),
         gpu=gpu_request(),

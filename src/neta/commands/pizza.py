@@ -16,7 +16,8 @@ log = logging.getLogger("neta")
 RECIPES_KEYS = ("pizza.recipes", "pizza.max_failure_ratio")
 AUGMENT_KEYS = ("device", "pizza.augment", "pizza.max_failure_ratio")
 _MODELS = "pizza.models"
-_TRAINING = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.progress_every")
+_TRAINING = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.holdout_pizzas",
+             f"{_MODELS}.kl_warmup_epochs", f"{_MODELS}.progress_every")
 # A family's own part of pizza.models (its architecture and its training section), so a change to one
 # family retrains that one only. Keyed by the family (GeneratorKind.section).
 TRAIN_KEYS = {
@@ -24,7 +25,8 @@ TRAIN_KEYS = {
     for family, architecture in ARCHITECTURE_KEYS.items()
 }
 CLASSIFIER_KEYS = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.classifier")
-EVALUATE_KEYS = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.samples_per_recipe")
+EVALUATE_KEYS = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.holdout_pizzas",
+                 f"{_MODELS}.samples_per_recipe")
 GENERATE_KEYS = ("seed", "device")
 
 
@@ -86,6 +88,7 @@ def cmd_pizza_train(args) -> int:
         kind.name, args.augmented, args.recipes, model_out=args.out, log_csv=args.log_csv, loss_png=args.loss_png,
         progress_gif=args.progress, architecture=architecture_of(kind, models),
         training=TrainingSettings.of(settings, f"{_MODELS}.{family}"), holdout_every=models["holdout_every"],
+        holdout_pizzas=models["holdout_pizzas"], kl_warmup_epochs=models["kl_warmup_epochs"],
         progress_every=models["progress_every"], seed=settings["seed"], device=settings["device"],
         threads=args.threads,
     )
@@ -124,7 +127,8 @@ def cmd_pizza_evaluate(args) -> int:
         named[name] = path
     summary = evaluate_pizza(
         named, args.classifier, args.augmented, args.recipes, metrics_out=args.metrics, samples_dir=args.samples,
-        holdout_every=models["holdout_every"], samples_per_recipe=models["samples_per_recipe"],
+        holdout_every=models["holdout_every"], holdout_pizzas=models["holdout_pizzas"],
+        samples_per_recipe=models["samples_per_recipe"],
         seed=settings["seed"], device=settings["device"], threads=args.threads,
     )
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
@@ -170,8 +174,10 @@ def register(commands, verbs) -> None:
     add_settings_options(augment, AUGMENT_KEYS)
     augment.set_defaults(handler=cmd_pizza_augment)
 
-    for family, what in (("cvae", "a recipe-conditioned VAE (--variant a: recipe after the convolutions, b: an "
-                                  "extra channel)"), ("gan", "the DCGAN"), ("cvae_gan", "the CVAE-GAN")):
+    for family, what in (("cvae", "a compact recipe-conditioned VAE (--variant a: recipe after the convolutions, "
+                                  "b: an extra channel)"),
+                         ("cvae_original", "the original's CVAE (latent 512, dense 1024), the reproduction"),
+                         ("gan", "the DCGAN"), ("cvae_gan", "the CVAE-GAN")):
         train = sub.add_parser(f"train-{family.replace('_', '-')}", help=f"train {what}")
         if family == "cvae":
             train.add_argument("--variant", required=True, choices=sorted(CVAE_VARIANTS))

@@ -1,4 +1,4 @@
-"""The pizza generators' checkpoints (``cvae_a.pt``, ``cvae_b.pt``, ``gan.pt``, ``cvae_gan.pt``).
+"""The pizza generators' checkpoints (``cvae_a.pt``, ``cvae_b.pt``, ``cvae_original.pt``, ``gan.pt``, ``cvae_gan.pt``).
 
 ``torch.save`` of one dict of tensors and plain values, read with ``weights_only=True``:
 
@@ -32,7 +32,7 @@ from neta.torch_files import load_tagged_checkpoint, plain_values
 
 FORMAT, FORMAT_VERSION = "neta-pizza-generator", 1
 INFO_KEYS = ("kind", "arch", "vocabulary", "slots", "history", "settings")
-RETRAIN = "retrain it with the train_cvae / train_gan / train_cvae_gan rule"
+RETRAIN = "retrain it with the train_cvae / train_cvae_original / train_gan / train_cvae_gan rule"
 CHECKPOINTS = ", ".join(kind.checkpoint for kind in GENERATOR_KINDS)
 
 

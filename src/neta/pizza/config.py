@@ -39,11 +39,12 @@ class TrainingSettings(ConfigSection):
 
 # The pizza.models keys each family's network is built from, and the model keyword each one becomes. A
 # family's rule passes only these, so a change to one family's architecture retrains that family only.
+_COMPACT = {"latent": "latent", "width": "width", "recipe_embedding": "embedding", "pixel_sigma": "pixel_sigma"}
 ARCHITECTURE_KEYS = {
-    "cvae": {"latent": "latent", "dense": "dense"},
+    "cvae": _COMPACT,
+    "cvae_original": {"original_latent": "latent", "original_dense": "dense"},
     "gan": {"gan_z": "z_dim", "gan_conditioned": "conditioned", "gan_width": "width"},
-    "cvae_gan": {"latent": "latent", "dense": "dense", "adversarial_weight": "adversarial_weight",
-                 "gan_width": "width"},
+    "cvae_gan": {**_COMPACT, "adversarial_weight": "adversarial_weight", "discriminator_width": "discriminator_width"},
 }
 
 

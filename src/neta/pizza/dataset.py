@@ -1,8 +1,14 @@
-"""Read ``augmented.h5`` (written by :mod:`neta.pizza.augment`) with the held-out-angle validation split.
+"""Read ``augmented.h5`` (written by :mod:`neta.pizza.augment`) with its two held-out parts.
 
-The validation rows are every pizza's images at every ``holdout_every``-th angle (angle index
-``angle // angle_step``), both the rotation and its mirror, so no model ever trains on a view whose
-mirror image is held out, and every pizza (every recipe) is in both parts.
+* Held-out angles (``val``): every pizza's images at every ``holdout_every``-th angle (angle index
+  ``angle // angle_step``), both the rotation and its mirror, so no model ever trains on a view whose
+  mirror image is held out.
+* Unseen pizzas (``unseen``): ``holdout_pizzas`` whole pizzas, every image of them, drawn with the
+  seed among the pizzas whose every ingredient is on some other pizza left in training. No generator
+  sees them; drawing their recipes tests the recipe conditioning on combinations never trained on.
+  (The original split its augmented images at random, so rotations of one pizza were on both sides.)
+
+The generators train on the rows that are neither; the judge may train on every pizza's training angles.
 """
 
 from __future__ import annotations
@@ -27,13 +33,51 @@ class PizzaData:
     angles: np.ndarray  # (N,) int degrees
     flipped: np.ndarray  # (N,) bool
     val: np.ndarray  # (N,) bool, True = a held-out angle
+    unseen: np.ndarray  # (N,) bool, True = a row of a held-out pizza
     size: int
     slots: int
     classes: int
 
+    @property
+    def generator_rows(self) -> np.ndarray:
+        """The rows a generator trains on: training angles of the pizzas it may see."""
+        return np.flatnonzero(~self.val & ~self.unseen)
 
-def load_pizza_data(augmented_h5: str | os.PathLike, *, holdout_every: int) -> PizzaData:
-    """Every row of ``augmented_h5``, checked, with ``val`` marking the held-out angles."""
+    @property
+    def seen_val_rows(self) -> np.ndarray:
+        """Held-out angles of the pizzas the generators train on."""
+        return np.flatnonzero(self.val & ~self.unseen)
+
+    @property
+    def unseen_ids(self) -> list[str]:
+        return sorted(set(self.pizza_ids[self.unseen].astype(str).tolist()))
+
+
+def choose_unseen_pizzas(pizza_ids: list[str], ingredient_sets: np.ndarray, *, count: int, seed: int,
+                         tries: int = 1000) -> list[str]:
+    """``count`` of ``pizza_ids`` (rows of ``ingredient_sets`` (P, V) bool), drawn with ``seed``, such that
+    every ingredient of a chosen pizza is on some pizza not chosen; sorted. NetaError when no draw of
+    ``tries`` works."""
+    if count == 0:
+        return []
+    if count > len(pizza_ids) - 2:
+        raise NetaError(f"pizza.models.holdout_pizzas = {count} of {len(pizza_ids)} pizzas leaves fewer than two to "
+                        "train the generators on; hold out fewer")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
+    sets = np.asarray(ingredient_sets, dtype=bool)
+    for _ in range(tries):
+        chosen = np.zeros(len(pizza_ids), dtype=bool)
+        chosen[rng.choice(len(pizza_ids), size=count, replace=False)] = True
+        if not (sets[chosen] & ~sets[~chosen].any(axis=0)).any():
+            return sorted(np.asarray(pizza_ids)[chosen].tolist())
+    raise NetaError(f"pizza.models.holdout_pizzas = {count}: no {count} pizzas found in {tries} draws whose every "
+                    "ingredient is also on a pizza left in training; hold out fewer")
+
+
+def load_pizza_data(augmented_h5: str | os.PathLike, *, holdout_every: int, holdout_pizzas: int = 0,
+                    seed: int = 0) -> PizzaData:
+    """Every row of ``augmented_h5``, checked, with ``val`` marking the held-out angles and ``unseen`` the
+    rows of the ``holdout_pizzas`` pizzas :func:`choose_unseen_pizzas` draws with ``seed``."""
     data, attrs = read_h5(augmented_h5, ["images", "recipes", "pizza_ids", "angles", "flipped"])
     images, recipes = data["images"], data["recipes"]
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[2] != images.shape[3] or images.dtype != np.uint8:
@@ -58,8 +102,12 @@ def load_pizza_data(augmented_h5: str | os.PathLike, *, holdout_every: int) -> P
         raise NetaError(f"{augmented_h5}: holding out every {holdout_every}-th angle (step {angle_step} degrees) "
                         f"leaves {'no training' if val.all() else 'no validation'} images; change "
                         f"pizza.models.holdout_every or pizza.augment.angle_step")
-    return PizzaData(images=images, recipes=recipes.astype(np.uint8, copy=False), pizza_ids=data["pizza_ids"],
-                     angles=angles, flipped=data["flipped"].astype(bool), val=val, size=int(size),
+    recipes = recipes.astype(np.uint8, copy=False)
+    pizza_ids = data["pizza_ids"].astype(str)
+    names, first = np.unique(pizza_ids, return_index=True)
+    held = choose_unseen_pizzas(names.tolist(), recipes[first, :, 1:].any(axis=1), count=holdout_pizzas, seed=seed)
+    return PizzaData(images=images, recipes=recipes, pizza_ids=pizza_ids, angles=angles,
+                     flipped=data["flipped"].astype(bool), val=val, unseen=np.isin(pizza_ids, held), size=int(size),
                      slots=int(recipes.shape[1]), classes=int(recipes.shape[2]))
 
 

@@ -8,7 +8,7 @@ read by path so nothing touches matplotlib's global state.
 - ``reconstructions.png``: one held-out image a pizza, then each CVAE's reconstruction of it (through
   the mean of the code, no noise).
 - ``style_transfer.png``: a few pizzas encoded with their own recipe, decoded with every recipe.
-- ``one_ingredient.png``: each ingredient alone in the first slot, from every recipe-conditioned model,
+- ``one_ingredient.png``: the plain base, then each other ingredient added to it, from every recipe-conditioned model,
   the same noise down a column so only the ingredient changes.
 - ``gan_samples.png``: the GAN-trained models' samples for each recipe.
 """
@@ -140,24 +140,40 @@ def style_transfer_grid(cvaes: dict[str, torch.nn.Module], images: np.ndarray, r
                      image_size=images.shape[-1])
 
 
-@torch.no_grad()
-def one_ingredient_grid(models: dict[str, torch.nn.Module], ingredients: list[str], *, slots: int, seed: int,
-                        image_size: int) -> Image.Image:
-    """One row an ingredient (vocabulary order, the empty class left out) alone in slot 0, one column a model.
+def base_ingredients(recipes: dict) -> list[int]:
+    """Vocabulary indices of the plain base: the ingredients on more than half of the pizzas of
+    ``recipes`` (a recipes.json object), e.g. mozzarella and tomato sauce."""
+    counts = np.zeros(len(recipes["vocabulary"]), dtype=int)
+    for pizza in recipes["pizzas"]:
+        counts[sorted({i for i in pizza["slots"] if i})] += 1
+    return [int(i) for i in np.flatnonzero(counts * 2 > len(recipes["pizzas"])) if i]
 
-    The noise is re-seeded for every ingredient, so a column differs only by the recipe.
+
+@torch.no_grad()
+def one_ingredient_grid(models: dict[str, torch.nn.Module], ingredients: list[str], *, base: list[int], slots: int,
+                        seed: int, image_size: int) -> Image.Image:
+    """One row the plain base (vocabulary indices ``base``), then one row each other ingredient added to it
+    (vocabulary order, the empty class left out); one column a model.
+
+    The noise is re-seeded for every row, so a column differs only by the recipe: what an ingredient adds
+    is what its row shows over the first.
     """
     classes = len(ingredients) + 1
-    cells: list[list[np.ndarray | None]] = [[] for _ in ingredients]
+    extras = [i for i in range(1, classes) if i not in base] if len(base) < slots else []
+    rows = [list(base), *([*base, extra] for extra in extras)]
+    labels = [" + ".join(ingredients[i - 1] for i in base) or "(nothing)",
+              *(f"+ {ingredients[extra - 1]}" for extra in extras)]
+    cells: list[list[np.ndarray | None]] = [[] for _ in rows]
     for model in models.values():
         device = _device(model)
-        for i in range(len(ingredients)):
+        for r, indices in enumerate(rows):
             recipe = np.zeros((1, slots, classes), dtype=np.float32)
             recipe[0, :, 0] = 1.0
-            recipe[0, 0, 0], recipe[0, 0, i + 1] = 0.0, 1.0
+            for slot, index in enumerate(indices):
+                recipe[0, slot, 0], recipe[0, slot, index] = 0.0, 1.0
             generator = torch.Generator(device=device).manual_seed(seed)
-            cells[i].append(to_uint8(model.sample(_as_float(recipe, device), generator=generator))[0])
-    return tile_grid(cells, row_labels=list(ingredients), column_labels=list(models), image_size=image_size)
+            cells[r].append(to_uint8(model.sample(_as_float(recipe, device), generator=generator))[0])
+    return tile_grid(cells, row_labels=labels, column_labels=list(models), image_size=image_size)
 
 
 def samples_grid(samples: dict[str, np.ndarray], labels: list[str], *, per_model: int) -> Image.Image:

@@ -81,7 +81,7 @@ def _grid(images: np.ndarray) -> Image.Image:
 class PizzaGenerator:
     """A pizza generator checkpoint and the recipes.json it was trained with, loaded once.
 
-    ``kind`` is the model's (cvae_a, cvae_b, gan, cvae_gan); an unconditioned GAN (``conditioned``
+    ``kind`` is the model's (cvae_a, cvae_b, cvae_original, gan, cvae_gan); an unconditioned GAN (``conditioned``
     false) ignores the recipe. Not thread-safe: a caller that shares one between threads holds a lock
     around :meth:`sample`.
     """

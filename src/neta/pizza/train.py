@@ -1,4 +1,4 @@
-"""Train one pizza generator (``cvae_a``, ``cvae_b``, ``gan`` or ``cvae_gan``) on ``augmented.h5``.
+"""Train one pizza generator (``cvae_a``, ``cvae_b``, ``cvae_original``, ``gan``, ``cvae_gan``) on ``augmented.h5``.
 
 Rows at the held-out angles (:func:`neta.pizza.dataset.load_pizza_data`) are never in a training
 batch; the CVAEs' validation losses are measured on them after every epoch. Outputs of a run:
@@ -9,17 +9,17 @@ batch; the CVAEs' validation losses are measured on them after every epoch. Outp
 * a CSV, one row an epoch: ``epoch, seconds`` and the kind's :data:`LOG_COLUMNS`;
 * a PNG of those curves and ``progress.gif``, a sample grid every ``progress_every`` epochs.
 
-The steps, as the original's: a CVAE minimises reconstruction + KL. A GAN step trains the
-discriminator on a real and a generated batch, then the generator through the (frozen) discriminator
-with "real" labels. The CVAE-GAN's discriminator tells a real batch from a fake one made of
-reconstructions (first half) and prior samples (second half's recipes); its VAE step adds
+The steps, as the original's: a CVAE minimises reconstruction + KL (its weight warmed up from 0). A
+GAN step trains the discriminator on a real and a generated batch, then the generator through the
+(frozen) discriminator with "real" labels. The CVAE-GAN's discriminator tells half a batch of real
+images from as many fakes, reconstructions and prior samples; its VAE step adds
 ``adversarial_weight`` x the generator loss on those fakes. The adversarial optimisers use Adam with
 beta1 = 0.5 (the DCGAN paper's), the VAEs Adam's defaults.
 
-Cost on the default data (12,960 training images of 32 x 32, batch 64, latent 512, dense 1024, GAN
-width 4), seconds an epoch on one core / two threads of an otherwise idle 2-core machine: CVAE-A 18.6 /
-13.3, CVAE-B 18.5 / 13.7, GAN 12.8 / 8.2, CVAE-GAN 29.4 / 19.7. Two threads sharing a core with
-another job are several times slower than one, so these rules are best run one thread each.
+Cost on the default data (10,368 training images of 32 x 32, batch 64), seconds an epoch on one core
+with another training job on the other: compact CVAE-A / B 12, cvae_original (latent 512, dense 1024)
+16, DCGAN (width 8) 21, CVAE-GAN see the default run's log. Two threads sharing a core with another
+job are several times slower than one, so these rules are best run one thread each.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ VAE_TERMS = ("loss", "reconstruction", "kl")
 VAL_TERMS = tuple(f"val_{term}" for term in VAE_TERMS)
 GRID_SAMPLES = 6  # sampled columns of a progress frame
 ADVERSARIAL_BETAS = (0.5, 0.999)
+# MSGAN's weight of its diversity term. The paper's 1 made the default run's DCGAN ignore the recipe
+# (fidelity at its shuffled control), 0.1 nearly so; 0.02 keeps the recipe and draws differing pizzas.
+MODE_SEEKING = 0.02
 
 
 def _batches(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -80,9 +83,9 @@ class CVAESteps:
         self.model = model
         self.opt = _adam(model.parameters(), lr, adversarial=False, device=device)
 
-    def __call__(self, images: torch.Tensor, recipes: torch.Tensor) -> dict[str, float]:
+    def __call__(self, images: torch.Tensor, recipes: torch.Tensor, kl_weight: float) -> dict[str, float]:
         reconstruction, mu, logvar = self.model(images, recipes)
-        terms = self.model.loss_function(reconstruction, images, mu, logvar)
+        terms = self.model.loss_function(reconstruction, images, mu, logvar, kl_weight=kl_weight)
         self.opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         self.opt.step()
@@ -106,18 +109,25 @@ class _AdversarialSteps:
 
 class GANSteps(_AdversarialSteps):
     """A DCGAN step: the discriminator on a real and a generated batch, then the generator through the
-    frozen discriminator with "real" labels."""
+    frozen discriminator with "real" labels (it has no KL: ``kl_weight`` is not used).
 
-    log_columns = ("d_loss", "g_loss")
+    The generator's loss also holds MSGAN's mode-seeking term (Mao et al. 2019): a second draw of noise
+    for the first half's recipes, and ``MODE_SEEKING`` / (how far the two images are apart per unit of
+    noise apart). Not in the original: without it (and without the discriminator's minibatch spread)
+    the default run's DCGAN drew one identical pizza a recipe whatever z was."""
+
+    log_columns = ("d_loss", "g_loss", "diversity")
 
     def __init__(self, model: torch.nn.Module, lr: float, device: torch.device) -> None:
         self.model = model
         self.opt_g = _adam(model.generator.parameters(), lr, adversarial=True, device=device)
         self.opt_d = _adam(model.discriminator.parameters(), lr, adversarial=True, device=device)
 
-    def __call__(self, images: torch.Tensor, recipes: torch.Tensor) -> dict[str, float]:
+    def __call__(self, images: torch.Tensor, recipes: torch.Tensor, kl_weight: float) -> dict[str, float]:
         model = self.model
-        fake = model.sample(recipes)
+        half = images.shape[0] // 2
+        z, z_again = model.noise(images.shape[0]), model.noise(half)
+        fake = model.decode(z, recipes)
         d_loss = self._train_discriminator(lambda: model.discriminate(images, recipes),
                                            lambda: model.discriminate(fake.detach(), recipes),
                                            lambda real, fk: model.loss_function(real, fk, for_generator=False))
@@ -127,10 +137,12 @@ class GANSteps(_AdversarialSteps):
             g_loss = model.loss_function(None, model.discriminate(fake, recipes), for_generator=True)["g_loss"]
         finally:
             model.discriminator.requires_grad_(True)
+        diversity = ((fake[:half] - model.decode(z_again, recipes[:half])).abs().mean()
+                     / (z[:half] - z_again).abs().mean())
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        (g_loss + MODE_SEEKING / (diversity + 1e-5)).backward()
         self.opt_g.step()
-        return {"d_loss": d_loss, "g_loss": g_loss.item()}
+        return {"d_loss": d_loss, "g_loss": g_loss.item(), "diversity": diversity.item()}
 
 
 class CVAEGANSteps(_AdversarialSteps):
@@ -144,20 +156,21 @@ class CVAEGANSteps(_AdversarialSteps):
         self.opt_g = _adam(model.cvae.parameters(), lr, adversarial=False, device=device)
         self.opt_d = _adam(model.discriminator.parameters(), lr, adversarial=True, device=device)
 
-    def __call__(self, images: torch.Tensor, recipes: torch.Tensor) -> dict[str, float]:
+    def __call__(self, images: torch.Tensor, recipes: torch.Tensor, kl_weight: float) -> dict[str, float]:
         model = self.model
         reconstruction, mu, logvar = model(images, recipes)
-        # Half the fakes are reconstructions, half prior samples for the other half's recipes: as many fakes
-        # as real images, so the discriminator step costs what the GAN's does.
-        half = images.shape[0] // 2
-        fakes = torch.cat([reconstruction[:half], model.sample(recipes[half:])])
-        fake_recipes = recipes
-        d_loss = self._train_discriminator(lambda: model.discriminate(images, recipes),
+        # The discriminator sees half the batch a side: the first half's real images, and fakes that are
+        # reconstructions of the first quarter and prior samples for the second quarter's recipes. A full
+        # batch a side made an epoch 2.5 times a CVAE's (30 s at the default sizes on one core).
+        half, quarter = images.shape[0] // 2, images.shape[0] // 4
+        fakes = torch.cat([reconstruction[:quarter], model.sample(recipes[quarter:half])])
+        fake_recipes = recipes[:half]
+        d_loss = self._train_discriminator(lambda: model.discriminate(images[:half], recipes[:half]),
                                            lambda: model.discriminate(fakes.detach(), fake_recipes),
                                            model.discriminator_loss)
         model.discriminator.requires_grad_(False)
         try:
-            terms = model.loss_function(reconstruction, images, mu, logvar,
+            terms = model.loss_function(reconstruction, images, mu, logvar, kl_weight=kl_weight,
                                         fake_scores=model.discriminate(fakes, fake_recipes))
         finally:
             model.discriminator.requires_grad_(True)
@@ -168,7 +181,7 @@ class CVAEGANSteps(_AdversarialSteps):
 
 
 # The step class of each family of generators (GeneratorKind.section), and so each kind's log columns.
-STEPS = {"cvae": CVAESteps, "gan": GANSteps, "cvae_gan": CVAEGANSteps}
+STEPS = {"cvae": CVAESteps, "cvae_original": CVAESteps, "gan": GANSteps, "cvae_gan": CVAEGANSteps}
 LOG_COLUMNS = {kind.name: STEPS[kind.section].log_columns for kind in GENERATOR_KINDS}
 
 
@@ -205,9 +218,9 @@ def _check_inputs(data: PizzaData, recipes: dict, augmented_h5, recipes_json) ->
 
 
 def _showcase_rows(data: PizzaData, recipes: dict) -> np.ndarray:
-    """One held-out row a pizza (its first: angle 0, unmirrored), in recipes.json order."""
+    """One held-out row a pizza the generators see (its first: angle 0, unmirrored), in recipes.json order."""
     first = {}
-    for row in np.flatnonzero(data.val):
+    for row in data.seen_val_rows:
         first.setdefault(str(data.pizza_ids[row]), row)
     ordered = [first[p["pizza_id"]] for p in recipes["pizzas"] if p["pizza_id"] in first]
     return np.array(ordered[:MAX_ROWS], dtype=np.int64)
@@ -234,12 +247,18 @@ def train_pizza_model(
     architecture: dict,
     training: TrainingSettings,
     holdout_every: int,
+    holdout_pizzas: int,
+    kl_warmup_epochs: float,
     progress_every: int,
     seed: int,
     device: str,
     threads: int,
 ) -> dict:
     """Train the ``kind`` model and write its four outputs; return a summary (see the module docstring).
+
+    Rows of the ``holdout_pizzas`` unseen pizzas (:func:`neta.pizza.dataset.load_pizza_data`) and of the
+    held-out angles never reach a training batch. The KL weight of the CVAE kinds rises from 0 to 1 over
+    the first ``kl_warmup_epochs`` epochs.
 
     ``architecture``: the model keywords (:func:`neta.pizza.config.architecture_of`); ``training``: the
     kind's section of pizza.models. Deterministic on the CPU for a given ``seed`` and ``threads``.
@@ -253,7 +272,7 @@ def train_pizza_model(
     seed_everything(seed)
     dev = resolve_device(device)
 
-    data = load_pizza_data(augmented_h5, holdout_every=holdout_every)
+    data = load_pizza_data(augmented_h5, holdout_every=holdout_every, holdout_pizzas=holdout_pizzas, seed=seed)
     recipes = read_recipes(recipes_json)
     _check_inputs(data, recipes, augmented_h5, recipes_json)
     model = build_pizza_model(kind, image_size=data.size, slots=data.slots, classes=data.classes, **architecture)
@@ -261,13 +280,14 @@ def train_pizza_model(
     model.to(dev, memory_format=torch.channels_last)
     model.train()
     parameters = count_parameters(model)
-    n_train, n_val = int((~data.val).sum()), int(data.val.sum())
+    n_train, n_val = int(data.generator_rows.size), int(data.seen_val_rows.size)
     log.info("train %s: %d parameters; %d training images (%d pizzas), %d at held-out angles (every %d-th), "
-             "%dx%d; device %s, %d threads", kind, parameters, n_train, len(np.unique(data.pizza_ids)),
-             n_val, holdout_every, data.size, data.size, dev, torch.get_num_threads())
+             "pizzas never seen: %s; %dx%d; device %s, %d threads", kind, parameters, n_train,
+             len(np.unique(data.pizza_ids[data.generator_rows])), n_val, holdout_every,
+             ", ".join(data.unseen_ids) or "none", data.size, data.size, dev, torch.get_num_threads())
     steps = STEPS[family.section](model, float(training.lr), dev)
-    fit = _fit(family, model, steps, data, recipes, training=training, progress_every=progress_every, seed=seed,
-               device=dev)
+    fit = _fit(family, model, steps, data, recipes, training=training, kl_warmup_epochs=kl_warmup_epochs,
+               progress_every=progress_every, seed=seed, device=dev)
 
     history = fit.history
     seconds_per_epoch = sum(row["seconds"] for row in history) / len(history)
@@ -277,7 +297,8 @@ def train_pizza_model(
     write_gif(fit.frames, progress_gif)
     settings = {
         "epochs": int(training.epochs), "batch_size": int(training.batch_size), "lr": float(training.lr),
-        "holdout_every": int(holdout_every), "progress_every": int(progress_every), "seed": int(seed),
+        "holdout_every": int(holdout_every), "holdout_pizzas": int(holdout_pizzas), "unseen_pizzas": data.unseen_ids,
+        "kl_warmup_epochs": float(kl_warmup_epochs), "progress_every": int(progress_every), "seed": int(seed),
         "device": str(dev), "threads": int(threads), "optimizer": steps.optimizer,
         "kept_epoch": int(fit.kept_epoch), "parameters": int(parameters), "n_train": n_train, "n_val": n_val,
         "image_size": int(data.size), "seconds_per_epoch": round(seconds_per_epoch, 3),
@@ -310,7 +331,8 @@ def train_pizza_model(
 
 
 def _fit(family: GeneratorKind, model: torch.nn.Module, steps, data: PizzaData, recipes: dict, *,
-         training: TrainingSettings, progress_every: int, seed: int, device: torch.device) -> _Fit:
+         training: TrainingSettings, kl_warmup_epochs: float, progress_every: int, seed: int,
+         device: torch.device) -> _Fit:
     """The epochs: a step a batch, the epoch's mean loss terms (and validation losses where the model
     encodes), a progress frame every ``progress_every`` epochs; the model ends in eval mode with the
     weights of the kept epoch (the best validation loss where the steps rank epochs, else the last)."""
@@ -318,7 +340,7 @@ def _fit(family: GeneratorKind, model: torch.nn.Module, steps, data: PizzaData, 
     kind, section = family.name, f"pizza.models.{family.section}"
     images = torch.from_numpy(data.images).to(device)
     recipe_t = torch.from_numpy(data.recipes).to(device)
-    train_rows, val_rows = np.flatnonzero(~data.val), np.flatnonzero(data.val)
+    train_rows, val_rows = data.generator_rows, data.seen_val_rows
     val_images, val_recipes = images[val_rows], recipe_t[val_rows]
     has_val = family.has_encoder
     batch_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
@@ -328,6 +350,8 @@ def _fit(family: GeneratorKind, model: torch.nn.Module, steps, data: PizzaData, 
 
     frames, history = [], []
     best_loss, best_epoch, best_state = math.inf, epochs, None
+    warmup_steps = kl_warmup_epochs * math.ceil(train_rows.size / batch_size)
+    step = 0
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         sums: dict[str, float] = {}
@@ -335,7 +359,10 @@ def _fit(family: GeneratorKind, model: torch.nn.Module, steps, data: PizzaData, 
         for rows in tqdm(batches, desc=f"{kind} epoch {epoch}/{epochs}", file=sys.stderr, mininterval=1.0,
                          dynamic_ncols=True, leave=False):
             index = torch.from_numpy(rows).to(device)
-            terms = steps(to_float(images[index]).contiguous(memory_format=torch.channels_last), recipe_t[index])
+            kl_weight = min(1.0, step / warmup_steps) if warmup_steps else 1.0
+            terms = steps(to_float(images[index]).contiguous(memory_format=torch.channels_last), recipe_t[index],
+                          kl_weight)
+            step += 1
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value * rows.size
         row = {"epoch": epoch, "seconds": 0.0}
