@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from neta.pizza.kinds import GENERATOR_KINDS
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -208,7 +210,7 @@ def test_pizza_two_ingredients_give_an_image_from_each_generator(browser, server
     _wait_state(browser, "#pizzas")
     figures = browser.find_elements(By.CSS_SELECTOR, "#pizzas figure")
     generators = sorted(path.stem for path in (server["results"] / "pizza").glob("*.pt") if path.stem != "classifier")
-    assert len(figures) == len(generators) == 4
+    assert len(figures) == len(generators) == len(GENERATOR_KINDS) == 5
     for figure in figures:
         image = figure.find_element(By.CSS_SELECTOR, "img.pizza")
         assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 0

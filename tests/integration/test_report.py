@@ -17,6 +17,9 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
+GENERATOR_NAMES = (("cvae_a", "CVAE-A"), ("cvae_b", "CVAE-B"),
+                   ("cvae_original", "original CVAE (latent 512, dense 1024)"), ("gan", "DCGAN"),
+                   ("cvae_gan", "CVAE-GAN"))
 # Every output the workflow tags with report(): path -> (category, subcategory, words of its caption).
 TAGGED = {
     "results/hiragana/confusion.png": ("Hiragana", "Evaluation", "Confusion matrix of the hiragana CNN"),
@@ -29,9 +32,9 @@ TAGGED = {
     "results/report/boke_metrics.html": ("Boke", "Evaluation", "BLEU-1..4 and CIDEr-D"),
     "results/report/bokete_data.png": ("Boke", "Data", "What the bokete crawl found"),
     **{f"results/pizza/{model}_loss.png": ("Pizza", "Loss curves", f"Training curves of the {name} pizza")
-       for model, name in (("cvae_a", "CVAE-A"), ("cvae_b", "CVAE-B"), ("gan", "DCGAN"), ("cvae_gan", "CVAE-GAN"))},
+       for model, name in GENERATOR_NAMES},
     **{f"results/pizza/{model}_progress.gif": ("Pizza", "Training progress", f"How the samples of the {name} pizza")
-       for model, name in (("cvae_a", "CVAE-A"), ("cvae_b", "CVAE-B"), ("gan", "DCGAN"), ("cvae_gan", "CVAE-GAN"))},
+       for model, name in GENERATOR_NAMES},
     "results/pizza/samples/reconstructions.png": ("Pizza", "Samples", "each CVAE's reconstruction"),
     "results/pizza/samples/style_transfer.png": ("Pizza", "Samples", "decoded with every pizza's recipe"),
     "results/pizza/samples/one_ingredient.png": ("Pizza", "Samples", "One-ingredient pizzas"),
