@@ -263,6 +263,7 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     ("pizza.models.holdout_pizzas", 2, ["train_cvae", "train_cvae_original", "train_gan", "train_cvae_gan",
                                         "evaluate_pizza"]),
     ("pizza.models.samples_per_recipe", 3, ["evaluate_pizza"]),
+    ("pizza.models.kid_images", 50, ["evaluate_pizza"]),
     ("pizza.models.holdout_every", 5, ["train_cvae", "train_cvae_original", "train_gan", "train_cvae_gan",
                                        "train_ingredient_classifier"]),
     ("seed", 1, ["synthetic_etl", "synthetic_etl_heldout", "convert_etl_heldout", "bokete_snapshot", "convert_etl",

@@ -239,7 +239,7 @@ def evaluated(data, judge, models):
     out = data["root"] / "eval"
     metrics = evaluate_pizza(models, judge[0], data["h5"], data["json"], metrics_out=out / "metrics.json",
                              samples_dir=out / "samples", holdout_every=HOLDOUT, holdout_pizzas=UNSEEN,
-                             samples_per_recipe=5, seed=0, device="cpu", threads=2)
+                             samples_per_recipe=5, kid_images=1000, seed=0, device="cpu", threads=2)
     return out, metrics
 
 
@@ -304,7 +304,8 @@ def test_evaluation_is_repeatable(data, judge, models, evaluated):
     again = evaluate_pizza({"cvae_a": models["cvae_a"]}, judge[0], data["h5"], data["json"],
                            metrics_out=data["root"] / "again" / "metrics.json",
                            samples_dir=data["root"] / "again" / "samples", holdout_every=HOLDOUT,
-                           holdout_pizzas=UNSEEN, samples_per_recipe=5, seed=0, device="cpu", threads=2)
+                           holdout_pizzas=UNSEEN, samples_per_recipe=5, kid_images=1000, seed=0, device="cpu",
+                           threads=2)
     keys = ("fidelity_f1", "shuffled_f1", "val_loss", "val_kl", "kid", "pose_r2", "unseen_fidelity_f1")
     assert {k: again["models"]["cvae_a"][k] for k in keys} == {k: first["models"]["cvae_a"][k] for k in keys}
     with Image.open(data["root"] / "again" / "samples" / "gan_samples.png") as image:
@@ -315,8 +316,8 @@ def test_a_judge_with_other_held_out_angles_is_refused(data, judge, models):
     with pytest.raises(NetaError, match="holdout_every"):
         evaluate_pizza({"cvae_a": models["cvae_a"]}, judge[0], data["h5"], data["json"],
                        metrics_out=data["root"] / "bad" / "metrics.json", samples_dir=data["root"] / "bad",
-                       holdout_every=HOLDOUT + 1, holdout_pizzas=UNSEEN, samples_per_recipe=2, seed=0, device="cpu",
-                       threads=2)
+                       holdout_every=HOLDOUT + 1, holdout_pizzas=UNSEEN, samples_per_recipe=2, kid_images=1000,
+                       seed=0, device="cpu", threads=2)
     assert not (data["root"] / "bad" / "metrics.json").exists()
 
 

@@ -112,7 +112,8 @@ def test_64_pixel_pizzas_train_and_evaluate_end_to_end(tmp_path):
     assert summary["image_size"] == 64
     metrics = evaluate_pizza({"cvae_a": model}, judge, data["augmented_h5"], data["recipes_json"],
                              metrics_out=tmp_path / "metrics.json", samples_dir=tmp_path / "samples", holdout_pizzas=1,
-                             samples_per_recipe=2, **{**common, "threads": 2})
+                             samples_per_recipe=2, kid_images=50, **{**common, "threads": 2})
+    assert metrics["kid_images"] == min(50, metrics["n_val"])
     entry = metrics["models"]["cvae_a"]
     assert metrics["image_size"] == 64 and entry["kl"] >= 0 and entry["kid_std"] >= 0
     assert entry["unseen_fidelity_f1"] is not None

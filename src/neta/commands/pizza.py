@@ -26,7 +26,7 @@ TRAIN_KEYS = {
 }
 CLASSIFIER_KEYS = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.classifier")
 EVALUATE_KEYS = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.holdout_pizzas",
-                 f"{_MODELS}.samples_per_recipe")
+                 f"{_MODELS}.kid_images", f"{_MODELS}.samples_per_recipe")
 GENERATE_KEYS = ("seed", "device")
 
 
@@ -128,7 +128,7 @@ def cmd_pizza_evaluate(args) -> int:
     summary = evaluate_pizza(
         named, args.classifier, args.augmented, args.recipes, metrics_out=args.metrics, samples_dir=args.samples,
         holdout_every=models["holdout_every"], holdout_pizzas=models["holdout_pizzas"],
-        samples_per_recipe=models["samples_per_recipe"],
+        kid_images=models["kid_images"], samples_per_recipe=models["samples_per_recipe"],
         seed=settings["seed"], device=settings["device"], threads=args.threads,
     )
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))

@@ -12,10 +12,11 @@ held-out images bounds the scale from above.
 
 For the models that encode (:mod:`neta.pizza.quality`): KL and active latent dimensions on the held-out
 angles, how well a linear map of the code finds the pose (``pose_r2``), and the reconstruction error
-over that of the per-recipe mean image (``recon_vs_mean``). For every model, KID between 1,000 real
-held-out images and one sample for each of their recipes, on MobileNetV2 pooled features; the
-per-recipe mean images get the same KID as a baseline. With 20 pizzas, an absolute FID or KID says
-little on its own: read it against the baseline and between models.
+over that of the per-recipe mean image (``recon_vs_mean``). For every model, KID between
+``kid_images`` (1,000 in the default run) real held-out images and one sample for each of their
+recipes, on MobileNetV2 pooled features; the per-recipe mean images get the same KID as a baseline.
+With 20 pizzas, an absolute FID or KID says little on its own: read it against the baseline and
+between models.
 
 ``metrics.json``::
 
@@ -68,7 +69,7 @@ from neta.pizza.judge import (
 )
 from neta.pizza.kinds import generator_kind
 from neta.pizza.models import count_parameters, gaussian_kl
-from neta.pizza.quality import FEATURE_SIZE, KID_SIZE, active_dims, image_features, kid, pose_r2
+from neta.pizza.quality import FEATURE_SIZE, active_dims, image_features, kid, pose_r2
 from neta.pizza.recipes import read_recipes
 
 log = logging.getLogger(__name__)
@@ -277,8 +278,12 @@ def evaluate_pizza(
     seed: int,
     device: str,
     threads: int,
+    kid_images: int,
 ) -> dict:
-    """Score every model (name -> checkpoint path), write ``metrics_out`` and the grids in ``samples_dir``."""
+    """Score every model (name -> checkpoint path), write ``metrics_out`` and the grids in ``samples_dir``.
+
+    ``kid_images``: the real held-out images the KID compares (at most all of them), and one sample a model
+    for each."""
     started = time.perf_counter()
     if not models:
         raise NetaError("evaluate_pizza: no model to evaluate; give at least one checkpoint")
@@ -302,7 +307,7 @@ def evaluate_pizza(
 
     means = mean_images(data)
     network = build_extractor(KID_BACKBONE, "pooled", weights_file=None)[0].to(dev)
-    kid_rows = np.sort(np.random.default_rng(seed).choice(data.seen_val_rows, min(KID_SIZE, data.seen_val_rows.size),
+    kid_rows = np.sort(np.random.default_rng(seed).choice(data.seen_val_rows, min(kid_images, data.seen_val_rows.size),
                                                           replace=False))
     real_features = image_features(network, data.images[kid_rows], device=dev)
     mean_of_row = np.stack([means[p] for p in data.pizza_ids[kid_rows]])
