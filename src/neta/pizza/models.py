@@ -65,7 +65,36 @@ def _stages(image_size: int) -> int:
     return stages
 
 
-class PizzaCVAE(nn.Module):
+class _GaussianCVAE(nn.Module):
+    """What both CVAEs share given their ``encode``, ``decode`` and ``latent``: the reparameterised draw
+    from q(z | x), the forward pass, the reconstruction through mu and samples of the prior."""
+
+    latent: int
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+        eps = _noise(tuple(mu.shape), mu.device, generator, uniform=False)
+        return mu + eps * torch.exp(0.5 * logvar)
+
+    def forward(self, images: torch.Tensor, recipes: torch.Tensor, *,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(reconstruction, mu, logvar), z drawn from q (``generator`` makes the draw repeatable)."""
+        mu, logvar = self.encode(images, recipes)
+        return self.decode(self.reparameterize(mu, logvar, generator), recipes), mu, logvar
+
+    def generate(self, images: torch.Tensor, recipes: torch.Tensor) -> torch.Tensor:
+        """The reconstruction through mu (no noise): ``images`` seen as the pizza of ``recipes``."""
+        mu, _ = self.encode(images, recipes)
+        return self.decode(mu, recipes)
+
+    def sample(self, recipes: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One image a recipe from z ~ N(0, I)."""
+        device = next(self.parameters()).device
+        z = _noise((recipes.shape[0], self.latent), device, generator, uniform=False)
+        return self.decode(z, recipes)
+
+
+class PizzaCVAE(_GaussianCVAE):
     """The compact conditional VAE of the default run (kinds ``cvae_a``, ``cvae_b`` and the CVAE-GAN's).
 
     Encoder: stride-2 4x4 convolutions (``width``, 2 ``width``, 4 ``width``, ... channels, LeakyReLU) down
@@ -143,28 +172,6 @@ class PizzaCVAE(nn.Module):
             h = F.leaky_relu(norm(up(h)) * (1 + scale) + shift, 0.2)
         return torch.sigmoid(self.out(h))
 
-    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
-        eps = _noise(tuple(mu.shape), mu.device, generator, uniform=False)
-        return mu + eps * torch.exp(0.5 * logvar)
-
-    def forward(self, images: torch.Tensor, recipes: torch.Tensor, *,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(reconstruction, mu, logvar), z drawn from q (``generator`` makes the draw repeatable)."""
-        mu, logvar = self.encode(images, recipes)
-        return self.decode(self.reparameterize(mu, logvar, generator), recipes), mu, logvar
-
-    def generate(self, images: torch.Tensor, recipes: torch.Tensor) -> torch.Tensor:
-        """The reconstruction through mu (no noise): ``images`` seen as the pizza of ``recipes``."""
-        mu, _ = self.encode(images, recipes)
-        return self.decode(mu, recipes)
-
-    def sample(self, recipes: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One image a recipe from z ~ N(0, I)."""
-        device = next(self.parameters()).device
-        z = _noise((recipes.shape[0], self.latent), device, generator, uniform=False)
-        return self.decode(z, recipes)
-
     def loss_function(self, reconstruction: torch.Tensor, images: torch.Tensor, mu: torch.Tensor,
                       logvar: torch.Tensor, *, kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
         """``{"loss", "reconstruction", "kl"}``, each a mean over the batch: the squared error summed over
@@ -175,7 +182,7 @@ class PizzaCVAE(nn.Module):
         return {"loss": rec + kl_weight * kl, "reconstruction": rec, "kl": kl}
 
 
-class OriginalPizzaCVAE(nn.Module):
+class OriginalPizzaCVAE(_GaussianCVAE):
     """The original's conditional VAE (kind ``cvae_original``, the reproduction): conv encoder, latent
     Gaussian, conv decoder, both sides given the recipe.
 
@@ -242,28 +249,6 @@ class OriginalPizzaCVAE(nn.Module):
         h = F.interpolate(F.relu(self.dec_conv1(h)), scale_factor=2, mode="nearest")
         h = F.interpolate(F.relu(self.dec_conv2(h)), scale_factor=2, mode="nearest")
         return torch.sigmoid(self.dec_conv3(h))
-
-    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
-        eps = _noise(tuple(mu.shape), mu.device, generator, uniform=False)
-        return mu + eps * torch.exp(0.5 * logvar)
-
-    def forward(self, images: torch.Tensor, recipes: torch.Tensor, *,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(reconstruction, mu, logvar), z drawn from q (``generator`` makes the draw repeatable)."""
-        mu, logvar = self.encode(images, recipes)
-        return self.decode(self.reparameterize(mu, logvar, generator), recipes), mu, logvar
-
-    def generate(self, images: torch.Tensor, recipes: torch.Tensor) -> torch.Tensor:
-        """The reconstruction through mu (no noise): ``images`` seen as the pizza of ``recipes``."""
-        mu, _ = self.encode(images, recipes)
-        return self.decode(mu, recipes)
-
-    def sample(self, recipes: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One image a recipe from z ~ N(0, I)."""
-        device = next(self.parameters()).device
-        z = _noise((recipes.shape[0], self.latent), device, generator, uniform=False)
-        return self.decode(z, recipes)
 
     def loss_function(self, reconstruction: torch.Tensor, images: torch.Tensor, mu: torch.Tensor,
                       logvar: torch.Tensor, *, kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
