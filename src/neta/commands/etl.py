@@ -12,27 +12,38 @@ log = logging.getLogger("neta")
 
 # The config parts each command reads (its rule passes exactly these as --settings).
 SYNTH_KEYS = ("seed", "hiragana.synth")
-CONVERT_KEYS = ("seed", "hiragana.size", "hiragana.classes", "hiragana.split")
+CONVERT_KEYS = ("seed", "hiragana.size", "hiragana.classes", "hiragana.split", "hiragana.normalise")
 FORMATS_HELP = "ETL8G, ETL9G, ETL8B2, ETL9B, ETL1, ETL6 or ETL7"
 
 
 def cmd_etl_synth(args) -> int:
     from neta.atomic import atomic_dir
     from neta.hiragana.etl.synth import HELDOUT_WRITER_BASE, check_families, synth_etl, training_families
+    from neta.hiragana.etl.synth.handfonts import check_fonts, font_names, fonts_dir, training_fonts, usable_fonts
 
     settings = read_settings(args)
     synth = settings["hiragana"]["synth"]
+    heldout_fonts = check_fonts(synth["heldout_fonts"], "hiragana.synth.heldout_fonts")
     if args.heldout_styles:
         # writers of the held-out families only, with ids no training set uses
         families = check_families(synth["heldout_families"], "hiragana.synth.heldout_families")
+        if "font" in families:
+            fonts = font_names()  # no font writer trains, so every font is unseen
+        else:
+            # font writers of the held-out fonts: unseen hands, beside the unseen pens
+            fonts = heldout_fonts
+            if usable_fonts(fonts, fonts_dir()):
+                families = (*families, "font")
         if not families:
-            raise NetaError("--heldout-styles: hiragana.synth.heldout_families is empty; name at least one family")
+            raise NetaError("--heldout-styles: hiragana.synth.heldout_families is empty and no held-out font is "
+                            "installed; name at least one family")
         writers, first = synth["heldout_writers"], HELDOUT_WRITER_BASE
     else:
         families, writers, first = training_families(synth["heldout_families"]), synth["writers"], 0
+        fonts = training_fonts(heldout_fonts)
     with atomic_dir(args.out) as tmp:
         paths = synth_etl(tmp, fmt=args.format, writers=writers, seed=settings["seed"], families=families,
-                          first_writer=first)
+                          first_writer=first, fonts=fonts)
     log.info("wrote %d synthetic %s files (%s) to %s", len(paths), args.format, ", ".join(families), args.out)
     return 0
 
@@ -50,8 +61,22 @@ def cmd_etl_convert(args) -> int:
         classes=hiragana["classes"],
         test_fraction=hiragana["split"]["test_fraction"],
         seed=settings["seed"],
+        normalise=hiragana["normalise"],
+        workers=args.threads,
     )
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
+def cmd_etl_relayout(args) -> int:
+    from neta.hiragana.dataset import load_etl_split
+    from neta.hiragana.etl.relayout import write_layouts
+
+    writers = None
+    if args.writers_of:
+        writers = set(load_etl_split(args.writers_of, args.split).writers.tolist())
+    summary = write_layouts(args.input, args.format, args.out, writers=writers)
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True))
     return 0
 
 
@@ -68,7 +93,8 @@ def register(commands, verbs) -> None:
         "--heldout-styles",
         action="store_true",
         help="write the held-out-style set instead: hiragana.synth.heldout_writers writers of the "
-        "hiragana.synth.heldout_families only (training sets never use those families)",
+        "hiragana.synth.heldout_families and font writers of the hiragana.synth.heldout_fonts only "
+        "(training sets never use those families or fonts)",
     )
     add_settings_options(synth, SYNTH_KEYS)
     synth.set_defaults(handler=cmd_etl_synth)
@@ -77,5 +103,17 @@ def register(commands, verbs) -> None:
     convert.add_argument("--format", required=True, help=f"format of the files in --input ({FORMATS_HELP})")
     convert.add_argument("--input", required=True, help="directory holding the ETL files")
     convert.add_argument("--out", required=True, help="HDF5 file to write")
+    convert.add_argument("--threads", type=int, default=1, help="processes normalising the records (speed only)")
     add_settings_options(convert, CONVERT_KEYS)
     convert.set_defaults(handler=cmd_etl_convert)
+
+    relayout = sub.add_parser(
+        "relayout",
+        help="write the hiragana of ETL files again as ETL8G and ETL8B2 records and as pictures (test proxies)",
+    )
+    relayout.add_argument("--format", required=True, help=f"format of the files in --input ({FORMATS_HELP})")
+    relayout.add_argument("--input", required=True, help="directory holding the ETL files")
+    relayout.add_argument("--out", required=True, help="directory to create (replaced atomically)")
+    relayout.add_argument("--writers-of", default=None, help="etl_28.h5: keep only the writers of its --split")
+    relayout.add_argument("--split", default="test", choices=("train", "test"), help="which split's writers")
+    relayout.set_defaults(handler=cmd_etl_relayout)

@@ -12,7 +12,7 @@ log = logging.getLogger("neta")
 # The config parts each command reads (its rule passes exactly these as --settings).
 TRAIN_KEYS = ("seed", "device", "hiragana.train", "hiragana.baseline", "hiragana.augment")
 REPORT_KEYS = ("device",)
-EVAL_KEYS = ("device", "hiragana.size")
+EVAL_KEYS = ("device",)
 PREDICT_KEYS = ("device",)
 
 
@@ -50,22 +50,18 @@ def cmd_hiragana_report(args) -> int:
         errors_path=args.errors,
         device=settings["device"],
         heldout_path=args.heldout_etl,
+        layouts=dict(args.layouts),
+        workers=args.threads,
     )
     log.info("CNN test accuracy %.4f, baseline %.4f", metrics["cnn"]["accuracy"], metrics["baseline"]["accuracy"])
     return 0
 
 
 def cmd_hiragana_eval(args) -> int:
-    from neta.hiragana.etl.convert import preprocess
-    from neta.hiragana.etl.formats import get_format
-    from neta.hiragana.etl.reader import read_etl_dir
-    from neta.hiragana.evaluate import evaluate_arrays, model_classes
+    from neta.hiragana.evaluate import evaluate_etl_dir
 
     settings = read_settings(args)
-    fmt = get_format(args.format)
-    records = read_etl_dir(args.etl_dir, fmt, model_classes(args.model))
-    images = preprocess(records.images, fmt.bits, size=settings["hiragana"]["size"])
-    metrics = evaluate_arrays(args.model, images, records.chars, device=settings["device"])
+    metrics = evaluate_etl_dir(args.model, args.etl_dir, args.format, device=settings["device"])
     print(json.dumps(metrics, ensure_ascii=False, sort_keys=True, indent=2))
     return 0
 
@@ -102,6 +98,14 @@ def register(commands, verbs) -> None:
         default=None,
         help="etl_28.h5 of held-out style families (`neta etl synth --heldout-styles`, then convert): "
         "adds heldout_style_accuracy to metrics.json",
+    )
+    report.add_argument(
+        "--layouts",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "DIR"),
+        help="a writer set written by `neta etl relayout`, scored in every layout (repeatable)",
     )
     report.add_argument("--threads", type=int, default=1, help="CPU threads (the rule's threads:)")
     add_settings_options(report, REPORT_KEYS)

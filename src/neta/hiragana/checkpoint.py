@@ -10,6 +10,7 @@ in file order:
 ``arch``                 ``{"cnn": {...}, "baseline": {...}}``: the constructor keywords of each model
 ``classes``              the characters, in label order
 ``size``                 side of the square input images
+``normalise``            how an ETL record was turned into an input (:data:`~neta.hiragana.normalise.NORMALISATIONS`)
 ``params``               the training parameters (the stage's config values, device, threads, optimisers)
 ``history``              CNN training curve: ``step``, ``loss``, ``accuracy``, ``lr``, ``keep_prob`` lists
 ``baseline_history``     the same for the baseline
@@ -45,6 +46,7 @@ class LoadedModels:
     classes: list[str]
     size: int
     checkpoint: dict
+    normalise: str  # checkpoints written before hiragana.normalise existed: "cell"
 
 
 def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -58,6 +60,7 @@ def save_checkpoint(
     baseline: SoftmaxRegression,
     classes: Sequence[str],
     size: int,
+    normalise: str,
     params: Mapping,
     history: Mapping,
     baseline_history: Mapping,
@@ -70,6 +73,7 @@ def save_checkpoint(
         "arch": {"cnn": dict(cnn.arch), "baseline": dict(baseline.arch)},
         "classes": list(classes),
         "size": int(size),
+        "normalise": str(normalise),
         "params": params,
         "history": history,
         "baseline_history": baseline_history,
@@ -111,4 +115,5 @@ def load_models(path: str | os.PathLike, device: torch.device | str = "cpu") -> 
         raise NetaError(f"{path}: weights do not match the stored architecture ({exc}); retrain") from exc
     cnn.to(device).eval()
     baseline.to(device).eval()
-    return LoadedModels(cnn, baseline, list(checkpoint["classes"]), int(checkpoint["size"]), checkpoint)
+    return LoadedModels(cnn, baseline, list(checkpoint["classes"]), int(checkpoint["size"]), checkpoint,
+                        str(checkpoint.get("normalise", "cell")))

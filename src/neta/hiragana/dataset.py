@@ -21,6 +21,7 @@ class EtlSplit:
     writers: np.ndarray  # (N,)
     classes: list[str]
     all_writers_by_split: dict[str, set]  # writer ids of every split, to check they are disjoint
+    normalise: str  # how the records were normalised (hiragana.normalise); files before it: "cell"
 
     @property
     def size(self) -> int:
@@ -31,7 +32,7 @@ def load_etl_split(path: str | os.PathLike, split: str) -> EtlSplit:
     """The ``split`` ("train" or "test") rows of ``path``, checked for the shapes the models expect."""
     if split not in SPLIT_CODES:
         raise ValueError(f"split must be one of {sorted(SPLIT_CODES)}, got {split!r}")
-    data, _ = read_h5(path, ["images", "labels", "writers", "classes", "split"])
+    data, attrs = read_h5(path, ["images", "labels", "writers", "classes", "split"])
     images, labels, writers, classes, splits = (
         data["images"], data["labels"], data["writers"], data["classes"], data["split"]
     )
@@ -63,6 +64,7 @@ def load_etl_split(path: str | os.PathLike, split: str) -> EtlSplit:
         all_writers_by_split={
             name: set(np.unique(writers[splits == code]).tolist()) for name, code in SPLIT_CODES.items()
         },
+        normalise=str(attrs.get("normalise", "cell")),
     )
 
 

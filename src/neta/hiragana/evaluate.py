@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from neta.atomic import write_json
 from neta.device import resolve_device
@@ -21,7 +25,8 @@ from neta.hiragana.model import predict
 
 log = logging.getLogger(__name__)
 
-__all__ = ["evaluate_hiragana", "evaluate_arrays", "model_classes", "score_heldout_styles"]
+__all__ = ["evaluate_arrays", "evaluate_etl_dir", "evaluate_hiragana", "model_classes", "score_heldout_styles",
+           "voicing_errors"]
 
 MAX_ERRORS_SHOWN = 60
 MOST_CONFUSED_SHOWN = 10
@@ -81,6 +86,47 @@ def _most_confused(confusion: np.ndarray, classes: list[str]) -> list[dict]:
     ]
 
 
+def voiced_twins(classes: list[str]) -> dict[int, set[int]]:
+    """Class index of each base character -> indices of its voiced and semi-voiced twins among ``classes``."""
+    index = {c: i for i, c in enumerate(classes)}
+    twins: dict[int, set[int]] = {}
+    for char, i in index.items():
+        for mark in ("\u3099", "\u309a"):
+            twin = unicodedata.normalize("NFC", char + mark)
+            if len(twin) == 1 and twin in index:
+                twins.setdefault(i, set()).add(index[twin])
+    return twins
+
+
+def voicing_errors(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
+    """How often the model writes a voicing mark that is not there, or reads one mark as the other.
+
+    ``phantom_dakuten_rate``: of the samples of base characters that have a voiced twin (て, か, は,
+    ...), the share read as that twin (で, が, ば or ぱ). ``mark_swap_rate``: of the samples with a
+    mark, the share read as the same base with the other mark (ぱ as ば, ば as ぱ).
+    """
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    twins = voiced_twins(classes)
+    base = np.isin(labels, list(twins))
+    phantom = np.array([p in twins.get(t, ()) for t, p in zip(labels.tolist(), predicted.tolist(), strict=True)],
+                       dtype=bool)
+    marked_twins = {}  # a marked character -> the base's other marked form
+    for group in twins.values():
+        for a in group:
+            marked_twins[a] = group - {a}
+    marked = np.isin(labels, list(marked_twins))
+    swap = np.array([p in marked_twins.get(t, ()) for t, p in zip(labels.tolist(), predicted.tolist(), strict=True)],
+                    dtype=bool)
+    return {
+        "phantom_dakuten_rate": round(float(phantom.sum() / base.sum()), 6) if base.any() else None,
+        "n_phantom_dakuten": int(phantom.sum()),
+        "n_base_with_twin": int(base.sum()),
+        "mark_swap_rate": round(float(swap.sum() / marked.sum()), 6) if marked.any() else None,
+        "n_mark_swap": int(swap.sum()),
+        "n_marked": int(marked.sum()),
+    }
+
+
 def _score(models: LoadedModels, images: np.ndarray, labels: np.ndarray, device: torch.device) -> dict:
     """Predictions of both models and the metrics derived from them."""
     x = to_float_batch(images).to(device)
@@ -108,7 +154,8 @@ def _score(models: LoadedModels, images: np.ndarray, labels: np.ndarray, device:
     cnn_acc = float(cnn_right.mean())
     base_acc = float(base_right.mean())
     metrics = {
-        "cnn": {"accuracy": round(cnn_acc, 6), "n_correct": int(cnn_right.sum())},
+        "cnn": {"accuracy": round(cnn_acc, 6), "n_correct": int(cnn_right.sum()),
+                **voicing_errors(labels, cnn_pred, classes)},
         "baseline": {"accuracy": round(base_acc, 6), "n_correct": int(base_right.sum())},
         "margin_points": round(100.0 * (cnn_acc - base_acc), 3),
         "n_test": n,
@@ -142,7 +189,7 @@ def score_heldout_styles(models: LoadedModels, etl_path: str | os.PathLike, devi
         "etl": str(etl_path),
         "n_images": int(labels.size),
         "n_writers": int(np.unique(writers).size),
-        "cnn": {"accuracy": scored["cnn"]["accuracy"], "most_confused": scored["most_confused"]},
+        "cnn": {**scored["cnn"], "most_confused": scored["most_confused"]},
         "baseline": {"accuracy": scored["baseline"]["accuracy"], "most_confused": scored["baseline_most_confused"]},
         "per_class": scored["per_class"],
     }
@@ -174,6 +221,81 @@ def evaluate_arrays(
     return metrics
 
 
+def evaluate_etl_dir(
+    model_path: str | os.PathLike, etl_dir: str | os.PathLike, fmt_name: str, *, device: str, workers: int = 1
+) -> dict:
+    """`neta hiragana eval`: metrics of the model on every record of its classes in ``etl_dir``.
+
+    Records are normalised as the model's training records were (the checkpoint's ``normalise``).
+    """
+    from neta.hiragana.etl.formats import get_format
+    from neta.hiragana.etl.reader import read_etl_dir
+    from neta.hiragana.normalise import normalise_records
+
+    fmt = get_format(fmt_name)
+    models = load_models(model_path, "cpu")
+    records = read_etl_dir(etl_dir, fmt, models.classes)
+    if len(records) == 0:
+        raise NetaError(f"{etl_dir}: no {fmt.name} record of the model's {len(models.classes)} classes")
+    names = [f"{etl_dir}: {fmt.name} record {i} ({c})" for i, c in enumerate(records.chars)]
+    images = normalise_records(records.images, fmt.bits, models.size, models.normalise, names=names, workers=workers)
+    metrics = evaluate_arrays(model_path, images, records.chars, writers=records.writers, device=device)
+    metrics.update({"etl_dir": str(etl_dir), "format": fmt.name, "normalise": models.normalise})
+    return metrics
+
+
+def _brief(scored: dict) -> dict:
+    """The headline of a metrics dict: accuracy, voicing errors, most confused pairs."""
+    cnn = scored["cnn"]
+    keys = ("accuracy", "phantom_dakuten_rate", "n_phantom_dakuten", "n_base_with_twin", "mark_swap_rate")
+    return {"n": scored["n_test"], **{k: cnn[k] for k in keys}, "most_confused": scored["most_confused"][:5]}
+
+
+def _prepare_many(paths: list[Path], size: int, normalise: str, workers: int) -> np.ndarray:
+    from neta.hiragana.predict import prepare_image
+
+    sizes, methods = [size] * len(paths), [normalise] * len(paths)
+    # a picture's products are tiny: BLAS threads only cost time (see neta.hiragana.normalise)
+    if workers <= 1:
+        with threadpool_limits(1):
+            return np.stack(list(map(prepare_image, paths, sizes, methods)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=threadpool_limits, initargs=(1,)) as pool:
+        return np.stack(list(pool.map(prepare_image, paths, sizes, methods, chunksize=64)))
+
+
+def score_layouts(model_path: str | os.PathLike, layout_dir: str | os.PathLike, *, device: str, workers: int = 1
+                  ) -> dict:
+    """One writer set (``neta etl relayout``) scored in each ETL layout through ``neta hiragana eval``
+    and as pictures through ``neta hiragana predict``'s preparation and model."""
+    from neta.hiragana.etl.relayout import PICTURE_SETS, read_picture_labels
+    from neta.hiragana.predict import HiraganaPredictor
+
+    layout_dir = Path(layout_dir)
+    out = {}
+    for fmt in ("ETL8G", "ETL8B2"):
+        if (layout_dir / fmt).is_dir() and any((layout_dir / fmt).iterdir()):  # no ETL8G copy of B-type input
+            out[f"{fmt}_eval"] = _brief(evaluate_etl_dir(model_path, layout_dir / fmt, fmt, device=device,
+                                                         workers=workers))
+    predictor = HiraganaPredictor(model_path, device=device)
+    # as eval does with records: pictures of characters outside the model's classes are not scored
+    rows = [row for row in read_picture_labels(layout_dir / "pictures") if row[1] in predictor.classes]
+    labels = _label_indices(np.array([char for _, char, _ in rows]), predictor.classes, str(layout_dir))
+    index = {c: i for i, c in enumerate(predictor.classes)}
+    for name in PICTURE_SETS:
+        images = _prepare_many([layout_dir / "pictures" / name / file for file, _, _ in rows], predictor.size,
+                               predictor.models.normalise, workers)
+        predicted = np.array([index[top[0]["char"]] for top in predictor.predict_prepared(images, top=1)])
+        confusion = _confusion(labels, predicted, len(predictor.classes))
+        out[f"pictures_{name}_predict"] = {
+            "n": int(labels.size),
+            "accuracy": round(float((predicted == labels).mean()), 6),
+            **{k: v for k, v in voicing_errors(labels, predicted, predictor.classes).items()
+               if k in ("phantom_dakuten_rate", "n_phantom_dakuten", "n_base_with_twin", "mark_swap_rate")},
+            "most_confused": _most_confused(confusion, predictor.classes)[:5],
+        }
+    return out
+
+
 def evaluate_hiragana(
     model_path: str | os.PathLike,
     etl_path: str | os.PathLike,
@@ -184,12 +306,16 @@ def evaluate_hiragana(
     errors_path: str | os.PathLike,
     device: str,
     heldout_path: str | os.PathLike | None = None,
+    layouts: Mapping[str, str | os.PathLike] | None = None,
+    workers: int = 1,
 ) -> dict:
     """Score both models on the writer-disjoint test split of ``etl_path``; write metrics and figures.
 
     With ``heldout_path`` (an ``etl_28.h5`` of held-out style families) the metrics also hold
     ``heldout_style`` (accuracy and most confused pairs of both models) and each model's
-    ``heldout_style_accuracy`` beside its in-distribution ``accuracy``.
+    ``heldout_style_accuracy`` beside its in-distribution ``accuracy``. ``layouts`` (a name such as
+    "test" or "heldout_style" -> a ``neta etl relayout`` directory) adds ``layouts``: each writer set
+    scored in every ETL layout through eval and as pictures through predict.
     """
     started = time.perf_counter()
     dev = resolve_device(device)
@@ -227,6 +353,12 @@ def evaluate_hiragana(
             heldout_path, heldout["cnn"]["accuracy"], heldout["baseline"]["accuracy"],
             heldout["n_images"], heldout["n_writers"],
         )
+    if layouts:
+        metrics["layouts"] = {name: score_layouts(model_path, path, device=device, workers=workers)
+                              for name, path in layouts.items()}
+        for name, scored_layouts in metrics["layouts"].items():
+            log.info("layouts of %s: %s", name,
+                     ", ".join(f"{path} {s['accuracy']:.4f}" for path, s in scored_layouts.items()))
     write_json(metrics_path, metrics)
 
     classes = models.classes

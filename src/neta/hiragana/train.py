@@ -104,6 +104,7 @@ class TrainSplit:
     classes: list[str]
     size: int
     n_writers: int
+    normalise: str
 
 
 def read_train_split(etl_path: str | os.PathLike, dev: torch.device) -> TrainSplit:
@@ -114,6 +115,7 @@ def read_train_split(etl_path: str | os.PathLike, dev: torch.device) -> TrainSpl
         classes=data.classes,
         size=data.size,
         n_writers=len(np.unique(data.writers)),
+        normalise=data.normalise,
     )
     log.info(
         "read %s: %d train images of %dx%d from %d writers, %d classes; device %s, %d threads",
@@ -255,6 +257,7 @@ def write_checkpoint(
         baseline=baseline,
         classes=data.classes,
         size=data.size,
+        normalise=data.normalise,
         params=params,
         history=histories[0],
         baseline_history=histories[1],

@@ -1,12 +1,7 @@
 """ETL files -> ``etl_28.h5``: small ink-high images of the hiragana classes, split by writer.
 
-Downscaling is exact area averaging: each output pixel is the mean of the input area it covers,
-with fractional weights at the edges, because 128 x 127 -> 28 x 28 is no integer ratio (PIL's BOX
-filter rounds those edges instead). Area averaging keeps thin 4-bit strokes as grey mass where point
-sampling would drop them. It is separable, ``Wy @ image @ Wx.T`` with two small weight matrices, and
-runs on chunks of 2048 images as two plain matrix products (BLAS, all cores): measured faster here
-than per-image products, than ``torch.matmul``, than a running-sum formulation and than exploiting
-the block-diagonal structure.
+Each record is normalised by :func:`neta.hiragana.normalise.normalise_records` (``hiragana.normalise``:
+cropped to its ink and framed as a picture is, or the seed's whole-cell resize).
 """
 
 from __future__ import annotations
@@ -24,53 +19,9 @@ from neta.h5io import hash_inputs, write_h5
 from neta.hiragana.etl.formats import get_format
 from neta.hiragana.etl.jis import hiragana_classes
 from neta.hiragana.etl.reader import list_etl_files, read_etl_dir
+from neta.hiragana.normalise import normalise_records
 
 log = logging.getLogger(__name__)
-
-_CHUNK = 2048  # images per step: ~130 MB of float32 at 128 x 127, so memory stays bounded
-
-
-def area_weights(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) matrix whose row i averages input cells [i*n_in/n_out, (i+1)*n_in/n_out)."""
-    edges = np.arange(n_out + 1) * (n_in / n_out)
-    cells = np.arange(n_in)
-    lo = np.maximum(edges[:-1, None], cells[None, :])
-    hi = np.minimum(edges[1:, None], cells[None, :] + 1)
-    overlap = np.clip(hi - lo, 0, None)
-    return (overlap / overlap.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
-def _area_reduce_rows(values: np.ndarray, n_out: int) -> np.ndarray:
-    """Area-average each row of a (M, n_in) float32 array to n_out bins with one dense GEMM.
-
-    (The matrix is block-diagonal when gcd(n_in, n_out) > 1, but the skinny blocked product measured
-    three times slower in BLAS than the dense one.)
-    """
-    return values @ area_weights(values.shape[1], n_out).T.copy()
-
-
-def preprocess(raw_images: np.ndarray, bits: int, size: int) -> np.ndarray:
-    """Raw ETL levels (N, H, W) -> (N, size, size) uint8 in 0..255, ink high, area-averaged.
-
-    ``size`` is ``hiragana.size``, whose range (8..128) the config schema checks.
-    """
-    raw_images = np.asarray(raw_images)
-    if raw_images.ndim != 3:
-        raise ValueError(f"expected (N, H, W) images, got shape {raw_images.shape}")
-    n, height, width = raw_images.shape
-    scale = np.float32(255.0 / ((1 << bits) - 1))
-    out = np.empty((n, size, size), dtype=np.uint8)
-    for start in range(0, n, _CHUNK):
-        chunk = raw_images[start : start + _CHUNK]
-        k = chunk.shape[0]
-        # rows first, as plain GEMMs over the whole chunk rather than k small products ...
-        cols = _area_reduce_rows(chunk.reshape(k * height, width).astype(np.float32), size)
-        # ... then columns, on the transposed (much smaller) intermediate
-        cols = cols.reshape(k, height, size).transpose(0, 2, 1).reshape(k * size, height)
-        small = _area_reduce_rows(cols, size).reshape(k, size, size).transpose(0, 2, 1) * scale
-        out[start : start + k] = np.clip(np.rint(small), 0, 255).astype(np.uint8)
-    return out
-
 
 def split_by_writer(writers: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(split per record: 0 train / 1 test, test writer ids); every writer lies on one side only.
@@ -100,11 +51,15 @@ def convert_etl(
     classes: int,
     test_fraction: float,
     seed: int,
+    normalise: str,
+    workers: int = 1,
 ) -> dict:
     """Read the hiragana of every `fmt_name` file in `input_dir` and write `out_path` (HDF5).
 
     Datasets: /images (N,size,size) uint8 ink high, /labels (N,) int16 into /classes, /writers (N,)
     int32, /classes (C,) str, /split (N,) uint8 (0 train, 1 test, by writer), /codes (N,) uint16.
+    ``normalise`` is ``hiragana.normalise`` (see :mod:`neta.hiragana.normalise`); ``workers``
+    processes share it (speed only).
     """
     started = time.perf_counter()
     fmt = get_format(fmt_name)
@@ -128,11 +83,14 @@ def convert_etl(
         if missing:
             log.warning("%d of %d classes have no records: %s", len(missing), len(class_list), "".join(missing))
 
-        images = preprocess(records.images, fmt.bits, size=size)
+        names = [f"{fmt.name} record {i} (writer {w}, {c})" for i, (w, c) in
+                 enumerate(zip(records.writers.tolist(), records.chars, strict=True))]
+        images = normalise_records(records.images, fmt.bits, size, normalise, names=names, workers=workers)
         split, test_writers = split_by_writer(records.writers, test_fraction, seed)
         n_writers = int(np.unique(records.writers).size)
 
-        params = {"format": fmt.name, "size": size, "classes": classes, "test_fraction": test_fraction, "seed": seed}
+        params = {"format": fmt.name, "size": size, "classes": classes, "test_fraction": test_fraction,
+                  "seed": seed, "normalise": normalise}
         write_h5(
             out_path,
             {
@@ -149,13 +107,14 @@ def convert_etl(
             attrs={
                 "format": fmt.name,
                 "size": size,
+                "normalise": normalise,
                 "n_classes": len(class_list),
                 "n_writers_train": n_writers - len(test_writers),
                 "n_writers_test": len(test_writers),
             },
             dataset_attrs={
                 "images": {
-                    "description": f"ink high 0..255, area-averaged from {fmt.width}x{fmt.height} {fmt.bits}-bit"
+                    "description": f"ink high 0..255 from {fmt.width}x{fmt.height} {fmt.bits}-bit ({normalise})"
                 },
                 "labels": {"description": "index into /classes"},
                 "writers": {"description": "serial sheet number of the ETL record (one writer)"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from neta.hiragana.etl.synth.conventions import written_body
 from neta.hiragana.etl.synth.glyphs import SVG_SIZE, Glyph
 from neta.hiragana.etl.synth.pen import _affine, _body_line, _connector, _deform, _Line
 from neta.hiragana.etl.synth.styles import WriterStyle
@@ -15,7 +16,8 @@ _SUPERSAMPLE = 2
 
 def glyph_lines(glyph: Glyph, style: WriterStyle, rng: np.random.Generator) -> list[_Line]:
     """The lines one sample of ``glyph`` is drawn with, in KanjiVG units."""
-    lines = [_body_line(seg, style, rng) for seg in glyph.body if seg.size]
+    body, stray = written_body(glyph.body, glyph.mark is not None, style, rng)
+    lines = [_body_line(seg, style, rng) for seg in body if seg.size]
     if style.connect > 0:
         joined = []
         for i, line in enumerate(lines):
@@ -25,6 +27,7 @@ def glyph_lines(glyph: Glyph, style: WriterStyle, rng: np.random.Generator) -> l
                 if np.linalg.norm(b - a) < 60.0:
                     joined.append(_connector(a, b, rng))
         lines = joined
+    lines += stray  # after the hairlines: a stray mark is not joined to the strokes
     if glyph.mark is not None:
         anchor = glyph.anchor + np.array(style.mark_shift) + rng.normal(0.0, 1.5, 2)
         draw = _dakuten if glyph.mark == "dakuten" else _handakuten

@@ -1,4 +1,5 @@
-"""Glyph sources: KanjiVG's stroke paths (hiragana) and IPAexGothic font renders (kanji, fallback)."""
+"""Glyph sources: KanjiVG's stroke paths (hiragana) and font renders (IPAexGothic for kanji; hiragana of
+the ``font`` writers from IPAexGothic or a handwriting font, see :mod:`.handfonts`)."""
 
 from __future__ import annotations
 
@@ -122,14 +123,40 @@ def split_marks(char: str, strokes: list[np.ndarray]) -> Glyph:
 # --- font glyphs (kanji, and hiragana without KanjiVG) -----------------------------------------
 
 
-def glyph_templates(chars: list[str]) -> np.ndarray:
-    """(N, 127, 128) float glyph images 0..1, ink high, each centred on the canvas."""
-    font = ImageFont.truetype(str(ipaexgothic_path()), 100)
-    out = np.zeros((len(chars), 127, 128), dtype=np.float32)
-    for i, char in enumerate(chars):
-        img = Image.new("L", (128, 127), 0)
+def glyph_templates(
+    chars: list[str], files: list[Path] | None = None, size: float = 100.0, oversample: int = 1
+) -> np.ndarray:
+    """(N, 127 * oversample, 128 * oversample) float glyph images 0..1, ink high, each centred on the canvas.
+
+    ``files`` names each character's font file (a Fontsource family spreads its glyphs over several);
+    None draws every one from IPAexGothic. ``size`` is in pixels of the 128 x 127 canvas.
+    """
+    files = [ipaexgothic_path()] * len(chars) if files is None else files
+    width, height = 128 * oversample, 127 * oversample
+    fonts: dict[Path, ImageFont.FreeTypeFont] = {}
+    out = np.zeros((len(chars), height, width), dtype=np.float32)
+    for i, (char, file) in enumerate(zip(chars, files, strict=True)):
+        if file not in fonts:
+            fonts[file] = ImageFont.truetype(str(file), size * oversample)
+        font = fonts[file]
+        img = Image.new("L", (width, height), 0)
         draw = ImageDraw.Draw(img)
         left, top, right, bottom = draw.textbbox((0, 0), char, font=font)
-        draw.text(((128 - (right - left)) / 2 - left, (127 - (bottom - top)) / 2 - top), char, fill=255, font=font)
+        draw.text(
+            ((width - (right - left)) / 2 - left, (height - (bottom - top)) / 2 - top), char, fill=255, font=font
+        )
         out[i] = np.asarray(img, dtype=np.float32) / 255.0
     return out
+
+
+def glyph_extent(chars: list[str], files: list[Path] | None = None) -> float:
+    """Median ink size (larger of width and height) of the characters at 100 px: fonts differ in how
+    much of the em square their glyphs fill, and a writer's size should not depend on the font."""
+    files = [ipaexgothic_path()] * len(chars) if files is None else files
+    fonts = {file: ImageFont.truetype(str(file), 100) for file in set(files)}
+    sizes = []
+    for char, file in zip(chars, files, strict=True):
+        box = fonts[file].getmask(char).getbbox()
+        if box is not None:
+            sizes.append(max(box[2] - box[0], box[3] - box[1]))
+    return float(np.median(sizes)) if sizes else 100.0

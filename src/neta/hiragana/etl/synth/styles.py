@@ -10,9 +10,10 @@ from neta.errors import NetaError
 from neta.hiragana.etl.synth.glyphs import SVG_SIZE
 
 # Each writer uses one pen and one way of writing. A family fixes the kind (ballpoint, felt marker,
-# brush with pressure and tome/hane/harai ends, light grainy pencil, fast cursive, or the IPAexGothic
-# typeface warped like handwriting); the writer draws the family's parameters from its ranges. The
-# held-out-style protocol trains on some families and tests on writers of the others only.
+# brush with pressure and tome/hane/harai ends, light grainy pencil, fast cursive, or one font, a
+# handwriting font or IPAexGothic, warped like handwriting); the writer draws the family's parameters
+# from its ranges. The held-out-style protocol trains on some families and tests on writers of the
+# others only.
 FAMILIES = ("ballpoint", "marker", "brush", "pencil", "cursive", "font")
 # Writer ids of held-out-style sets start here, far from any training set's 1..1000, so a held-out
 # writer is never one of the training writers (the ETL sheet field is 16-bit).
@@ -39,6 +40,19 @@ _COMMON = {
     "noise": (0.0, 0.02),
     "mark_scale": (1.0, 1.6),
     "ring_fill": (0.0, 0.0),
+    # real writers' conventions (conventions.py) and quick marks (voicing.py): habits, as probabilities
+    # or factors on KanjiVG's shape
+    "join_last": (0.0, 0.8),
+    "ka_len": (0.5, 1.1),
+    "ka_angle": (-0.35, 0.3),
+    "ka_tick": (0.0, 0.3),
+    "loop_scale": (0.65, 1.3),
+    "loop_open": (0.0, 0.4),
+    "hook_len": (0.3, 1.4),
+    "pen_tick": (0.0, 0.2),
+    "ring_small": (0.0, 0.5),
+    "tick_short": (0.0, 0.4),
+    "tick_close": (0.0, 0.4),
 }
 _FAMILY_RANGES = {
     "ballpoint": {"pen": (2.0, 3.6), "wobble": (0.6, 1.8)},
@@ -46,12 +60,15 @@ _FAMILY_RANGES = {
     "brush": {
         "pen": (3.6, 6.4), "pressure": (0.35, 0.7), "harai": (0.35, 0.8), "hane": (0.2, 0.5),
         "ink": (12.5, 15.0), "wobble": (0.5, 1.5),
+        "hook_len": (0.8, 1.6), "pen_tick": (0.05, 0.25), "join_last": (0.0, 0.4),
     },
     "pencil": {"pen": (1.8, 3.2), "ink": (5.5, 9.5), "grain": (0.25, 0.6), "wobble": (0.8, 2.0), "noise": (0.0, 0.04)},
     "cursive": {
         "slant": (-0.1, 0.4), "rotation_deg": (-8.0, 6.0), "wobble": (1.5, 3.0), "field_amp": (2.0, 4.5),
         "bend": (1.2, 3.5), "connect": (0.3, 0.8), "pressure": (0.0, 0.3), "harai": (0.1, 0.4),
         "aspect": (0.75, 1.3), "ring_fill": (0.0, 0.08),
+        "join_last": (0.4, 0.95), "pen_tick": (0.1, 0.35), "loop_open": (0.1, 0.5), "ka_tick": (0.1, 0.45),
+        "ring_small": (0.2, 0.7), "tick_short": (0.1, 0.5),
     },
     "font": {"wobble": (0.0, 0.0), "field_amp": (0.5, 2.0), "slant": (-0.15, 0.15)},
 }
@@ -90,6 +107,18 @@ class WriterStyle:
     ring_fill: float  # probability that the handakuten is a filled dot
     gender: int
     age: int
+    # drawn after the fields above, so a writer keeps the pen and marks it had before these existed
+    join_last: float  # き / さ: probability the last stroke is joined to the diagonal before it
+    ka_len: float  # か: length of the short third stroke relative to KanjiVG's
+    ka_angle: float  # か: turn of that stroke from KanjiVG's direction, radians
+    ka_tick: float  # か: probability that stroke is only a short tick near the top right
+    loop_scale: float  # size of small loops (ま る ぬ ね む ...) relative to KanjiVG's
+    loop_open: float  # probability an end loop (or る's curl) is left open rather than closed
+    hook_len: float  # length of end hooks (hane) and of て's top-right turn relative to KanjiVG's
+    pen_tick: float  # probability of one stray tick, dot, entry hook or tail near the top right
+    ring_small: float  # probability the handakuten is a small quick circle: open, a C or a spiral
+    tick_short: float  # probability the dakuten ticks come out short, or as two dots
+    tick_close: float  # probability the two dakuten ticks are written close together
 
 
 def check_families(names, key: str) -> tuple[str, ...]:
@@ -163,4 +192,15 @@ def writer_style(rng: np.random.Generator, family: str = "ballpoint") -> WriterS
         ring_fill=u("ring_fill"),
         gender=int(rng.integers(1, 3)),
         age=int(rng.integers(16, 66)),
+        join_last=u("join_last"),
+        ka_len=u("ka_len"),
+        ka_angle=u("ka_angle"),
+        ka_tick=u("ka_tick"),
+        loop_scale=u("loop_scale"),
+        loop_open=u("loop_open"),
+        hook_len=u("hook_len"),
+        pen_tick=u("pen_tick"),
+        ring_small=u("ring_small"),
+        tick_short=u("tick_short"),
+        tick_close=u("tick_close"),
     )

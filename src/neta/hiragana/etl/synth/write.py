@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +16,25 @@ from neta.errors import NetaError
 from neta.hiragana.etl.formats import EtlFormat, get_format
 from neta.hiragana.etl.jis import HIRAGANA_75, decode_codes
 from neta.hiragana.etl.synth.draw import draw_strokes
-from neta.hiragana.etl.synth.glyphs import Glyph, glyph_templates, kanjivg_dir, load_strokes, split_marks
+from neta.hiragana.etl.synth.glyphs import (
+    Glyph,
+    glyph_extent,
+    glyph_templates,
+    kanjivg_dir,
+    load_strokes,
+    split_marks,
+)
 from neta.hiragana.etl.synth.paper import PaperNoise, paper_noise, to_levels
 from neta.hiragana.etl.synth.sheet import reading_of, sheet_codes
 from neta.hiragana.etl.synth.styles import FAMILIES, WriterStyle, check_families, writer_family, writer_style
-from neta.hiragana.etl.synth.warp import _pen_index, pen_variants, warp_glyphs
+from neta.hiragana.etl.synth.warp import _pen_index, normal_pen, pen_variants, warp_glyphs
 from neta.hiragana.etl.writer import build_records, write_etl_file
 
 log = logging.getLogger(__name__)
 
 WRITERS_PER_FILE = 5  # as in the real ETL8G_01 .. ETL8G_33
-WRITERS_TABLE = "SYNTH_WRITERS.csv"  # beside the ETL files: writer id -> family (ignored by the reader)
+WRITERS_TABLE = "SYNTH_WRITERS.csv"  # beside the ETL files: writer id -> family, font (ignored by the reader)
+_OVERSAMPLE = 2  # font glyphs are brought to the normal pen at this multiple of the ETL resolution
 
 
 def synth_writer(
@@ -34,12 +43,16 @@ def synth_writer(
     codes: np.ndarray,
     hira_mask: np.ndarray,
     glyphs: dict[str, Glyph] | None,
-    hira_templates: np.ndarray,
+    hira_templates: np.ndarray | None,
     kanji_pens: np.ndarray,
     noise: PaperNoise,
     family: str,
 ) -> tuple[np.ndarray, WriterStyle]:
-    """(956, 127, 128) uint8 levels for one writer of ``family``, deterministic in (seed, writer_index)."""
+    """(956, 127, 128) uint8 levels for one writer of ``family``, deterministic in (seed, writer_index).
+
+    ``hira_templates`` are the pen variants of the writer's font (:func:`font_pens`), needed when the
+    hiragana are not drawn from KanjiVG strokes: for ``font`` writers, or every writer without KanjiVG.
+    """
     rng = np.random.default_rng([seed, writer_index])
     style = writer_style(rng, family)
     intensity = np.zeros((codes.size, 127, 128), dtype=np.float32)
@@ -62,6 +75,8 @@ def synth_etl(
     families=FAMILIES,
     first_writer: int = 0,
     writers_per_file: int = WRITERS_PER_FILE,
+    fonts: Sequence[str] | None = None,
+    font_dir: str | os.PathLike | None = None,
 ) -> list[Path]:
     """Write SYNTHETIC ETL8G files (stand-in for the real database) to `out_dir`; return their paths.
 
@@ -69,6 +84,9 @@ def synth_etl(
     ``writer_family(seed, first_writer + i, families)``; the table :data:`WRITERS_TABLE` beside the
     files records it. A held-out-style set passes the held-out families and
     :data:`HELDOUT_WRITER_BASE` so none of its writers is a training writer.
+    Each ``font`` writer (every writer without KanjiVG) takes one of ``fonts`` (default: IPAexGothic and
+    every handwriting font, :mod:`.handfonts`), chosen from (seed, writer index) among those installed
+    in ``font_dir`` (default the venv's); the table records it.
     ``writers_per_file`` is the real files' layout, not a setting; tests lower it to make small files.
     """
     started = time.perf_counter()
@@ -77,7 +95,13 @@ def synth_etl(
         raise NetaError(f"synthetic data is made for ETL8G only, not {etl.name}; use --format ETL8G")
     if writers < 1 or writers_per_file < 1:
         raise NetaError(f"writers ({writers}) and writers_per_file ({writers_per_file}) must be at least 1")
+    # imported here, not at the top: the package imports this module, and `python -m ...handfonts`
+    # must not find itself imported before it runs
+    from neta.hiragana.etl.synth import handfonts
+
     families = check_families(families, "families")
+    fonts = handfonts.check_fonts(handfonts.font_names() if fonts is None else fonts, "fonts")
+    font_dir = Path(font_dir) if font_dir is not None else handfonts.fonts_dir()
     if first_writer < 0 or first_writer + writers >= 1 << 16:
         raise NetaError(
             f"writer ids {first_writer + 1}..{first_writer + writers} do not fit ETL8G's 16-bit sheet field"
@@ -94,15 +118,21 @@ def synth_etl(
         log.info("hiragana drawn from KanjiVG strokes in %s (CC BY-SA 3.0)", folder)
     else:
         glyphs = None
-        log.warning("kanjivg package not installed: hiragana rendered from the IPAexGothic font with distortions")
-    hira_templates = pen_variants(glyph_templates(list(chars[hira_mask])))
+        log.warning("kanjivg package not installed: every writer's hiragana are a font's glyphs with distortions")
+    if glyphs is None or "font" in families:
+        fonts = handfonts.usable_fonts(fonts, font_dir)
+        if not fonts:
+            raise NetaError(f"no font for the font writers: none of the fonts asked for is installed in {font_dir}; "
+                            f"run {handfonts.INSTALL_COMMAND}")
+    hira_chars = list(chars[hira_mask])
+    font_templates: dict[str, np.ndarray] = {}  # each font this run uses, rendered once
     kanji_pens = pen_variants(glyph_templates(list(chars[~hira_mask])))
     noise = paper_noise(np.random.default_rng([seed, 1 << 20]))
     readings = np.array([reading_of(c) for c in chars], dtype="S8")
 
     n_files = -(-writers // writers_per_file)
     written: list[Path] = []
-    table = ["writer,family"]
+    table = ["writer,family,font"]
     serial = 1
     bar = tqdm(total=writers, desc="synth ETL8G writers", unit="writer", leave=False)
     for f in range(n_files):
@@ -111,12 +141,16 @@ def synth_etl(
         images, metas = [], []
         for w in ids:
             family = writer_family(seed, w, families)
+            # families come in turn, so w // len(families) counts a family's writers 0, 1, 2, ...
+            font = handfonts.writer_font(seed, w // len(families), fonts) if glyphs is None or family == "font" else ""
+            if font and font not in font_templates:
+                font_templates[font] = font_pens(font, hira_chars, font_dir)
             levels, style = synth_writer(
-                w, seed, codes, hira_mask, glyphs, hira_templates, kanji_pens, noise, family
+                w, seed, codes, hira_mask, glyphs, font_templates.get(font), kanji_pens, noise, family
             )
             images.append(levels)
             metas.append(_writer_fields(w, style, readings, serial))
-            table.append(f"{w + 1},{family}")
+            table.append(f"{w + 1},{family},{font}")
             serial += codes.size
             bar.update(1)
         n = len(images)
@@ -133,10 +167,11 @@ def synth_etl(
     _remove_stale(out_dir, etl, written)
     write_text(out_dir / WRITERS_TABLE, "\n".join(table) + "\n")
     log.info(
-        "synth_etl: %d writers (%d records; families %s) in %d SYNTHETIC ETL8G files in %s, %.1f s",
+        "synth_etl: %d writers (%d records; families %s; fonts %s) in %d SYNTHETIC ETL8G files in %s, %.1f s",
         writers,
         writers * codes.size,
         ", ".join(families),
+        ", ".join(font_templates) or "none",
         len(written),
         out_dir,
         time.perf_counter() - started,
@@ -144,16 +179,39 @@ def synth_etl(
     return written
 
 
-def read_writer_families(etl_dir: str | os.PathLike) -> dict[int, str]:
-    """Writer id -> style family from a synthetic set's :data:`WRITERS_TABLE`; {} for real ETL files."""
+def font_pens(name: str, chars: list[str], font_dir: Path) -> np.ndarray:
+    """(3, N, 127, 128) uint8 pen variants of font ``name``'s ``chars``, sized like IPAexGothic's glyphs
+    and brought to the normal pen, so fonts differ in shape only."""
+    from neta.hiragana.etl.synth.handfonts import INSTALL_COMMAND, font_files  # here: see synth_etl
+
+    files = font_files(name, chars, font_dir)
+    if files is None:
+        raise NetaError(f"font {name} is not installed in {font_dir}; run {INSTALL_COMMAND}")
+    size = 100.0 * glyph_extent(chars) / glyph_extent(chars, files)
+    return pen_variants(normal_pen(glyph_templates(chars, files, size, _OVERSAMPLE), _OVERSAMPLE))
+
+
+def _writer_rows(etl_dir: str | os.PathLike) -> list[list[str]]:
     path = Path(etl_dir) / WRITERS_TABLE
     if not path.is_file():
-        return {}
-    rows = path.read_text(encoding="utf-8").split()[1:]
-    try:
-        return {int(w): fam for w, fam in (row.split(",") for row in rows)}
-    except ValueError as exc:
-        raise NetaError(f"{path}: malformed writer table ({exc}); rerun `neta etl synth`") from exc
+        return []
+    # tables written before the font column have two fields a row
+    rows = [row.split(",") for row in path.read_text(encoding="utf-8").split()[1:]]
+    bad = next((",".join(row) for row in rows if len(row) not in (2, 3) or not row[0].isdigit()), None)
+    if bad is not None:
+        raise NetaError(f"{path}: malformed writer table (row {bad!r}); rerun `neta etl synth`")
+    return rows
+
+
+def read_writer_families(etl_dir: str | os.PathLike) -> dict[int, str]:
+    """Writer id -> style family from a synthetic set's :data:`WRITERS_TABLE`; {} for real ETL files."""
+    return {int(row[0]): row[1] for row in _writer_rows(etl_dir)}
+
+
+def read_writer_fonts(etl_dir: str | os.PathLike) -> dict[int, str]:
+    """Writer id -> font, for the writers who wrote from a font (the ``font`` family, or every writer
+    without KanjiVG); {} for real ETL files and for tables written before fonts were recorded."""
+    return {int(row[0]): row[2] for row in _writer_rows(etl_dir) if len(row) == 3 and row[2]}
 
 
 def _writer_fields(w: int, style: WriterStyle, readings: np.ndarray, serial: int) -> dict[str, np.ndarray]:

@@ -1,0 +1,347 @@
+"""One normalisation of a handwritten character for every path into the model: ETL records and pictures.
+
+A character reaches the CNN from an ETL file of any layout (ETL8G's 4-bit 128 x 127 cell with a
+margin, ETL8B2's 1-bit 64 x 63 image that fills its cell edge to edge, ...) or from a picture (a scan,
+a photo, a canvas). Scaling the whole cell, as the seed did, gives characters of a size that depends
+on the layout, so a model trained on one reads another badly. Here every source is first turned into
+grey (paper high) and then:
+
+1. the paper's brightness estimated at low resolution (a wide maximum filter, blurred) and divided
+   out, so a photo's uneven light and grey paper become white paper; ink is ``1 - that``;
+2. ink separated from paper by Otsu's threshold, never lower than the paper's own noise (a robust
+   spread of the paper class) nor than :data:`MIN_CONTRAST`; specks far smaller than the pen dropped;
+3. cropped to the ink's bounding box and centred on a square frame at twice the ETL8G resolution so
+   that the box fills :data:`FILL` of it: stretched to a square (``ink_square``, the default: ETL8B2
+   files stretch every character to fill their cell, so stretching everything makes a character the
+   same whichever file or picture it came from) or keeping its aspect ratio (``ink_box``);
+4. a pen far thicker or thinner than the ETL writers' (:data:`PEN_RANGE`, 128-pixel frame units,
+   see :func:`_pen_width`) thinned by erosion or thickened by dilation to the writers' median width,
+   so a marker on a large canvas looks like a pen on an ETL sheet, and the character framed again;
+5. inked at the ETL writers' typical level (:data:`INK_LEVEL`) and area-averaged to the model's size.
+
+``method="cell"`` keeps the seed's plain area-averaged resize of the whole ETL cell for the exact
+reproduction; a picture for such a model is framed as ``ink_box``.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+from skimage.morphology import skeletonize
+from threadpoolctl import threadpool_limits
+
+from neta.errors import NetaError
+
+# hiragana.normalise: cropped to the ink and framed keeping the aspect ratio (ink_box) or stretched to
+# a square (ink_square), or the seed's whole-cell resize (cell)
+NORMALISATIONS = ("ink_square", "ink_box", "cell")
+MAX_STRETCH = 3.0  # ink_square stretches the shorter side of the ink's box at most this much more
+ETL_FRAME = 128  # side of an ETL8G image (128 x 127), the frame the pen widths below are measured in
+SUPERSAMPLE = 2  # the frame is built at twice the ETL resolution, as the synthetic sheets are drawn
+# the longer side of the ink's box / the frame's side: larger than an ETL8G sheet's own (0.635, the
+# median of its characters) so a voicing mark keeps more pixels at 28, with room left for the warps
+FILL = 0.78
+# Measured on the synthetic ETL8G sheets (500 hiragana, each scaled up to the frame and cut at half
+# its ink level; see etl_appearance), where characters fill _SHEET_FILL of the frame; the pen widths
+# scale with the character to FILL.
+_SHEET_FILL = 0.635
+PEN_RANGE = (2.0 * FILL / _SHEET_FILL, 4.9 * FILL / _SHEET_FILL)  # pen width, frame px: 5th..95th pct
+PEN_TARGET = 3.6 * FILL / _SHEET_FILL  # ... median: the width a pen outside PEN_RANGE is brought to
+INK_LEVEL = 0.88  # a fully inked pixel as a fraction of 255: median (5th..95th pct 0.74..1.0)
+MIN_CONTRAST = 0.15  # ink must be at least this much darker than the paper around it (fraction)
+MIN_EXTENT = 8  # pixels the ink must span at least, so a speck of dust is not read as a character
+BACKGROUND_GRID = 128  # side of the low-resolution copy the paper brightness is estimated on
+BACKGROUND_WINDOW = 0.2  # maximum-filter window as a fraction of that copy: wider than any stroke
+
+
+# --- the seed's whole-cell resize -----------------------------------------------------------
+
+# Exact area averaging: each output pixel is the mean of the input area it covers, with fractional
+# weights at the edges, because 128 x 127 -> 28 x 28 is no integer ratio (PIL's BOX filter rounds
+# those edges instead). It keeps thin 4-bit strokes as grey mass where point sampling would drop
+# them. It is separable, ``Wy @ image @ Wx.T``, and runs on chunks of images as two plain matrix
+# products (BLAS): measured faster here than per-image products, ``torch.matmul``, a running sum
+# and the block-diagonal structure.
+_CHUNK = 2048  # images per step: ~130 MB of float32 at 128 x 127, so memory stays bounded
+
+
+def area_weights(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) matrix whose row i averages input cells [i*n_in/n_out, (i+1)*n_in/n_out)."""
+    edges = np.arange(n_out + 1) * (n_in / n_out)
+    cells = np.arange(n_in)
+    lo = np.maximum(edges[:-1, None], cells[None, :])
+    hi = np.minimum(edges[1:, None], cells[None, :] + 1)
+    overlap = np.clip(hi - lo, 0, None)
+    return (overlap / overlap.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _area_reduce_rows(values: np.ndarray, n_out: int) -> np.ndarray:
+    """Area-average each row of a (M, n_in) float32 array to n_out bins with one dense GEMM.
+
+    (The matrix is block-diagonal when gcd(n_in, n_out) > 1, but the skinny blocked product measured
+    three times slower in BLAS than the dense one.)
+    """
+    return values @ area_weights(values.shape[1], n_out).T.copy()
+
+
+def preprocess(raw_images: np.ndarray, bits: int, size: int) -> np.ndarray:
+    """Raw ETL levels (N, H, W) -> (N, size, size) uint8 in 0..255, ink high, area-averaged.
+
+    ``size`` is ``hiragana.size``, whose range (8..128) the config schema checks.
+    """
+    raw_images = np.asarray(raw_images)
+    if raw_images.ndim != 3:
+        raise ValueError(f"expected (N, H, W) images, got shape {raw_images.shape}")
+    n, height, width = raw_images.shape
+    scale = np.float32(255.0 / ((1 << bits) - 1))
+    out = np.empty((n, size, size), dtype=np.uint8)
+    for start in range(0, n, _CHUNK):
+        chunk = raw_images[start : start + _CHUNK]
+        k = chunk.shape[0]
+        # rows first, as plain GEMMs over the whole chunk rather than k small products ...
+        cols = _area_reduce_rows(chunk.reshape(k * height, width).astype(np.float32), size)
+        # ... then columns, on the transposed (much smaller) intermediate
+        cols = cols.reshape(k, height, size).transpose(0, 2, 1).reshape(k * size, height)
+        small = _area_reduce_rows(cols, size).reshape(k, size, size).transpose(0, 2, 1) * scale
+        out[start : start + k] = np.clip(np.rint(small), 0, 255).astype(np.uint8)
+    return out
+
+
+# --- ink ---------------------------------------------------------------------------------------
+
+
+def _resize(values: np.ndarray, width: int, height: int) -> np.ndarray:
+    """float32 array resized: area averaging down, bilinear up."""
+    shrink = width <= values.shape[1] and height <= values.shape[0]
+    method = Image.BOX if shrink else Image.BILINEAR
+    return np.asarray(Image.fromarray(values.astype(np.float32)).resize((width, height), method), dtype=np.float32)
+
+
+def paper_brightness(grey: np.ndarray) -> np.ndarray:
+    """The paper's brightness under every pixel: light falling unevenly, grey paper, vignetting.
+
+    Estimated on a copy of at most BACKGROUND_GRID pixels a side: a maximum filter wider than any
+    stroke replaces ink by the paper next to it, a blur smooths the result, and it is scaled back.
+    """
+    height, width = grey.shape
+    scale = min(1.0, BACKGROUND_GRID / max(height, width))
+    small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
+    small = _resize(grey, small_w, small_h) if scale < 1.0 else grey
+    small = ndimage.gaussian_filter(small, 1.0, mode="nearest")  # bright noise must not read as paper
+    window = max(3, int(round(BACKGROUND_WINDOW * max(small.shape))) | 1)
+    paper = ndimage.maximum_filter(small, size=window, mode="nearest")
+    paper = ndimage.gaussian_filter(paper, window / 2.0, mode="nearest")
+    if scale < 1.0:
+        paper = _resize(paper, width, height)
+    return np.maximum(paper, 1e-3)
+
+
+def _pen_width(mask: np.ndarray) -> float:
+    """Typical stroke width in pixels: twice the median distance from the centre lines to the paper.
+
+    (The median ignores the short spurs and stroke ends; ink area / centre-line length does not and
+    reads short, stubby strokes as far wider than they are.)
+    """
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return 0.0
+    # the ink's box with a pixel of paper around it gives the same distances on a fraction of the area
+    mask = np.pad(mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)
+    centre = skeletonize(mask)
+    if not centre.any():
+        return 0.0
+    inside = ndimage.distance_transform_edt(mask)
+    return max(0.0, 2.0 * float(np.median(inside[centre])) - 1.0)
+
+
+def ink_map(grey: np.ndarray, path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """(soft ink 0..1 with paper 0 and a stroke's inside 1, the ink mask), specks removed.
+
+    An image without ink darker than its paper is a NetaError naming ``path``.
+    """
+    ink = 1.0 - np.clip(grey / paper_brightness(grey), 0.0, 1.0)
+    no_ink = f"{path}: no writing found (expected dark ink on light paper, one character)"
+    if float(ink.max()) < MIN_CONTRAST:
+        raise NetaError(no_ink)
+    otsu = float(threshold_otsu(ink))
+    paper = ink[ink <= otsu]
+    paper_level = float(np.median(paper)) if paper.size else 0.0
+    spread = 1.4826 * float(np.median(np.abs(paper - paper_level))) if paper.size else 0.0
+    threshold = max(otsu, paper_level + 6.0 * spread, paper_level + MIN_CONTRAST)
+    mask = ink > threshold
+    if not mask.any():
+        raise NetaError(no_ink)
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    areas[0] = 0
+    pen = _pen_width(mask)
+    smallest = max(0.25 * pen * pen, 0.002 * float(areas.sum()), 2.0)
+    mask = (areas >= smallest)[labels]
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_EXTENT:
+        raise NetaError(no_ink)
+    ink_level = float(np.percentile(ink[mask], 90))
+    soft = np.clip((ink - paper_level) / max(ink_level - paper_level, 1e-3), 0.0, 1.0)
+    near = ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool), iterations=2)
+    return np.where(near, soft, 0.0).astype(np.float32), mask
+
+
+# --- the ETL-like frame ------------------------------------------------------------------------
+
+
+def etl_frame(soft: np.ndarray, mask: np.ndarray, *, square: bool) -> np.ndarray:
+    """The ink cropped to its bounding box, centred on a square frame (SUPERSAMPLE x ETL_FRAME) that
+    its longer side fills to FILL; ``square`` stretches the shorter side to FILL too (at most
+    MAX_STRETCH times the longer side's scale), else the aspect ratio is kept.
+
+    Stretched, a character looks the same whether it came from a B-type file (ETL8B2 stretches every
+    character to fill its cell) or from a picture or a G-type cell that kept its shape.
+    """
+    side = ETL_FRAME * SUPERSAMPLE
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    scale = FILL * side / max(bottom - top, right - left)
+    scale_x = scale_y = scale
+    if square:
+        scale_x = min(FILL * side / (right - left), MAX_STRETCH * scale)
+        scale_y = min(FILL * side / (bottom - top), MAX_STRETCH * scale)
+    # one pixel of soft edge around the box comes along, so the strokes keep their antialiasing
+    pad = 1
+    top, left = max(0, top - pad), max(0, left - pad)
+    bottom, right = min(soft.shape[0], bottom + pad), min(soft.shape[1], right + pad)
+    crop = soft[top:bottom, left:right]
+    width = min(side, max(1, round(crop.shape[1] * scale_x)))
+    height = min(side, max(1, round(crop.shape[0] * scale_y)))
+    frame = np.zeros((side, side), np.float32)
+    y0, x0 = (side - height) // 2, (side - width) // 2
+    frame[y0 : y0 + height, x0 : x0 + width] = np.clip(_resize(crop, width, height), 0.0, 1.0)
+    return frame
+
+
+def normalise_pen(frame: np.ndarray) -> np.ndarray:
+    """Thin or thicken the strokes to an ETL writer's pen when theirs lies outside PEN_RANGE.
+
+    A stroke of a round pen is its centre line widened by a disk, so eroding it by a disk (or
+    dilating it) gives the same line drawn with a narrower (or wider) pen, joins and ends included;
+    both are done with a distance transform, which keeps a one-pixel soft edge. (Redrawing along a
+    skeleton was tried: the skeleton's spurs into a square stroke end read as dakuten at 28 pixels.)
+    """
+    mask = frame > 0.5
+    if not mask.any():
+        return frame
+    width = _pen_width(mask) / SUPERSAMPLE
+    if PEN_RANGE[0] <= width <= PEN_RANGE[1]:
+        return frame
+    change = (PEN_TARGET - width) * SUPERSAMPLE / 2.0  # a side of every stroke, in frame pixels
+    # an ink pixel's distance to the paper is 1 at the edge, which lies half a pixel further out
+    if change < 0:
+        inside = ndimage.distance_transform_edt(mask)
+        return np.clip(inside + change, 0.0, 1.0).astype(np.float32)
+    outside = ndimage.distance_transform_edt(~mask)
+    return np.clip(1.0 + change - outside, 0.0, 1.0).astype(np.float32)
+
+
+def to_model_image(frame: np.ndarray, size: int) -> np.ndarray:
+    """Soft ink frame -> (size, size) uint8, ink high, area-averaged as the ETL converter does."""
+    rows = area_weights(frame.shape[0], size)
+    cols = area_weights(frame.shape[1], size)
+    small = rows @ (frame * INK_LEVEL) @ cols.T * 255.0
+    return np.clip(np.rint(small), 0, 255).astype(np.uint8)
+
+
+def etl_appearance(raw_images: np.ndarray, bits: int, *, sample: int = 500, seed: int = 0) -> dict:
+    """Percentiles (5, 25, 50, 75, 95) of FILL, pen width and ink level on raw ETL frames (N, H, W).
+
+    Each frame is scaled up to the working frame and cut at half its ink level, as a picture is
+    here; this is how the constants above were measured (rerun it when the synthetic sheets change).
+    """
+    frames = np.asarray(raw_images, dtype=np.float32) / float((1 << bits) - 1)
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(frames), min(sample, len(frames)), replace=False)
+    side = ETL_FRAME * SUPERSAMPLE
+    fill, pen, ink = [], [], []
+    for frame in frames[picked]:
+        big = _resize(frame, side, round(side * frame.shape[0] / frame.shape[1]))
+        inked = big[big > 0.3 * big.max()]
+        if not inked.size:
+            continue
+        level = float(np.percentile(inked, 90))
+        mask = big > 0.5 * level
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        fill.append((max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1) / side)
+        pen.append(_pen_width(mask) / SUPERSAMPLE)
+        ink.append(level)
+    quantiles = [5, 25, 50, 75, 95]
+    return {name: np.percentile(values, quantiles).round(3).tolist()
+            for name, values in (("fill", fill), ("pen", pen), ("ink_level", ink))}
+
+
+def picture_framing(method: str) -> str:
+    """How a picture is framed for a model whose records were normalised by ``method``: the same way,
+    or for the seed's whole-cell resize (which a picture has no cell for), keeping its aspect."""
+    if method not in NORMALISATIONS:
+        raise NetaError(f"hiragana.normalise: unknown normalisation {method!r}; known: {', '.join(NORMALISATIONS)}")
+    return "ink_box" if method == "cell" else method
+
+
+def normalise_grey(grey: np.ndarray, size: int, name: str | os.PathLike, method: str) -> np.ndarray:
+    """Grey ``(H, W)`` in [0, 1], paper high, as the model's input ``(size, size)`` uint8 (see the module).
+
+    ``method`` is ``ink_box`` or ``ink_square``. No ink darker than the paper is a NetaError naming ``name``.
+    """
+    soft, mask = ink_map(grey, name)
+    square = method == "ink_square"
+    framed = etl_frame(soft, mask, square=square)
+    penned = normalise_pen(framed)
+    if penned is not framed and (penned > 0.5).any():
+        # a thinned or thickened character has a smaller or larger box: framed again, it fills the
+        # frame as every other character does
+        framed = etl_frame(penned, penned > 0.5, square=square)
+    return to_model_image(framed, size)
+
+
+def _normalise_chunk(raw_images: np.ndarray, bits: int, size: int, names: list[str], method: str) -> np.ndarray:
+    top = float((1 << bits) - 1)
+    out = np.empty((len(raw_images), size, size), np.uint8)
+    # one record's products are tiny: BLAS threads cost 50 times the work (3.6 ms against 0.07 ms
+    # measured for the final reduction), and the workers are the parallelism
+    with threadpool_limits(1):
+        for i, (raw, name) in enumerate(zip(raw_images, names, strict=True)):
+            out[i] = normalise_grey(1.0 - raw.astype(np.float32) / top, size, name, method)
+    return out
+
+
+def normalise_records(
+    raw_images: np.ndarray, bits: int, size: int, method: str, *, names: list[str], workers: int = 1
+) -> np.ndarray:
+    """Raw ETL levels ``(N, H, W)`` (ink high, ``bits`` deep) -> ``(N, size, size)`` uint8 model inputs.
+
+    ``method`` is one of :data:`NORMALISATIONS`. ``names`` name each record in errors (a record
+    without ink is a NetaError naming it). ``workers`` processes share the framing (a speed setting
+    only: the result does not depend on it).
+    """
+    raw_images = np.asarray(raw_images)
+    if method == "cell":
+        return preprocess(raw_images, bits, size=size)
+    picture_framing(method)  # an unknown method is an error naming the key
+    if raw_images.ndim != 3:
+        raise ValueError(f"expected (N, H, W) images, got shape {raw_images.shape}")
+    n = len(raw_images)
+    if workers <= 1 or n < 256:
+        return _normalise_chunk(raw_images, bits, size, names, method)
+    bounds = np.linspace(0, n, workers * 4 + 1).astype(int)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        parts = pool.map(
+            _normalise_chunk,
+            [raw_images[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+            [bits] * (len(bounds) - 1),
+            [size] * (len(bounds) - 1),
+            [names[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+            [method] * (len(bounds) - 1),
+        )
+        return np.concatenate(list(parts))

@@ -1,0 +1,158 @@
+"""One normalisation for every ETL layout and for pictures; the relayout of test writers; voicing errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from neta.errors import NetaError
+from neta.fonts import ipaexgothic_path
+from neta.hiragana.etl.formats import get_format
+from neta.hiragana.etl.jis import char_to_jis0208
+from neta.hiragana.etl.reader import read_etl_dir
+from neta.hiragana.etl.relayout import b_type, read_picture_labels, write_layouts
+from neta.hiragana.etl.writer import build_records, write_etl_file
+from neta.hiragana.evaluate import voiced_twins, voicing_errors
+from neta.hiragana.normalise import normalise_records
+from neta.hiragana.predict import prepare_image
+
+CHARS = ["て", "で", "る", "ろ", "ぱ", "ば", "は"]
+
+
+def etl8g_cell(char: str, *, scale: float = 0.6, shift=(0, 0)) -> np.ndarray:
+    """(127, 128) 4-bit levels: ``char`` drawn with a pen-like font inside a margin, as ETL8G sheets hold it."""
+    font = ImageFont.truetype(str(ipaexgothic_path()), int(128 * scale))
+    cell = Image.new("L", (128, 127), 0)
+    draw = ImageDraw.Draw(cell)
+    left, top, right, bottom = draw.textbbox((0, 0), char, font=font)
+    x = (128 - (right - left)) / 2 - left + shift[0]
+    y = (127 - (bottom - top)) / 2 - top + shift[1]
+    draw.text((x, y), char, fill=255, font=font)
+    return np.rint(np.asarray(cell, np.float32) / 255.0 * 13).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory):
+    """Two writers of CHARS as ETL8G files (one small, one large and off-centre), relaid out."""
+    root = tmp_path_factory.mktemp("layouts")
+    fmt = get_format("ETL8G")
+    images = [etl8g_cell(c, scale=0.45) for c in CHARS] + [etl8g_cell(c, scale=0.7, shift=(9, -6)) for c in CHARS]
+    codes = np.array([char_to_jis0208(c) for c in CHARS] * 2, np.uint16)
+    writers = np.repeat([1, 2], len(CHARS))
+    (root / "etl").mkdir()
+    write_etl_file(root / "etl" / "ETL8G_01", fmt, build_records(fmt, codes, writers, np.stack(images)))
+    summary = write_layouts(root / "etl", "ETL8G", root / "layouts")
+    return root, summary
+
+
+def test_relayout_writes_every_layout_of_the_same_records(layouts):
+    root, summary = layouts
+    out = root / "layouts"
+    assert summary == {"out": str(out), "records": 14, "writers": 2}
+    g = read_etl_dir(out / "ETL8G", get_format("ETL8G"), None)
+    b = read_etl_dir(out / "ETL8B2", get_format("ETL8B2"), None)
+    assert list(g.chars) == list(b.chars) == CHARS * 2
+    assert b.images.shape == (14, 63, 64) and set(np.unique(b.images)) == {0, 1}
+    # size-normalised as B-type files are: the ink touches all four edges of the cell
+    for image in b.images:
+        assert image[0].any() and image[-1].any() and image[:, 0].any() and image[:, -1].any()
+    rows = read_picture_labels(out / "pictures")
+    assert [char for _, char, _ in rows] == CHARS * 2 and [w for _, _, w in rows] == [1] * 7 + [2] * 7
+    for file, _, _ in rows:
+        b_picture = np.asarray(Image.open(out / "pictures" / "b64" / file))
+        assert b_picture.shape == (63, 64) and set(np.unique(b_picture)) <= {0, 255}
+        assert Image.open(out / "pictures" / "g128" / file).size == (128, 127)
+
+
+def test_an_etl8b2_record_and_its_picture_reach_the_model_as_one_image(layouts):
+    root, _ = layouts
+    out = root / "layouts"
+    b = read_etl_dir(out / "ETL8B2", get_format("ETL8B2"), None)
+    from_records = normalise_records(b.images, 1, 28, "ink_box", names=[str(i) for i in range(14)])
+    from_pictures = np.stack([prepare_image(out / "pictures" / "b64" / f, 28, "ink_box")
+                              for f, _, _ in read_picture_labels(out / "pictures")])
+    assert np.array_equal(from_records, from_pictures)
+
+
+def test_ink_box_makes_layouts_agree_where_the_whole_cell_resize_does_not(layouts):
+    """The issue's first fault: ETL8G cells (margin) and B-type cells (edge to edge) came out at different sizes."""
+    root, _ = layouts
+    g = read_etl_dir(root / "layouts" / "ETL8G", get_format("ETL8G"), None)
+    b = read_etl_dir(root / "layouts" / "ETL8B2", get_format("ETL8B2"), None)
+    names = [str(i) for i in range(14)]
+
+    def ink_extent(images):
+        return np.array([max(np.ptp(np.flatnonzero(i.any(1))), np.ptp(np.flatnonzero(i.any(0)))) + 1
+                         for i in images > 64])
+
+    framed_g, framed_b = (normalise_records(x.images, bits, 28, "ink_box", names=names) for x, bits in ((g, 4), (b, 1)))
+    cell_g, cell_b = (normalise_records(x.images, bits, 28, "cell", names=names) for x, bits in ((g, 4), (b, 1)))
+    assert np.abs(ink_extent(framed_g) - ink_extent(framed_b)).max() <= 2
+    assert np.abs(ink_extent(cell_g) - ink_extent(cell_b)).mean() >= 6
+    # a writer's small and large characters come out the same size too
+    assert np.abs(ink_extent(framed_g[:7]) - ink_extent(framed_g[7:])).max() <= 2
+
+
+def test_ink_square_frames_a_character_alike_whether_its_file_stretched_it_or_not(layouts):
+    """ETL8B2 stretches every character to fill its cell; ink_square stretches every input, so a G-type
+    record and its B-type copy come out as nearly one image (ink_box keeps them apart for narrow ones)."""
+    root, _ = layouts
+    g = read_etl_dir(root / "layouts" / "ETL8G", get_format("ETL8G"), None)
+    b = read_etl_dir(root / "layouts" / "ETL8B2", get_format("ETL8B2"), None)
+    names = [str(i) for i in range(14)]
+
+    def correlation(x, y):
+        x, y = x.astype(np.float32) - x.mean(), y.astype(np.float32) - y.mean()
+        return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
+
+    def agreement(method):
+        framed_g = normalise_records(g.images, 4, 28, method, names=names)
+        framed_b = normalise_records(b.images, 1, 28, method, names=names)
+        return np.array([correlation(x, y) for x, y in zip(framed_g, framed_b, strict=True)])
+
+    square, box = agreement("ink_square"), agreement("ink_box")
+    assert square.min() > 0.7, square
+    assert square.mean() > box.mean() + 0.05, (square, box)
+
+
+def test_a_record_without_ink_is_an_error_naming_it():
+    blank = np.zeros((1, 127, 128), np.uint8)
+    with pytest.raises(NetaError, match="ETL8G record 0 \\(writer 3, あ\\)"):
+        normalise_records(blank, 4, 28, "ink_box", names=["ETL8G record 0 (writer 3, あ)"])
+    with pytest.raises(NetaError, match="hiragana.normalise"):
+        normalise_records(blank, 4, 28, "stretch", names=["x"])
+
+
+def test_workers_do_not_change_the_result(layouts):
+    root, _ = layouts
+    g = read_etl_dir(root / "layouts" / "ETL8G", get_format("ETL8G"), None)
+    raw = np.concatenate([g.images] * 20)  # 280 records: enough to use the pool
+    names = [str(i) for i in range(len(raw))]
+    assert np.array_equal(normalise_records(raw, 4, 28, "ink_box", names=names, workers=1),
+                          normalise_records(raw, 4, 28, "ink_box", names=names, workers=2))
+
+
+def test_b_type_of_a_blank_record_is_blank_and_small_noise_is_not_ink():
+    assert not b_type(np.zeros((127, 128), np.uint8), 4).any()
+    cell = etl8g_cell("る")
+    noisy = cell.copy()
+    noisy[cell == 0] = 1  # scanner noise a level above the paper
+    assert np.array_equal(b_type(cell, 4), b_type(noisy, 4))
+
+
+def test_voicing_errors_count_phantom_marks_and_swaps():
+    classes = ["か", "が", "て", "で", "は", "ば", "ぱ", "あ"]
+    assert voiced_twins(classes) == {0: {1}, 2: {3}, 4: {5, 6}}
+    idx = {c: i for i, c in enumerate(classes)}
+    true = [idx[c] for c in "かかかててははあぱばぱ"]
+    pred = [idx[c] for c in "がかあでてぱはがばぱぱ"]
+    found = voicing_errors(np.array(true), np.array(pred), classes)
+    # base characters with a twin: か か か て て は は (7); read as the twin: が で ぱ (3); あ→が is not one
+    assert found["n_base_with_twin"] == 7 and found["n_phantom_dakuten"] == 3
+    assert found["phantom_dakuten_rate"] == pytest.approx(3 / 7, abs=1e-6)
+    # marked: ぱ ば ぱ; ぱ→ば and ば→ぱ swap marks, the last ぱ is right
+    assert found["n_marked"] == 3 and found["n_mark_swap"] == 2
+    json.dumps(found)  # goes into metrics.json as it is
