@@ -187,6 +187,8 @@ def all_outputs():
         rules.synthetic_etl_heldout.output.etl_dir,
         rules.convert_etl_heldout.output.h5,
         rules.convert_etl.output.h5,
+        rules.relayout_hiragana_tests.output.layouts,
+        rules.relayout_hiragana_heldout.output.layouts,
         rules.train_hiragana.output.model,
         *rules.evaluate_hiragana.output,
     ]
