@@ -244,11 +244,13 @@ def evaluate_etl_dir(
     return metrics
 
 
+_BRIEF_KEYS = ("accuracy", "phantom_dakuten_rate", "n_phantom_dakuten", "n_base_with_twin", "mark_swap_rate")
+
+
 def _brief(scored: dict) -> dict:
     """The headline of a metrics dict: accuracy, voicing errors, most confused pairs."""
     cnn = scored["cnn"]
-    keys = ("accuracy", "phantom_dakuten_rate", "n_phantom_dakuten", "n_base_with_twin", "mark_swap_rate")
-    return {"n": scored["n_test"], **{k: cnn[k] for k in keys}, "most_confused": scored["most_confused"][:5]}
+    return {"n": scored["n_test"], **{k: cnn[k] for k in _BRIEF_KEYS}, "most_confused": scored["most_confused"][:5]}
 
 
 def _prepare_many(paths: list[Path], size: int, normalise: str, workers: int) -> np.ndarray:
@@ -286,11 +288,11 @@ def score_layouts(model_path: str | os.PathLike, layout_dir: str | os.PathLike, 
                                predictor.models.normalise, workers)
         predicted = np.array([index[top[0]["char"]] for top in predictor.predict_prepared(images, top=1)])
         confusion = _confusion(labels, predicted, len(predictor.classes))
+        found = {"accuracy": round(float((predicted == labels).mean()), 6),
+                 **voicing_errors(labels, predicted, predictor.classes)}
         out[f"pictures_{name}_predict"] = {
             "n": int(labels.size),
-            "accuracy": round(float((predicted == labels).mean()), 6),
-            **{k: v for k, v in voicing_errors(labels, predicted, predictor.classes).items()
-               if k in ("phantom_dakuten_rate", "n_phantom_dakuten", "n_base_with_twin", "mark_swap_rate")},
+            **{k: found[k] for k in _BRIEF_KEYS},
             "most_confused": _most_confused(confusion, predictor.classes)[:5],
         }
     return out
