@@ -69,7 +69,7 @@ rule download_bokete_images:
     localrule: True
     conda:
         "../../envs/neta.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=mem_mb(512),
     params:

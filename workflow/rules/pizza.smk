@@ -76,6 +76,7 @@ rule encode_recipes:
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
+# priority 3 (download, augment): see hiragana.smk; threads 1: reading the snapshot keeps no core busy
 rule download_dodo_images:
     input:
         menu=rules.scrape_dodo.output.csv,
@@ -88,10 +89,11 @@ rule download_dodo_images:
         log_path("download_dodo_images"),
     benchmark:
         benchmark_path("download_dodo_images")
+    priority: 3
     localrule: True
     conda:
         "../../envs/neta.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=mem_mb(512),
     params:
@@ -115,6 +117,7 @@ rule augment_pizza:
         log_path("augment_pizza"),
     benchmark:
         benchmark_path("augment_pizza")
+    priority: 3
     conda:
         "../../envs/neta.yaml"
     threads: 2
