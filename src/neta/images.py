@@ -5,7 +5,8 @@ crawl downloads and those of a caption dataset on disk all go through :func:`ope
 :func:`checked_image`). Pillow's ``Image.open`` reads only the header, so the size is checked against
 the ``images`` config section (``max_pixels``, ``max_side``) before a single pixel is decoded: a
 20000 x 20000 PNG of a few kilobytes is refused in milliseconds instead of taking gigabytes. Whatever
-Pillow raises about a file becomes an :class:`ImageRefused` (a NetaError) naming it.
+Pillow raises about a file becomes an :class:`ImageRefused` (a NetaError) naming it. A picture written
+where the user says takes its format from the file's suffix (:func:`save_format`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
@@ -28,6 +30,9 @@ Source = str | os.PathLike | bytes  # a file, or a file's bytes (an upload, a do
 # Pillow refuses, whatever neta's limit, an image of more than twice its MAX_IMAGE_PIXELS (the
 # schema caps images.max_pixels there); its message is the one place that count is found.
 _PILLOW_COUNT = re.compile(r"\((\d+) pixels\)")
+
+# suffix -> Pillow's format, for a picture neta writes where the user says (`neta pizza generate --out`)
+WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 @dataclass(frozen=True)
@@ -135,3 +140,14 @@ def pillow_errors(name: str, limits: ImageLimits | None = None, formats: Sequenc
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow reports a broken file with any of these
         raise ImageRefused(f"{name}: the picture does not decode ({exc})", "undecodable") from exc
 
+
+def save_format(path: str | os.PathLike) -> str:
+    """Pillow's format for a picture to be written to ``path``, by its suffix (any case); another suffix
+    is a NetaError, so a ``.txt`` never holds PNG bytes."""
+    Image.init()  # Image.SAVE lists the formats this Pillow was built to write
+    writable = {suffix: fmt for suffix, fmt in WRITABLE.items() if fmt in Image.SAVE}
+    suffix = Path(path).suffix.lower()
+    if suffix not in writable:
+        raise NetaError(f"{path}: {'the suffix ' + suffix if suffix else 'no suffix'} names no picture format "
+                        f"neta writes; give a file ending in {', '.join(writable)}")
+    return writable[suffix]

@@ -13,8 +13,9 @@ from picture_fixtures import blank_png, write_blank_png
 from PIL import Image, ImageFile
 
 from neta.boke.photos import check_photo
+from neta.cli import main
 from neta.errors import NetaError
-from neta.images import ImageLimits, ImageRefused, open_image
+from neta.images import ImageLimits, ImageRefused, open_image, save_format
 from neta.scrape.download import ImageRejected, check_image
 from neta.settings import validate_config
 
@@ -112,6 +113,28 @@ def test_downloads_and_dataset_photos_use_the_same_limit(tmp_path, no_decoding):
     assert rejected.value.status == "too_many_pixels"
     row = check_photo(write_blank_png(tmp_path / "huge.png", 12000, 12000), LIMITS)
     assert row["status"] == "error" and "huge.png" in row["error"] and "images.max_pixels" in row["error"]
+
+
+@pytest.mark.parametrize("name, fmt", [("p.png", "PNG"), ("p.JPG", "JPEG"), ("p.jpeg", "JPEG"),
+                                       ("p.webp", "WEBP")])
+def test_a_written_picture_takes_the_format_of_its_suffix(name, fmt):
+    assert save_format(name) == fmt
+
+
+@pytest.mark.parametrize("name", ["p7.txt", "pizza", "p.gif"])
+def test_a_suffix_naming_no_picture_format_is_refused(name):
+    with pytest.raises(NetaError, match=rf"^{name}: .*give a file ending in \.png, \.jpg, \.jpeg, \.webp"):
+        save_format(name)
+
+
+def test_pizza_generate_refuses_a_txt_out_before_loading_anything(tmp_path, capsys):
+    out = tmp_path / "p7.txt"
+    argv = ["pizza", "generate", "--model", str(tmp_path / "absent.pt"), "--ingredients", "пепперони",
+            "--out", str(out)]
+    assert main(argv) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors[-1].startswith(f"neta: error: {out}: the suffix .txt names no picture format")
+    assert not out.exists()
 
 
 def test_a_refusal_crosses_a_process_boundary_whole():
