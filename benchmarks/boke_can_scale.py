@@ -41,10 +41,12 @@ import json, sys, time
 sys.path.insert(0, {src!r})
 from neta.boke.config import SplitSettings
 from neta.boke.prepare import prepare_captions
+from neta.images import ImageLimits
+from neta.settings import validate_config
 started = time.perf_counter()
 summary = prepare_captions("bokete_can", {out!r}, manifest_out={manifest!r}, cans=[{can!r}], language="ja",
                            split=SplitSettings(val_fraction=0.1, test_fraction=0.2), seed=0, max_images=0,
-                           max_missing_ratio=0.1)
+                           max_missing_ratio=0.1, limits=ImageLimits.of(validate_config({{}})))
 import resource
 print(json.dumps({{"seconds": time.perf_counter() - started, "captions": summary["captions"],
                   "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))

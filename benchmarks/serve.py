@@ -48,9 +48,12 @@ from neta.boke.caption_photos import caption_photos  # noqa: E402
 from neta.boke.config import DecodeSettings  # noqa: E402
 from neta.fonts import ipaexgothic_path  # noqa: E402
 from neta.hiragana.predict import predict_images  # noqa: E402
+from neta.images import ImageLimits  # noqa: E402
+from neta.settings import validate_config  # noqa: E402
 from neta.web.app import create_app  # noqa: E402
 
 CANVAS = 280  # the Hiragana page's canvas
+LIMITS = ImageLimits.of(validate_config({}))  # the schema's, as `neta caption` and the app have them
 
 
 def rss_mb() -> float:
@@ -139,7 +142,7 @@ def main() -> None:
         generate.append(seconds)
         if anchor_turn(i, anchor_generate):
             anchor_generate.append(timed(lambda photo=photo: caption_photos(
-                captioner, [data.files[photo]], decoding=DecodeSettings(**decode), device="cpu"))[0])
+                captioner, [data.files[photo]], decoding=DecodeSettings(**decode), device="cpu", limits=LIMITS))[0])
     files = [data.files[photo].read_bytes() for photo in photos]
     uploads = []
     for i in range(args.uploads):
@@ -162,7 +165,7 @@ def main() -> None:
                 path = Path(folder) / f"drawing{i}.png"
                 path.write_bytes(png)
                 anchor_hiragana.append(timed(lambda path=path: predict_images(model, [path], top=5,
-                                                                              device="cpu"))[0])
+                                                                              device="cpu", limits=LIMITS))[0])
     rss_end = rss_mb()
 
     found = {"generate": figures(generate), "generate_upload": figures(uploads), "hiragana": figures(hiragana),

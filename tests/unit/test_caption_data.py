@@ -16,10 +16,11 @@ from neta.boke.prepare import prepare_captions, split_photos
 from neta.boke.table import read_captions, references, training_pairs, usable, write_captions
 from neta.errors import NetaError
 from neta.features.inputs import images_from
+from neta.images import ImageLimits
 from neta.settings import validate_config
 
 SETTINGS = dict(language="auto", split=SplitSettings(val_fraction=0.2, test_fraction=0.2), seed=7, max_images=0,
-                max_missing_ratio=0.1)
+                max_missing_ratio=0.1, limits=ImageLimits(max_pixels=50_000_000, max_side=20_000))
 
 
 def sha256(path) -> str:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from neta.atomic import file_sha256
 from neta.errors import NetaError
+from neta.images import ImageLimits
 from neta.scrape.download import MANIFEST_COLUMNS, download_images
 from neta.scrape.ratelimit import RateLimiter
 from neta.scrape.robots import RobotsPolicy
@@ -17,6 +18,7 @@ from neta.scrape.session import make_session
 
 SITE = "http://img.test"
 MB = 2**20
+LIMITS = ImageLimits(max_pixels=50_000_000, max_side=20_000)
 
 
 def image_bytes(fmt="JPEG", size=(64, 48), seed=0):
@@ -66,7 +68,7 @@ def serve_images(server, foreign_origin):
 def download(server, tmp_path, urls, *, cache="http.sqlite", manifest=None, limiter=None, **kwargs):
     session = make_session(user_agent="neta/0.1", contact="tests@example.invalid", cache_path=tmp_path / cache,
                            retries=1, backoff=0.05, timeout=(2, 2), origin_map={SITE: server.origin}, limiter=limiter)
-    options = dict(max_failure_ratio=1.0, workers=4, progress=False)
+    options = dict(max_failure_ratio=1.0, workers=4, progress=False, limits=LIMITS)
     options.update(kwargs)
     try:
         return download_images(urls, tmp_path / "images", manifest or tmp_path / "images" / "manifest.csv",
@@ -161,7 +163,7 @@ def test_run_download_reads_image_urls_from_bokes_csv(http_server, tmp_path):
     summary = run_download(urls, tmp_path / "img", tmp_path / "img" / "manifest.csv",
                            base_origin_map={SITE: http_server.origin}, user_agent="neta/0.1",
                            contact="t@example.invalid",
-                           cache_path=tmp_path / "c.sqlite", rate_limit=None, progress=False)
+                           cache_path=tmp_path / "c.sqlite", rate_limit=None, progress=False, limits=LIMITS)
     assert summary["ok"] == 1 and (tmp_path / "img" / "manifest.csv").exists()
     with pytest.raises(NetaError, match="no column photo"):
         image_urls_from_csv(bokes, column="photo")

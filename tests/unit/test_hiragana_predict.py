@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from picture_fixtures import write_blank_png
 from PIL import Image, ImageDraw, ImageFont
 
 from neta.cli import main
@@ -24,10 +25,12 @@ from neta.hiragana.etl.convert import convert_etl
 from neta.hiragana.etl.synth import synth_etl
 from neta.hiragana.model import HiraganaCNN, SoftmaxRegression
 from neta.hiragana.predict import predict_images, prepare_image
+from neta.images import ImageLimits
 
 SIZE = 28
 NORMALISE = "ink_square"  # how the fixture's records are normalised, and so its pictures
 CANVAS = (600, 400)  # width, height: large and not square, unlike an ETL frame
+LIMITS = ImageLimits(max_pixels=50_000_000, max_side=20_000)
 
 
 def font(px: int) -> ImageFont.FreeTypeFont:
@@ -206,7 +209,7 @@ def test_empty_or_unreadable_pictures_are_errors_naming_the_file(name, pictures,
 
 def test_predict_gives_five_sorted_probabilities_an_image(model, pictures, etl):
     paths = [str(pictures[n]) for n in ("canvas.png", "photo.jpg", "transparent.png")]
-    rows = predict_images(model, paths, top=5, device="cpu")
+    rows = predict_images(model, paths, top=5, device="cpu", limits=LIMITS)
     assert [row["image"] for row in rows] == paths
     for row in rows:
         assert list(row) == ["image", "top5"] and len(row["top5"]) == 5
@@ -215,8 +218,9 @@ def test_predict_gives_five_sorted_probabilities_an_image(model, pictures, etl):
         assert sum(probs) <= 1.0
         chars = [item["char"] for item in row["top5"]]
         assert len(set(chars)) == 5 and set(chars) <= set(etl.classes)
-    with pytest.raises(NetaError, match="notes.txt"):
-        predict_images(model, [paths[0], str(pictures["notes.txt"])], top=5, device="cpu")
+    rows = predict_images(model, [str(pictures["notes.txt"]), paths[0]], top=5, device="cpu", limits=LIMITS)
+    assert list(rows[0]) == ["image", "error"] and rows[0]["error"].startswith(f"{pictures['notes.txt']}: ")
+    assert rows[1]["top5"] == predict_images(model, paths[:1], top=5, device="cpu", limits=LIMITS)[0]["top5"]
 
 
 def test_command_prints_one_json_line_an_image_with_the_path_as_given(model, pictures, capsys, monkeypatch):
@@ -230,8 +234,33 @@ def test_command_prints_one_json_line_an_image_with_the_path_as_given(model, pic
     assert all(len(row["top5"]) == 5 for row in rows)
     assert all("\\u" not in line for line in lines)  # characters printed as themselves
 
-    assert main(["hiragana", "predict", "--model", str(model), "canvas.png", "white.png"]) == 2
+
+
+def test_a_bad_picture_gets_an_error_line_and_the_batch_goes_on(model, pictures, capsys, monkeypatch):
+    monkeypatch.chdir(pictures["canvas.png"].parent)
+    write_blank_png(pictures["canvas.png"].parent / "huge.png", 20000, 20000)
+    given = ["canvas.png", "huge.png", "photo.jpg", "white.png"]
+    assert main(["hiragana", "predict", "--model", str(model), *given, "--device", "cpu"]) == 2
     captured = capsys.readouterr()
-    assert captured.out == ""
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert [row["image"] for row in rows] == given
+    assert [sorted(row) for row in rows] == [["image", "top5"], ["error", "image"], ["image", "top5"],
+                                             ["error", "image"]]
+    assert rows[1]["error"].startswith("huge.png: the picture is 400,000,000 pixels, over the limit of 50,000,000")
+    assert "no writing" in rows[3]["error"]
     errors = [line for line in captured.err.splitlines() if line.startswith("neta: error:")]
-    assert len(errors) == 1 and "white.png" in errors[0]
+    assert errors == ["neta: error: 2 of 4 pictures could not be used (huge.png, white.png); their lines have an "
+                      '"error" in place of a result']
+    assert "Traceback" not in captured.err
+
+
+def test_the_pixel_limit_is_a_flag(model, pictures, capsys):
+    canvas = str(pictures["canvas.png"])  # 600 x 400
+    argv = ["hiragana", "predict", "--model", str(model), canvas, "--device", "cpu"]
+    assert main([*argv, "--max-pixels", "239999"]) == 2
+    row = json.loads(capsys.readouterr().out)
+    assert row["error"] == (f"{canvas}: the picture is 600x400 = 240,000 pixels, over the limit of 239,999 "
+                            "(images.max_pixels); it was not decoded. Give a smaller picture, or raise the limit "
+                            "with --max-pixels or images.max_pixels in config.yaml")
+    assert main([*argv, "--max-pixels", "240000"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["top5"]) == 5

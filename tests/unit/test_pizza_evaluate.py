@@ -363,3 +363,15 @@ def test_generate_pizza_writes_a_grid_of_count_images(data, models, tmp_path):
     with pytest.raises(NetaError, match="unknown ingredient"):
         generate_pizza(models["cvae_a"], "трюфель", data["json"], tmp_path / "no.png", count=1, seed=0, device="cpu")
     assert not (tmp_path / "no.png").exists()
+
+
+def test_generate_pizza_writes_the_format_its_suffix_names(data, models, tmp_path):
+    for name, fmt in (("pizza.jpg", "JPEG"), ("pizza.WEBP", "WEBP")):
+        generate_pizza(models["cvae_a"], "пепперони", data["json"], tmp_path / name, count=2, seed=5, device="cpu")
+        with Image.open(tmp_path / name) as image:
+            assert image.format == fmt and image.size == (generate.GAP + 2 * (SIZE * generate.SCALE + generate.GAP),
+                                                          2 * generate.GAP + SIZE * generate.SCALE)
+    with pytest.raises(NetaError, match=r"p7\.txt: the suffix \.txt names no picture format.*\.png, \.jpg"):
+        generate_pizza(models["cvae_a"], "пепперони", data["json"], tmp_path / "p7.txt", count=1, seed=0,
+                       device="cpu")
+    assert not (tmp_path / "p7.txt").exists()

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from PIL import Image, ImageDraw, ImageFont
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from caption_fixtures import write_bokete  # noqa: E402
+from picture_fixtures import blank_png  # noqa: E402
 from pizza_fixtures import PIZZAS, write_pizza_data  # noqa: E402
 
 from neta.boke.checkpoint import save_captioner  # noqa: E402
@@ -46,6 +48,7 @@ from neta.hiragana.etl.convert import convert_etl  # noqa: E402
 from neta.hiragana.etl.synth import synth_etl  # noqa: E402
 from neta.hiragana.model import HiraganaCNN, SoftmaxRegression  # noqa: E402
 from neta.hiragana.predict import predict_images  # noqa: E402
+from neta.images import ImageLimits  # noqa: E402
 from neta.layout import Layout  # noqa: E402
 from neta.pizza.checkpoint import save_pizza_model  # noqa: E402
 from neta.pizza.models import build_pizza_model  # noqa: E402
@@ -336,10 +339,23 @@ def test_hiragana_predict_returns_five_characters_as_the_command_does(client, bu
     assert {t["char"] for t in top} <= set(built["classes"])
     path = tmp_path / "drawing.png"
     path.write_bytes(picture)
-    same = predict_images(built["results"] / "hiragana" / "model.pt", [path], top=5, device="cpu")[0]["top5"]
+    same = predict_images(built["results"] / "hiragana" / "model.pt", [path], top=5, device="cpu",
+                          limits=ImageLimits(max_pixels=50_000_000, max_side=20_000))[0]["top5"]
     assert top == same  # one code path: the same preprocessing and model as `neta hiragana predict`
     jpeg = png_bytes(Image.open(io.BytesIO(picture)).convert("RGB"), "JPEG")
     assert client.post("/api/hiragana/predict", data={"image": upload(jpeg, "d.jpg")}).status_code == 200
+
+
+def test_an_upload_over_the_pixel_limit_is_refused_unread(client, built):
+    huge = blank_png(20000, 20000)  # 400 Mpx in a few kilobytes: within the body limit, refused by its header
+    started = time.perf_counter()
+    for url, field in (("/api/hiragana/predict", "image"), ("/api/boke/generate", "photo")):
+        assert_error(client.post(url, data={field: upload(huge, "a.png")}), 413, "the upload: the picture is "
+                     "400,000,000 pixels, over the limit of 50,000,000 (images.max_pixels)")
+    assert time.perf_counter() - started < 2.0
+    small = create_app(built["results"], preload=False, max_pixels=280 * 280 - 1).test_client()
+    assert_error(small.post("/api/hiragana/predict", data={"image": upload(drawing(), "a.png")}), 413,
+                 "280x280 = 78,400 pixels")
 
 
 def test_pizza_gives_one_image_from_each_generator(client, built):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from neta.boke.checkpoint import load_captioner
 from neta.boke.config import DecodeSettings, SamplingSettings
@@ -22,6 +22,7 @@ from neta.boke.vocab import UNK, Vocabulary
 from neta.device import resolve_device
 from neta.errors import NetaError
 from neta.features.backbones import build_extractor
+from neta.images import ImageLimits, checked_image
 
 Photo = str | os.PathLike | Image.Image  # a file, or an image already decoded (an upload)
 
@@ -60,15 +61,25 @@ class PhotoCaptioner:
             self._backbone = module, transforms
         return self._backbone
 
-    def vectors(self, photos: Sequence[Photo]) -> torch.Tensor:
+    def crop(self, photo: Photo, limits: ImageLimits | None = None) -> torch.Tensor:
+        """The backbone's input made of one photo (a path or a PIL image); a file that cannot be used,
+        or is over ``limits`` (None: a photo already checked), is an ImageRefused naming it."""
+        _, transforms = self.backbone()
+        return transforms(_rgb(photo, limits))
+
+    def vectors(self, photos: Sequence[Photo], limits: ImageLimits | None = None) -> torch.Tensor:
         """``(N, dim)`` feature vectors of photos (paths or PIL images), on the model's device.
 
         The backbone's weights are checked before any photo is read.
         """
-        module, transforms = self.backbone()
-        crops = [transforms(_rgb(photo)) for photo in photos]
+        self.backbone()
+        return self.crop_vectors(torch.stack([self.crop(photo, limits) for photo in photos]))
+
+    def crop_vectors(self, crops: torch.Tensor) -> torch.Tensor:
+        """:meth:`vectors` of photos already made the backbone's input by :meth:`crop`."""
+        module, _ = self.backbone()
         with torch.inference_mode():
-            return module(torch.stack(crops)).to(self.device)
+            return module(crops).to(self.device)
 
     def caption_vectors(self, vectors: torch.Tensor, **decoding) -> list[list[dict]]:
         """Top captions of each vector, best first (:func:`neta.boke.decode.decode`); ``decoding``: the
@@ -81,9 +92,10 @@ class PhotoCaptioner:
         return sample_captions(self.model, vectors.to(self.device), self.vocab, language=self.language,
                                max_len=max_len, no_repeat=no_repeat, sampling=sampling, seed=seed)
 
-    def caption(self, photos: Sequence[Photo], **decoding) -> list[list[dict]]:
-        """Top captions of each photo (a path or a PIL image), best first."""
-        return self.caption_vectors(self.vectors(photos), **decoding)
+    def caption(self, photos: Sequence[Photo], limits: ImageLimits | None = None, **decoding) -> list[list[dict]]:
+        """Top captions of each photo (a path or a PIL image), best first; the first photo that cannot
+        be used stops them all (:func:`caption_photos` goes on past it)."""
+        return self.caption_vectors(self.vectors(photos, limits), **decoding)
 
     def tokenize(self, text: str) -> list[str]:
         """``text`` cut into words as the training captions were (the tokenizer made at the first call)."""
@@ -114,20 +126,31 @@ class PhotoCaptioner:
                 "logprob": round(total, 4), "score": round(total / (len(ids) - 1), 4)}
 
 
-def _rgb(photo: Photo) -> Image.Image:
+def _rgb(photo: Photo, limits: ImageLimits | None) -> Image.Image:
     if isinstance(photo, Image.Image):
         return photo.convert("RGB")
-    try:
-        with Image.open(photo) as image:
-            return image.convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise NetaError(f"{photo}: not an image Pillow can read ({exc})") from exc
+    with checked_image(photo, limits) as image:
+        return image.convert("RGB")
 
 
 def caption_photos(model_path: str | os.PathLike, images: Sequence[str | os.PathLike], *, decoding: DecodeSettings,
-                   device: str, weights_file: str | os.PathLike | None = None) -> list[dict]:
-    """One dict a photo: ``image`` and ``captions`` (text, tokens, logprob; best first), by beam search with
-    ``decoding`` (the captioner.decode section)."""
+                   device: str, limits: ImageLimits, weights_file: str | os.PathLike | None = None) -> list[dict]:
+    """One dict a photo, in order: ``image`` and ``captions`` (text, tokens, logprob; best first), by beam
+    search with ``decoding`` (the captioner.decode section). A photo that cannot be used (unreadable, over
+    ``limits``) gets ``{"image", "error"}``, the NetaError's message, and the others are still captioned."""
     captioner = PhotoCaptioner(model_path, device=device, weights_file=weights_file)
-    found = captioner.caption(images, **decoding.record())
-    return [{"image": str(Path(path)), "captions": captions} for path, captions in zip(images, found, strict=True)]
+    captioner.backbone()  # its weights' error is the run's, not the first photo's
+    rows: list[dict] = []
+    crops: list[torch.Tensor] = []
+    for path in images:
+        rows.append({"image": str(Path(path))})
+        try:
+            crops.append(captioner.crop(path, limits))
+        except NetaError as exc:
+            rows[-1]["error"] = str(exc)
+    if crops:
+        found = iter(captioner.caption_vectors(captioner.crop_vectors(torch.stack(crops)), **decoding.record()))
+        for row in rows:
+            if "error" not in row:
+                row["captions"] = next(found)
+    return rows

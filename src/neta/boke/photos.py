@@ -7,17 +7,16 @@ relative to the manifest's folder), and their sha256 is the ``image_id`` of the 
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import sys
 from pathlib import Path
 
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from neta.errors import NetaError
+from neta.images import ImageLimits, ImageRefused, checked_image
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +25,7 @@ MANIFEST_COLUMNS = ["url", "sha256", "path", "bytes", "width", "height", "status
 OK, MISSING, ERROR = "ok", "missing", "error"
 
 
-def check_photo(path: Path) -> dict:
+def check_photo(path: Path, limits: ImageLimits) -> dict:
     """Manifest fields of one photo file: sha256, bytes, width, height, status (ok | missing | error), error."""
     row = {"sha256": "", "bytes": None, "width": None, "height": None, "status": OK, "error": ""}
     try:
@@ -36,22 +35,21 @@ def check_photo(path: Path) -> dict:
     except OSError as exc:
         return {**row, "status": ERROR, "error": f"cannot read {path}: {exc}"}
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with checked_image(data, limits, name=str(path)) as image:
             width, height = image.size
             # A reduced-size JPEG decode still reads every scan, so it catches a truncated file at
             # a fraction of the full decode's cost; the feature stage decodes in full later.
             image.draft("RGB", (64, 64))
             image.load()
-    except UnidentifiedImageError:
-        return {**row, "status": ERROR, "error": f"{path} is not an image Pillow can identify"}
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        return {**row, "status": ERROR, "error": f"{path} does not decode as an image: {exc}"}
+    except ImageRefused as exc:
+        return {**row, "status": ERROR, "error": str(exc)}
     return {**row, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "width": width, "height": height}
 
 
 def resolve_photos(frame: pd.DataFrame, *, manifest_out: str | os.PathLike, max_missing_ratio: float,
-                   source: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Check every distinct ``frame.photo`` (an absolute path) once; give each row its ``image_id``.
+                   source: str, limits: ImageLimits) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Check every distinct ``frame.photo`` (an absolute path) once, against ``limits`` too; give each
+    row its ``image_id``.
 
     Returns the rows whose photo is ok (with ``image_id``), the manifest (one row a photo, paths
     relative to ``manifest_out``'s folder) and counts. More than ``max_missing_ratio`` of the photos
@@ -64,7 +62,7 @@ def resolve_photos(frame: pd.DataFrame, *, manifest_out: str | os.PathLike, max_
     urls = dict(zip(frame["photo"], frame["url"], strict=True))
     rows = []
     for photo in tqdm(photos, unit="photo", desc="check photos", file=sys.stderr, disable=len(photos) < 100):
-        checked = check_photo(Path(photo))
+        checked = check_photo(Path(photo), limits)
         relative = Path(os.path.relpath(photo, manifest_dir)).as_posix() if checked["status"] == OK else ""
         rows.append({"url": urls[photo], **checked, "path": relative})
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)

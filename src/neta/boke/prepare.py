@@ -22,6 +22,7 @@ from neta.boke.sources.coco import read_coco, read_karpathy
 from neta.boke.table import SPLITS, write_captions
 from neta.boke.tokens import Tokenizer, resolve_language
 from neta.errors import NetaError
+from neta.images import ImageLimits
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,12 @@ def _own_split(frame: pd.DataFrame) -> dict[str, str]:
 def prepare_captions(dataset: str, out_csv: str | os.PathLike, *, manifest_out: str | os.PathLike | None = None,
                      bokes_csv=None, bokete_manifest=None, cans=(), coco: CocoSettings | None = None,
                      karpathy: KarpathySettings | None = None, language: str, split: SplitSettings, seed: int,
-                     max_images: int, max_missing_ratio: float) -> dict:
+                     max_images: int, max_missing_ratio: float, limits: ImageLimits | None = None) -> dict:
     """Write the caption table ``out_csv`` (and, for the datasets on disk, ``manifest_out``); return counts.
 
     ``dataset`` bokete reads ``bokes_csv`` and ``bokete_manifest``, bokete_can the ``cans``, coco and karpathy
     the files of the ``coco`` and ``karpathy`` sections. ``split``: the held-out fractions, for a dataset
-    without its own split.
+    without its own split. ``limits``: the images section, for the photos of the datasets on disk.
     """
     started = time.perf_counter()
     language = resolve_language(dataset, language)
@@ -75,12 +76,14 @@ def prepare_captions(dataset: str, out_csv: str | os.PathLike, *, manifest_out: 
         frame, counts = read_bokete(bokes_csv, bokete_manifest, tokenize=tokenize, max_images=max_images)
         manifest = None
     else:
-        if manifest_out is None:
-            raise NetaError(f"captions: dataset {dataset} needs manifest_out (the photos for the features stage)")
+        if manifest_out is None or limits is None:
+            raise NetaError(f"captions: dataset {dataset} needs manifest_out (the photos for the features stage) "
+                            "and the images section's limits")
         frame, counts, source = _read_files(dataset, tokenize=tokenize, max_images=max_images, cans=cans, coco=coco,
                                             karpathy=karpathy)
         frame, manifest, photo_counts = resolve_photos(frame, manifest_out=manifest_out,
-                                                       max_missing_ratio=max_missing_ratio, source=source)
+                                                       max_missing_ratio=max_missing_ratio, source=source,
+                                                       limits=limits)
         counts.update(photo_counts)
 
     own = bool((frame["split"] != "").all())

@@ -10,7 +10,7 @@ from neta.settings import read_settings
 # The config parts each command reads (its rule passes exactly these as --settings).
 SNAPSHOT_KEYS = ("seed",)
 SCRAPE_KEYS = site_keys("bokete", "start_paths", "max_pages", "max_bokes", "min_stars")
-DOWNLOAD_KEYS = site_keys("bokete", "download")
+DOWNLOAD_KEYS = (*site_keys("bokete", "download"), "images")
 
 
 def cmd_parse_bokete(args) -> int:
@@ -40,13 +40,15 @@ def cmd_scrape_bokete(args) -> int:
 
 
 def cmd_download_bokete(args) -> int:
+    from neta.images import ImageLimits
     from neta.scrape.download import image_urls_from_csv
     from neta.scrape.site_download import download_site
 
-    settings = read_settings(args)["bokete"]
+    every = read_settings(args)
+    settings = every["bokete"]
     return print_summary(download_site(
         "bokete", section="bokete", urls=image_urls_from_csv(args.bokes), manifest_path=args.manifest,
-        **settings["download"], **site_run(args, settings),
+        **settings["download"], limits=ImageLimits.of(every), **site_run(args, settings),
     ))
 
 

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
-
 from neta.commands.crawling import print_summary
 from neta.settings import add_settings_options, read_settings
 
 # The config parts each command reads (its rule passes exactly these as --settings).
 PREPARE_KEYS = ("seed", "captioner.dataset", "captioner.cans", "captioner.coco", "captioner.karpathy",
-                "captioner.language", "captioner.max_images", "captioner.max_missing_ratio", "captioner.split")
+                "captioner.language", "captioner.max_images", "captioner.max_missing_ratio", "captioner.split",
+                "images")
 TRAIN_KEYS = ("seed", "device", "captioner.dataset", "captioner.language", "captioner.pairing", "captioner.top_k",
               "captioner.star_weighting", "captioner.vocab", "captioner.model", "captioner.train")
 EVALUATE_KEYS = ("seed", "device", "captioner.decode")
-CAPTION_KEYS = ("device", "captioner.decode")
+CAPTION_KEYS = ("device", "captioner.decode", "images")
 
 
 def cmd_captioner_prepare(args) -> int:
     from neta.boke.config import CocoSettings, KarpathySettings, SplitSettings
     from neta.boke.prepare import prepare_captions
+    from neta.images import ImageLimits
 
     settings = read_settings(args)
     captioner = settings["captioner"]
@@ -27,6 +27,7 @@ def cmd_captioner_prepare(args) -> int:
         bokete_manifest=args.images_manifest, cans=captioner["cans"], coco=CocoSettings.of(settings),
         karpathy=KarpathySettings.of(settings), language=captioner["language"], split=SplitSettings.of(settings),
         seed=settings["seed"], max_images=captioner["max_images"], max_missing_ratio=captioner["max_missing_ratio"],
+        limits=ImageLimits.of(settings),
     ))
 
 
@@ -62,15 +63,19 @@ def cmd_captioner_evaluate(args) -> int:
 def cmd_caption(args) -> int:
     from neta.boke.caption_photos import caption_photos
     from neta.boke.config import DecodeSettings
+    from neta.commands.batch import print_batch
+    from neta.images import ImageLimits
 
     settings = read_settings(args)
-    for photo in caption_photos(args.model, args.images, decoding=DecodeSettings.of(settings),
-                                device=settings["device"], weights_file=args.weights_file):
-        print(json.dumps(photo, ensure_ascii=False))
-    return 0
+    return print_batch(caption_photos(args.model, args.images, decoding=DecodeSettings.of(settings),
+                                      device=settings["device"], limits=ImageLimits.of(settings),
+                                      weights_file=args.weights_file), "photos")
 
 
 def register(commands, verbs) -> None:
+    # not at the top: a module-level import would join the code= input of every stage of this module
+    from neta.commands.batch import EXIT_STATUS
+
     captioner = commands.add_parser("captioner", help="the caption / boke generator's stages")
     sub = captioner.add_subparsers(dest="captioner_command", required=True, metavar="ACTION")
 
@@ -104,9 +109,12 @@ def register(commands, verbs) -> None:
     add_settings_options(evaluate, EVALUATE_KEYS)
     evaluate.set_defaults(handler=cmd_captioner_evaluate)
 
-    caption = commands.add_parser("caption", help="top captions of new photos, JSON lines")
+    caption = commands.add_parser(
+        "caption", help="top captions of new photos, JSON lines",
+        description='One JSON line a photo, in the order given: {"image", "captions"}. ' + EXIT_STATUS)
     caption.add_argument("--model", required=True, help="captioner.pt")
     caption.add_argument("--weights-file", help="the backbone's weights file, where it is not found by itself")
-    caption.add_argument("images", nargs="+", metavar="IMAGE")
+    caption.add_argument("images", nargs="+", metavar="IMAGE",
+                         help="photos Pillow reads (JPEG, PNG, WebP, ...), up to images.max_pixels (--max-pixels)")
     add_settings_options(caption, CAPTION_KEYS)
     caption.set_defaults(handler=cmd_caption)

@@ -10,7 +10,7 @@ from neta.settings import read_settings
 # The config parts each command reads (its rule passes exactly these as --settings).
 SNAPSHOT_KEYS = ("seed",)
 SCRAPE_KEYS = site_keys("pizza", "start_paths", "max_pages", "max_pizzas")
-DOWNLOAD_KEYS = site_keys("pizza", "download")
+DOWNLOAD_KEYS = (*site_keys("pizza", "download"), "images")
 
 
 def cmd_parse_dodo(args) -> int:
@@ -40,13 +40,15 @@ def cmd_scrape_dodo(args) -> int:
 
 
 def cmd_download_dodo(args) -> int:
+    from neta.images import ImageLimits
     from neta.pizza.menu import recipe_photo_urls
     from neta.scrape.site_download import download_site
 
-    settings = read_settings(args)["pizza"]
+    every = read_settings(args)
+    settings = every["pizza"]
     return print_summary(download_site(
         "dodo", section="pizza", urls=recipe_photo_urls(args.menu), manifest_path=args.manifest,
-        **settings["download"], **site_run(args, settings),
+        **settings["download"], limits=ImageLimits.of(every), **site_run(args, settings),
     ))
 
 

@@ -13,7 +13,7 @@ log = logging.getLogger("neta")
 TRAIN_KEYS = ("seed", "device", "hiragana.train", "hiragana.baseline", "hiragana.augment")
 REPORT_KEYS = ("device",)
 EVAL_KEYS = ("device",)
-PREDICT_KEYS = ("device",)
+PREDICT_KEYS = ("device", "images")
 
 
 def cmd_hiragana_train(args) -> int:
@@ -67,15 +67,19 @@ def cmd_hiragana_eval(args) -> int:
 
 
 def cmd_hiragana_predict(args) -> int:
+    from neta.commands.batch import print_batch
     from neta.hiragana.predict import predict_images
+    from neta.images import ImageLimits
 
     settings = read_settings(args)
-    for row in predict_images(args.model, args.images, top=5, device=settings["device"]):
-        print(json.dumps(row, ensure_ascii=False))
-    return 0
+    rows = predict_images(args.model, args.images, top=5, device=settings["device"], limits=ImageLimits.of(settings))
+    return print_batch(rows, "pictures")
 
 
 def register(commands, verbs) -> None:
+    # not at the top: a module-level import would join the code= input of every stage of this module
+    from neta.commands.batch import EXIT_STATUS
+
     hiragana = commands.add_parser("hiragana", help="train and evaluate the hiragana recognizer")
     sub = hiragana.add_subparsers(dest="hiragana_command", required=True, metavar="ACTION")
 
@@ -118,8 +122,11 @@ def register(commands, verbs) -> None:
     add_settings_options(score, EVAL_KEYS)
     score.set_defaults(handler=cmd_hiragana_eval)
 
-    predict = sub.add_parser("predict", help="print the top-5 characters of pictures of one handwritten hiragana")
+    predict = sub.add_parser(
+        "predict", help="print the top-5 characters of pictures of one handwritten hiragana",
+        description='One JSON line a picture, in the order given: {"image", "top5"}. ' + EXIT_STATUS)
     predict.add_argument("--model", required=True, help="model.pt of `neta hiragana train` (its size is used)")
-    predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG/JPEG: dark ink on light paper, any size")
+    predict.add_argument("images", nargs="+", metavar="IMAGE",
+                         help="PNG/JPEG: dark ink on light paper, up to images.max_pixels (--max-pixels)")
     add_settings_options(predict, PREDICT_KEYS)
     predict.set_defaults(handler=cmd_hiragana_predict)

@@ -204,10 +204,11 @@ def register(commands, verbs) -> None:
     add_settings_options(evaluate, EVALUATE_KEYS)
     evaluate.set_defaults(handler=cmd_pizza_evaluate)
 
-    generate = sub.add_parser("generate", help="pizzas of a recipe you name, as a PNG grid")
+    generate = sub.add_parser("generate", help="pizzas of a recipe you name, as one picture (a grid)")
     generate.add_argument("--model", required=True, help="a generator checkpoint (cvae_a.pt, gan.pt, …)")
     generate.add_argument("--ingredients", required=True, help='comma-separated, e.g. "пепперони,моцарелла"')
-    generate.add_argument("--out", required=True, help="the PNG to write")
+    generate.add_argument("--out", required=True,
+                          help="the picture to write, in the format its suffix names: .png, .jpg/.jpeg or .webp")
     generate.add_argument("--recipes", help="recipes.json (default: the one beside the model)")
     generate.add_argument("--count", type=int, default=8, help="pizzas to draw")
     add_settings_options(generate, GENERATE_KEYS)

@@ -14,14 +14,13 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from neta.errors import NetaError
 from neta.hiragana.normalise import ETL_FRAME, SUPERSAMPLE, normalise_grey, picture_framing
+from neta.images import ImageLimits, checked_image, pillow_errors
 
 MAX_SIDE = 1024  # pictures are decoded at most this large; a character needs far less
-
-_UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -37,24 +36,17 @@ def picture_name(picture: Picture) -> str:
     return os.fspath(picture)
 
 
-def read_grey(picture: Picture) -> np.ndarray:
-    """``picture`` as float32 grey in [0, 1] (paper high), upright, at most MAX_SIDE."""
+def read_grey(picture: Picture, limits: ImageLimits | None = None) -> np.ndarray:
+    """``picture`` as float32 grey in [0, 1] (paper high), upright, at most MAX_SIDE. A file over
+    ``limits`` is refused before it is decoded (None: a picture neta made itself, or already checked)."""
     path = picture_name(picture)
-    try:
-        if isinstance(picture, Image.Image):
+    if isinstance(picture, Image.Image):
+        with pillow_errors(path):
             grey = _upright_grey(picture)
-        else:
-            with Image.open(picture) as opened:
-                opened.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode grey at a reduced scale, much faster
-                grey = _upright_grey(opened)
-    except FileNotFoundError as exc:
-        raise NetaError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise NetaError(f"{path}: is a directory, not an image") from exc
-    except UnidentifiedImageError as exc:
-        raise NetaError(f"{path}: not an image Pillow can read (give a PNG or JPEG picture)") from exc
-    except _UNREADABLE as exc:
-        raise NetaError(f"{path}: the image does not decode ({exc})") from exc
+    else:
+        with checked_image(picture, limits) as opened:  # a broken EXIF block is the picture's fault too
+            opened.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode grey at a reduced scale, much faster
+            grey = _upright_grey(opened)
     if min(grey.shape) < 1:
         raise NetaError(f"{path}: the image is empty ({grey.shape[1]}x{grey.shape[0]} pixels)")
     return grey
@@ -85,16 +77,17 @@ def _to_grey(image: Image.Image) -> np.ndarray:
     return grey
 
 
-def prepare_image(picture: Picture, size: int, normalise: str) -> np.ndarray:
+def prepare_image(picture: Picture, size: int, normalise: str, limits: ImageLimits | None = None) -> np.ndarray:
     """``picture`` (a path or a PIL image) as the model's input: ``(size, size)`` uint8, ink high (see the module).
 
     ``normalise`` is the model's (its checkpoint's ``normalise``): a picture is framed as its records were.
+    ``limits``: see :func:`read_grey`.
     """
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         raise NetaError(f"image size must be a positive number of pixels, got {size!r}")
     if size > ETL_FRAME * SUPERSAMPLE:
         raise NetaError(f"image size {size} exceeds the {ETL_FRAME * SUPERSAMPLE}-pixel frame it is reduced from")
-    return normalise_grey(read_grey(picture), int(size), picture_name(picture), picture_framing(normalise))
+    return normalise_grey(read_grey(picture, limits), int(size), picture_name(picture), picture_framing(normalise))
 
 
 # --- prediction --------------------------------------------------------------------------------
@@ -152,14 +145,27 @@ class HiraganaPredictor:
                 for row_p, row_i in zip(values, indices, strict=True)]
 
 
-def predict_images(
-    model_path: str | os.PathLike, paths: Sequence[str | os.PathLike], *, top: int, device: str
-) -> list[dict]:
+def predict_images(model_path: str | os.PathLike, paths: Sequence[str | os.PathLike], *, top: int, device: str,
+                   limits: ImageLimits) -> list[dict]:
     """One dict an image, in order: ``{"image": path as given, "top5": [{"char", "p"}, ...]}``.
 
-    ``p`` is the CNN's softmax probability, best first; the key is ``f"top{top}"``. Every image is
-    read and checked before the model runs, so a bad one stops the batch with a NetaError naming it.
+    ``p`` is the CNN's softmax probability, best first; the key is ``f"top{top}"``. A picture that
+    cannot be used (unreadable, over ``limits``, no writing found) gets ``{"image", "error"}`` instead,
+    the NetaError's message, and the others are still predicted.
     """
     _check_request(paths, top)  # before the model is loaded
-    found = HiraganaPredictor(model_path, device=device).predict(paths, top=top)
-    return [{"image": os.fspath(path), f"top{top}": best} for path, best in zip(paths, found, strict=True)]
+    predictor = HiraganaPredictor(model_path, device=device)
+    rows: list[dict] = []
+    prepared: list[np.ndarray] = []
+    for path in paths:
+        rows.append({"image": os.fspath(path)})
+        try:
+            prepared.append(prepare_image(path, predictor.size, predictor.models.normalise, limits))
+        except NetaError as exc:
+            rows[-1]["error"] = str(exc)
+    if prepared:
+        found = iter(predictor.predict_prepared(np.stack(prepared), top=top))
+        for row in rows:
+            if "error" not in row:
+                row[f"top{top}"] = next(found)
+    return rows

@@ -21,6 +21,7 @@ from PIL import Image
 from neta.atomic import atomic_path
 from neta.device import resolve_device
 from neta.errors import NetaError
+from neta.images import save_format
 from neta.pizza.checkpoint import load_pizza_model
 from neta.pizza.dataset import to_uint8
 from neta.pizza.ingredients import clean_aliases, normalise_ingredients
@@ -115,18 +116,21 @@ class PizzaGenerator:
 
 
 def generate_pizza(model_path: str | os.PathLike, ingredients: str, recipes_json: str | os.PathLike,
-                   out_png: str | os.PathLike, *, count: int, seed: int, device: str) -> dict:
-    """Draw ``count`` pizzas for ``ingredients`` with the generator at ``model_path``; write them as one PNG grid."""
+                   out: str | os.PathLike, *, count: int, seed: int, device: str) -> dict:
+    """Draw ``count`` pizzas for ``ingredients`` with the generator at ``model_path``; write them as one grid
+    in the format of ``out``'s suffix (.png, .jpg, .webp: :func:`neta.images.save_format`)."""
     started = time.perf_counter()
+    fmt = save_format(out)  # before the model is loaded
     pizzas = PizzaGenerator(model_path, recipes_json, device=device)
     indices = parse_ingredients(ingredients, pizzas.recipes)
     if not pizzas.conditioned:
         log.warning("%s is an unconditioned GAN: it ignores the recipe, these are just pizzas", model_path)
     images = pizzas.sample(indices, count=count, seed=seed)
-    with atomic_path(out_png) as tmp:
-        _grid(images).save(tmp, format="PNG")
+    with atomic_path(out) as tmp:
+        # the upscaled pixels' sharp edges are what a lossy default quality smears first
+        _grid(images).save(tmp, format=fmt, **({} if fmt == "PNG" else {"quality": 95}))
     names = [pizzas.recipes["vocabulary"][i] for i in indices]
-    log.info("wrote %s: %d pizzas with %s from %s (%s) in %.1f s", out_png, count, ", ".join(names), model_path,
+    log.info("wrote %s: %d pizzas with %s from %s (%s) in %.1f s", out, count, ", ".join(names), model_path,
              pizzas.kind, time.perf_counter() - started)
-    return {"out": str(out_png), "model": str(model_path), "kind": pizzas.kind, "conditioned": pizzas.conditioned,
+    return {"out": str(out), "model": str(model_path), "kind": pizzas.kind, "conditioned": pizzas.conditioned,
             "ingredients": names, "indices": indices, "count": count, "seed": seed, "image_size": images.shape[-1]}

@@ -2,8 +2,9 @@
 
 Every URL gets one manifest row (``MANIFEST_COLUMNS``), whatever happened to it. A file is kept only
 when all checks pass: HTTP 200, an ``image/*`` Content-Type, at most ``max_bytes`` (declared length
-and streamed count, the stream is abandoned past the cap), dimensions within ``max_side`` per side and
-``max_pixels`` in total (checked from the header, before any pixel is decoded), and a full decode by
+and streamed count, the stream is abandoned past the cap), dimensions within the ``images`` section's
+``max_side`` per side and ``max_pixels`` in total (:mod:`neta.images`: checked from the header, before
+any pixel is decoded, as for every picture neta takes), and a full decode by
 Pillow (``verify()``, then a fresh ``open`` + ``load()``, which catches truncated files). Files are
 named ``<sha256>.<ext>``, the extension from the decoded format, never from the URL, so identical
 content from two URLs is stored once.
@@ -22,7 +23,6 @@ reuses them.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import sys
@@ -34,11 +34,11 @@ from pathlib import Path
 
 import pandas as pd
 import requests
-from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from neta.atomic import atomic_path, file_sha256, write_csv
 from neta.errors import NetaError
+from neta.images import ImageLimits, ImageRefused, checked_image, open_image
 from neta.scrape.fetch import TRANSFER_ERRORS, Robots, describe_error, polite_get
 from neta.scrape.ratelimit import RateLimiter
 from neta.scrape.robots import RobotsPolicy
@@ -64,7 +64,7 @@ class ImageRejected(Exception):
 def download_images(urls: Iterable[str], out_dir: str | Path, manifest_path: str | Path, *,
                     session: requests.Session, robots: Robots | None, allowed_hosts: Iterable[str],
                     limiter: RateLimiter | None = None, origin_map: Mapping[str, str] | None = None,
-                    max_bytes: int = 20 * 2**20, max_pixels: int = 36_000_000, max_side: int = 20_000,
+                    limits: ImageLimits, max_bytes: int = 20 * 2**20,
                     workers: int = 4, max_failure_ratio: float = 0.1,
                     failed_manifest_path: str | Path | None = None, progress: bool = True) -> dict:
     """Download each distinct URL (recorded form) once; return a summary dict.
@@ -83,14 +83,13 @@ def download_images(urls: Iterable[str], out_dir: str | Path, manifest_path: str
     unique = list(dict.fromkeys(u for u in urls if isinstance(u, str) and u.strip()))
     allowed_hosts = tuple(allowed_hosts)
     previous = _reusable_rows(manifest_path)
-    limits = dict(max_bytes=max_bytes, max_pixels=max_pixels, max_side=max_side)
 
     def job(url: str) -> dict:
         reused = previous.get(url)
         if reused is not None:
             return {**reused, "_reused": True}
         return _download_one(url, out_dir, manifest_path.parent, session=session, robots=robots,
-                             allowed_hosts=allowed_hosts, **limits)
+                             allowed_hosts=allowed_hosts, max_bytes=max_bytes, limits=limits)
 
     rows: dict[str, dict] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="download") as pool:
@@ -138,7 +137,7 @@ def download_images(urls: Iterable[str], out_dir: str | Path, manifest_path: str
 
 
 def _download_one(url: str, out_dir: Path, manifest_dir: Path, *, session, robots, allowed_hosts,
-                  max_bytes: int, max_pixels: int, max_side: int) -> dict:
+                  max_bytes: int, limits: ImageLimits) -> dict:
     row = {"url": url, "sha256": "", "path": "", "bytes": None, "width": None, "height": None,
            "status": OK, "error": ""}
     try:
@@ -151,7 +150,7 @@ def _download_one(url: str, out_dir: Path, manifest_dir: Path, *, session, robot
     response = result.response
     try:
         data = _read_body(response, max_bytes)
-        image = check_image(data, max_pixels=max_pixels, max_side=max_side)
+        image = check_image(data, limits)
     except ImageRejected as exc:
         return {**row, "status": exc.status, "error": str(exc)}
     finally:
@@ -188,29 +187,17 @@ def _read_body(response: requests.Response, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def check_image(data: bytes, *, max_pixels: int, max_side: int) -> dict:
+def check_image(data: bytes, limits: ImageLimits) -> dict:
     """Decode ``data`` fully; return width, height, format and file extension, or raise ImageRejected."""
-    fmt = ""
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with checked_image(data, limits, name="the file") as probe:  # the size is checked from the header
             width, height = probe.size
             fmt = probe.format or ""
-            # Checked from the header, before verify()/load() touch the pixel data.
-            if max(width, height) > max_side or width * height > max_pixels:
-                raise ImageRejected("too_many_pixels",
-                                    f"{width}x{height} {fmt} exceeds max_side {max_side} / max_pixels {max_pixels:,} "
-                                    "(decompression-bomb guard)")
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-    except ImageRejected:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise ImageRejected("too_many_pixels", f"decompression bomb: {exc}") from exc
-    except UnidentifiedImageError as exc:
-        raise ImageRejected("undecodable", "not an image Pillow can identify") from exc
-    except (OSError, SyntaxError, ValueError) as exc:  # Pillow reports broken files with all three
-        raise ImageRejected("undecodable", f"{fmt or 'image'} does not decode: {exc}") from exc
+            probe.verify()  # checksums (PNG's CRCs) that load() skips
+        open_image(data, limits, name="the file")  # a verified file can still be cut short
+    except ImageRefused as exc:
+        status = "too_many_pixels" if exc.reason == "too_large" else "undecodable"
+        raise ImageRejected(status, str(exc)) from exc
     return {"width": width, "height": height, "format": fmt, "ext": _EXTENSIONS.get(fmt, fmt.lower() or "img")}
 
 
@@ -246,7 +233,7 @@ def run_download(urls: Iterable[str], out_dir: str | Path, manifest_path: str | 
                  cache_path: str | Path, rate_limit: float | None,
                  host_rate_limits: Mapping[str, float | None] | None = None,
                  allowed_hosts: Iterable[str] | None = None, max_bytes: int = 20 * 2**20,
-                 max_pixels: int = 36_000_000, max_side: int = 20_000, workers: int = 4,
+                 limits: ImageLimits, workers: int = 4,
                  max_failure_ratio: float = 0.1, failed_manifest_path: str | Path | None = None,
                  retries: int = 5, backoff: float = 0.5, timeout: tuple[float, float] = (5, 20),
                  progress: bool = True, site: str = "<site>") -> dict:
@@ -266,7 +253,7 @@ def run_download(urls: Iterable[str], out_dir: str | Path, manifest_path: str | 
     try:
         summary = download_images(urls, out_dir, manifest_path, session=session,
                                   robots=RobotsPolicy(session, user_agent=user_agent), allowed_hosts=allowed_hosts,
-                                  max_bytes=max_bytes, max_pixels=max_pixels, max_side=max_side, workers=workers,
+                                  max_bytes=max_bytes, limits=limits, workers=workers,
                                   max_failure_ratio=max_failure_ratio, failed_manifest_path=failed_manifest_path,
                                   progress=progress)
     finally:

@@ -6,4 +6,4 @@ command's parser reads :data:`SETTINGS_KEYS` without loading Flask.
 """
 
 # the config parts the app reads (captioner.dataset: where the caption generator's files are)
-SETTINGS_KEYS = ("seed", "device", "captioner.dataset", "captioner.decode", "captioner.sampling", "serve")
+SETTINGS_KEYS = ("seed", "device", "captioner.dataset", "captioner.decode", "captioner.sampling", "serve", "images")

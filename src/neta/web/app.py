@@ -8,8 +8,8 @@ Models are loaded once, at their first use or, with ``serve.preload``, when the 
 (:class:`Server.preload`), and reloaded only when their file changes; a lock a model serialises its
 use between waitress's threads. A stage not built shows (page, HTTP 200) or answers (API, HTTP
 503) the snakemake command that builds it. Every error is a JSON ``{"error": message}`` (API) or a
-page with the message, never a traceback; uploads are bounded by ``MAX_CONTENT_LENGTH`` and decoded
-with the downloader's checks (:func:`neta.scrape.download.check_image`) before use.
+page with the message, never a traceback; uploads are bounded by ``MAX_CONTENT_LENGTH`` and opened
+as every picture neta takes is (:func:`neta.images.open_image`: the images section's pixel limits).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 OPTIONS = {"seed": "seed", "device": "device", **{key: f"captioner.decode.{key}" for key in
                                                   ("beam", "top", "max_len", "length_norm", "no_repeat",
                                                    "prefer_complete")},
-           **{key: f"serve.{key}" for key in ("host", "port", "threads", "preload", "max_upload_mb", "max_pixels",
-                                               "max_side", "pizzas")}}
+           **{key: f"serve.{key}" for key in ("host", "port", "threads", "preload", "max_upload_mb", "pizzas")},
+           **{key: f"images.{key}" for key in ("max_pixels", "max_side")}}
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")  # a boke photo upload
 DRAWING_FORMATS = ("PNG", "JPEG")  # a hiragana picture
 MAX_TEXT = 300  # characters of an own boke
@@ -209,7 +209,7 @@ class Server:
 
     def upload(self, field: str, formats: tuple[str, ...]) -> Image.Image:
         """The image uploaded in ``field``, checked (size, type, a full decode within the pixel limits)."""
-        from neta.scrape.download import ImageRejected, check_image
+        from neta.images import ImageLimits, ImageRefused, open_image
 
         upload = request.files.get(field)
         if upload is None:
@@ -221,20 +221,9 @@ class Server:
         if not data:
             raise Refused(400, "the uploaded file is empty")
         try:
-            found = check_image(data, max_pixels=self.serve["max_pixels"], max_side=self.serve["max_side"])
-        except ImageRejected as exc:
-            if exc.status == "too_many_pixels":
-                raise Refused(413, f"the image is too large: {exc}") from exc
-            if "identify" in str(exc):
-                raise Refused(415, f"the upload is not an image ({exc}); give a {' or '.join(formats)} file") \
-                    from exc
-            raise Refused(400, f"the image does not decode: {exc}") from exc
-        if found["format"] not in formats:
-            raise Refused(415, f"the upload is a {found['format'] or 'unknown'} image; give a "
-                                  f"{' or '.join(formats)} file")
-        image = Image.open(io.BytesIO(data))
-        image.load()
-        return image
+            return open_image(data, ImageLimits.of(self.settings), name="the upload", formats=formats)
+        except ImageRefused as exc:
+            raise Refused({"too_large": 413, "not_image": 415}.get(exc.reason, 400), str(exc)) from exc
 
 
 def create_app(results_dir: str | os.PathLike = "results", *, settings: Mapping | None = None,
