@@ -11,6 +11,9 @@ A job killed mid-write leaves its temporary behind. The next write of the same o
 temporaries of that output only (the names above, with a dot-free middle part, so ``x``'s pattern
 never matches ``x.h5``'s) whose writing process is gone; one still running on this host is left
 alone, so two threads writing the same output do not delete each other's work.
+
+A disk that fills while a temporary is written (ENOSPC, whichever library met it) removes the
+temporary and raises :class:`neta.diskspace.DiskFullError`, a NetaError naming the output.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from neta.diskspace import FULL_BELOW, DiskFullError, causes, disk_full_error, free_bytes, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -117,21 +122,81 @@ def _prepare(path: str | os.PathLike) -> Path:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, expected_bytes: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds.
 
     The temporary file lives in the same directory so the final ``os.replace`` is a rename on one
     file system, which POSIX makes atomic. It exists (empty) when the block starts; writers that
     truncate it (``open(tmp, "w")``, ``h5py.File(tmp, "w")``, ``torch.save``) keep its permissions.
+    A full disk (ENOSPC) anywhere in the block removes the temporary and raises a
+    :class:`~neta.diskspace.DiskFullError` naming ``path``, the space needed (``expected_bytes`` when
+    the writer knows it, else what went in before the disk filled) and the space free.
     """
-    target = _prepare(path)
-    tmp = _create_temp(target, ".part", directory=False)
+    target = Path(path)
+    tmp = None
     try:
+        target = _prepare(target)
+        tmp = _create_temp(target, ".part", directory=False)
         yield tmp
         os.replace(tmp, target)
+    except BaseException as exc:
+        _raise_if_disk_full(exc, target, tmp, expected_bytes)
+        raise
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             tmp.unlink()
+
+
+def _raise_if_disk_full(exc: BaseException, target: Path, tmp: Path | None, expected_bytes: int | None) -> None:
+    """Turn a full disk met while writing ``tmp`` into the one DiskFullError for ``target``.
+
+    A DiskFullError of a file inside ``tmp`` (a file of a directory output) becomes one for ``target``;
+    any other exception is left to propagate as it is.
+    """
+    if not (is_disk_full(exc) or _failed_on_a_full_disk(exc, tmp)):
+        return
+    inner = next((e for e in causes(exc) if isinstance(e, DiskFullError)), None)
+    if inner is not None and (tmp is None or not inner.path.is_relative_to(tmp)):
+        return  # another output's error, already complete
+    in_tmp = _tree_bytes(tmp) if tmp is not None and os.path.lexists(tmp) else 0
+    free_then = _free_or_zero(target)
+    _discard(tmp)
+    # what is free without the temporary: a writer that still holds it open (torch.save's stream, until
+    # the traceback goes) keeps its blocks after the unlink, so count them as free
+    free = max(_free_or_zero(target), free_then + in_tmp)
+    written = in_tmp + (inner.written if inner is not None else 0)
+    raise disk_full_error(target, written=written, expected=expected_bytes, free=free) from exc
+
+
+def _free_or_zero(path: Path) -> int:
+    try:
+        return free_bytes(path)
+    except OSError:
+        return 0
+
+
+def _failed_on_a_full_disk(exc: BaseException, tmp: Path | None) -> bool:
+    """An I/O error that does not say why, raised with (almost) no space left beside ``tmp``.
+
+    Some writers lose the errno: ``torch.save`` on a full disk raises ``RuntimeError: basic_ios::clear:
+    iostream error``. A write that fails for want of space leaves less than a block or so free.
+    """
+    if tmp is None or not any(isinstance(cause, (OSError, RuntimeError)) for cause in causes(exc)):
+        return False
+    return _free_or_zero(tmp) < FULL_BELOW
+
+
+def _discard(tmp: Path | None) -> None:
+    """Remove a temporary file or tree; one that cannot be removed is logged (the next write sweeps it)."""
+    if tmp is None or not os.path.lexists(tmp):
+        return
+    try:
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp)
+        else:
+            tmp.unlink()
+    except OSError as exc:
+        log.warning("could not remove the temporary %s: %s", tmp, exc)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -158,15 +223,18 @@ def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 
 @contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, *, expected_bytes: int | None = None) -> Iterator[Path]:
     """Like :func:`atomic_path` for a directory output: fill a temp dir, then rename it into place.
 
     An existing directory is moved aside first and deleted only once the new one is in place, so a
-    failure at any point leaves either the old tree or the new one, never a half of either.
+    failure at any point leaves either the old tree or the new one, never a half of either. A full
+    disk is reported as by :func:`atomic_path`, for the directory.
     """
-    target = _prepare(path)
-    tmp = _create_temp(target, ".part", directory=True)
+    target = Path(path)
+    tmp = None
     try:
+        target = _prepare(target)
+        tmp = _create_temp(target, ".part", directory=True)
         yield tmp
         if not target.exists():
             os.replace(tmp, target)
@@ -179,6 +247,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(previous, target)
             raise
         shutil.rmtree(previous)
+    except BaseException as exc:
+        _raise_if_disk_full(exc, target, tmp, expected_bytes)
+        raise
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             shutil.rmtree(tmp)

@@ -17,6 +17,7 @@ import time
 
 from neta import __version__
 from neta import commands as commands_package
+from neta.diskspace import is_disk_full
 from neta.errors import NetaError
 
 log = logging.getLogger("neta")
@@ -97,6 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         status = args.handler(args)
     except NetaError as exc:
         print(f"neta: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError) as exc:
+        # a full disk outside the atomic writers (which say which output and how much it needs)
+        if not is_disk_full(exc):
+            raise
+        where = f" writing {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"neta: error: no space left on device{where}; free some space and run the command again",
+              file=sys.stderr)
         return 2
     log.info("%s finished in %.1f s", args.command, time.perf_counter() - started)
     return status

@@ -2,7 +2,9 @@
 
 House style (docs/architecture.md): written to a temporary file beside the output and renamed on success, ``"w"``
 mode only, datasets chunked along the first axis and compressed, ``track_times=False`` so the same
-inputs give the same bytes, and provenance attributes on the root group.
+inputs give the same bytes, and provenance attributes on the root group. HDF5 writes the temporary
+through a Python file object, so a full disk is an error this module raises once HDF5 has closed
+the file, never a failure inside HDF5 (see :class:`_Sink`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from neta import __version__
 from neta.atomic import atomic_path, file_sha256
+from neta.diskspace import estimate
 from neta.errors import NetaError
 
 # Aim each chunk at about 1 MiB: big enough for gzip to pay off, small enough to read a few rows.
@@ -134,14 +137,82 @@ def write_h5(
             raise ValueError(f"storage of {name}: {dict(options)} (allowed: chunk_rows, compression in "
                              f"{sorted(_COMPRESSIONS)})")
     root_attrs = {**provenance_attrs(stage, params, inputs), **attrs}
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", track_order=True) as handle:
-            for name, value in datasets.items():
-                dataset = _create(handle, name.lstrip("/"), value, **storage.get(name, {}))
-                for key, attr in dataset_attrs.get(name, {}).items():
-                    dataset.attrs[key] = _attr_value(attr)
-            for key, value in root_attrs.items():
-                handle.attrs[key] = _attr_value(value)
+    with atomic_path(path, expected_bytes=estimate(1, sum(map(_stored_bytes, datasets.values())))) as tmp:
+        # HDF5 writes through a Python file object that never fails (see _Sink); a full disk is
+        # raised here once HDF5 has let go of the file, as an OSError atomic_path turns into a NetaError
+        with open(tmp, "w+b") as raw:
+            sink = _Sink(raw)
+            try:
+                with h5py.File(sink, "w", track_order=True) as handle:
+                    for name, value in datasets.items():
+                        dataset = _create(handle, name.lstrip("/"), value, **storage.get(name, {}))
+                        for key, attr in dataset_attrs.get(name, {}).items():
+                            dataset.attrs[key] = _attr_value(attr)
+                        if sink.error is not None:
+                            break  # a write failed: no use compressing the rest, only closing the file
+                    if sink.error is None:
+                        for key, value in root_attrs.items():
+                            handle.attrs[key] = _attr_value(value)
+            except Exception as exc:
+                if sink.error is None:
+                    raise
+                raise sink.error from exc  # HDF5 read back what was never written: the disk is the cause
+            if sink.error is not None:
+                raise sink.error
+
+
+def _stored_bytes(value) -> int:
+    """Uncompressed bytes of a dataset in the file: an upper bound for the disk it takes."""
+    array = np.asarray(value)
+    if array.dtype.kind in "UO":  # variable-length UTF-8: the text, and 16 bytes a value to point at it
+        return sum(len(str(v).encode("utf-8")) + 16 for v in array.ravel())
+    return int(array.nbytes)
+
+
+class _Sink:
+    """The file object HDF5 writes a temporary through (h5py's ``fileobj`` driver), failing never.
+
+    When the disk fills, HDF5's write fails and the file it holds can no longer be closed: with the
+    ``sec2`` driver, h5py's close raises, and the next attempt (the object's finaliser, or HDF5's
+    own clean-up at exit) touches memory HDF5 already freed and the process dies of a segmentation
+    fault. Here the first failed write is kept in ``error`` and every write after it is dropped and
+    reported as done, so HDF5 finishes and closes its file normally; the caller then raises
+    ``error``, and the temporary, never renamed, is deleted.
+    """
+
+    def __init__(self, raw) -> None:
+        self._raw = raw
+        self.error: OSError | None = None
+
+    def _guard(self, call, *args, done=None):
+        if self.error is None:
+            try:
+                return call(*args)
+            except OSError as exc:
+                self.error = exc
+        return done
+
+    def write(self, data) -> int:
+        size = memoryview(data).nbytes
+        return self._guard(self._raw.write, data, done=size)
+
+    def readinto(self, buffer) -> int:
+        return self._raw.readinto(buffer)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._raw.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def truncate(self, size: int | None = None) -> int:
+        return self._guard(self._raw.truncate, size, done=size)
+
+    def flush(self) -> None:
+        self._guard(self._raw.flush)
 
 
 def _read_dataset(dataset: h5py.Dataset) -> np.ndarray:

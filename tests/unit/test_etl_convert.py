@@ -210,7 +210,7 @@ def test_convert_failing_while_writing_the_hdf5_leaves_no_output(etl8g_dir, tmp_
 
     monkeypatch.setattr(h5io, "_create", create_then_fail)
     out = tmp_path / "etl_28.h5"
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(NetaError, match=f"no space left on device writing {out}"):
         convert_etl(etl8g_dir, "ETL8G", out, **CONVERT)
     assert written == ["images", "labels", "writers"]
     assert list(tmp_path.iterdir()) == []

@@ -18,7 +18,14 @@ FORMATS_HELP = "ETL8G, ETL9G, ETL8B2, ETL9B, ETL1, ETL6 or ETL7"
 
 def cmd_etl_synth(args) -> int:
     from neta.atomic import atomic_dir
-    from neta.hiragana.etl.synth import HELDOUT_WRITER_BASE, check_families, synth_etl, training_families
+    from neta.diskspace import require_free_space
+    from neta.hiragana.etl.synth import (
+        HELDOUT_WRITER_BASE,
+        check_families,
+        synth_bytes,
+        synth_etl,
+        training_families,
+    )
     from neta.hiragana.etl.synth.handfonts import check_fonts, font_names, fonts_dir, training_fonts, usable_fonts
 
     settings = read_settings(args)
@@ -41,7 +48,9 @@ def cmd_etl_synth(args) -> int:
     else:
         families, writers, first = training_families(synth["heldout_families"]), synth["writers"], 0
         fonts = training_fonts(heldout_fonts)
-    with atomic_dir(args.out) as tmp:
+    needed = synth_bytes(writers, args.format)
+    require_free_space(args.out, needed, f"{writers} synthetic writers")
+    with atomic_dir(args.out, expected_bytes=needed) as tmp:
         paths = synth_etl(tmp, fmt=args.format, writers=writers, seed=settings["seed"], families=families,
                           first_writer=first, fonts=fonts)
     log.info("wrote %d synthetic %s files (%s) to %s", len(paths), args.format, ", ".join(families), args.out)

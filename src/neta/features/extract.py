@@ -27,6 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from neta.device import set_threads
+from neta.diskspace import estimate, require_free_space
 from neta.errors import NetaError
 from neta.features.backbones import build_extractor
 from neta.features.config import FeatureSettings
@@ -73,6 +74,7 @@ def extract_features(
     engine = make_engine(backend_used, module, info, device=device_used, dtype=dtype, threads=threads,
                          workers=workers, onnx_dir=onnx_dir)
     model_s = time.perf_counter() - started
+    require_free_space(out_h5, features_bytes(len(items), info.dim, dtype), f"{len(items)} feature vectors")
 
     features, decoded, input_hashes, failures = _run(items, transforms, engine, dim=info.dim, batch_size=batch_size,
                                                      workers=workers, pin_memory=device_used.type == "cuda",
@@ -130,6 +132,15 @@ def _run(items: list[ImageItem], transforms, engine, *, dim: int, batch_size: in
     return features, decoded, input_hashes, failures
 
 
+def features_bytes(rows: int, dim: int, dtype: str) -> int:
+    """The disk a features file of ``rows`` vectors takes at most: uncompressed, with a margin.
+
+    A row is its vector and its image id (64 hex digits and a 16-byte reference); gzip gains little
+    on the vectors.
+    """
+    return estimate(rows, dim * np.dtype(_stored_dtype(dtype)).itemsize + 64 + 16)
+
+
 def _stored_dtype(dtype: str) -> type:
     return np.float16 if dtype == "float16" else np.float32
 
@@ -167,6 +178,8 @@ def merge_feature_shards(shard_paths: Sequence[str | os.PathLike], out_h5: str |
                                 f"({attrs.get(key)!r} vs {first_attrs.get(key)!r}); rerun every shard")
     features = np.concatenate([data["features"] for data, _ in shards])
     image_ids = np.concatenate([data["image_ids"] for data, _ in shards])
+    require_free_space(out_h5, features_bytes(*features.shape, first_attrs["dtype"]), f"{len(image_ids)} feature "
+                       "vectors")
     attrs = {key: value for key, value in first_attrs.items() if key not in PROVENANCE}
     attrs["n_failed"] = sum(int(shard_attrs["n_failed"]) for _, shard_attrs in shards)
     _write(out_h5, features, image_ids, stage=first_attrs["stage"], params=json.loads(first_attrs["params_json"]),

@@ -30,6 +30,7 @@ import torch
 from tqdm import tqdm
 
 from neta.device import resolve_device, set_threads
+from neta.diskspace import estimate, require_free_space
 from neta.errors import NetaError
 from neta.h5io import write_h5
 from neta.pizza.config import AugmentSettings
@@ -63,6 +64,7 @@ def augment_pizzas(
     augmenter = RotationAugmenter(size=size, angles=np.arange(0, 360, augment.angle_step), flip=augment.flip,
                                   order=order, device=device)
     per_pizza = augmenter.images_per_pizza
+    require_free_space(out_h5, augmented_bytes(items, per_pizza, size), f"{len(items) * per_pizza} images")
     # uint8 rows of every pizza, filled in place: the only copy of the images until they are written
     images = np.empty((len(items) * per_pizza, 3, size, size), dtype=np.uint8)
     pizza_ids, recipes, input_hashes, failures = [], [], {}, []
@@ -130,6 +132,18 @@ def augment_pizzas(
         "augment_seconds": round(augment_s, 3),
         "seconds": round(seconds, 3),
     }
+
+
+def augmented_bytes(items: list[tuple[str, str | os.PathLike, np.ndarray]], per_pizza: int, size: int) -> int:
+    """The disk ``augmented.h5`` takes at most for ``items``: every row uncompressed, with a margin.
+
+    A row is an image (3 x size x size bytes), its recipe (slots x (V+1) bytes), its pizza id (the
+    text and a 16-byte reference), angle (2 bytes) and flip (1). lzf saves little on photos (about
+    9 % on the default run's), so this is close to the file's size, not far above it.
+    """
+    recipe = max((np.asarray(item[2]).size for item in items), default=0)
+    pizza_id = max((len(str(item[0]).encode("utf-8")) for item in items), default=0)
+    return estimate(len(items) * per_pizza, 3 * size * size + recipe + pizza_id + 16 + 2 + 1)
 
 
 def _too_many_failures(failures: list[dict], max_failures: int, out_h5) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neta.diskspace import estimate, require_free_space
 from neta.errors import NetaError
 from neta.h5io import hash_inputs, write_h5
 from neta.hiragana.etl.formats import get_format
@@ -75,6 +76,10 @@ def convert_etl(
                 "use a hiragana-bearing format (ETL8G, ETL8B2, ETL9G, ETL9B, ETL7)"
             )
         read_s = time.perf_counter() - started
+        # a record: its image, label (2 bytes), writer (4), split (1) and code (2), uncompressed (gzip
+        # makes the images about 3 times smaller: an upper bound, refusing before the normalising)
+        require_free_space(out_path, estimate(len(records), size * size + 2 + 4 + 1 + 2),
+                           f"{len(records)} {size}x{size} images")
 
         order = np.argsort(np.asarray(class_list))
         labels = order[np.searchsorted(np.asarray(class_list), records.chars, sorter=order)].astype(np.int16)

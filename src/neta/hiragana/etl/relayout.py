@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from neta.atomic import atomic_dir
+from neta.diskspace import FILE_BLOCK, estimate, require_free_space
 from neta.errors import NetaError
 from neta.hiragana.etl.formats import get_format
 from neta.hiragana.etl.jis import HIRAGANA_75
@@ -69,8 +70,10 @@ def write_layouts(
     if len(records) == 0:
         raise NetaError(f"{etl_dir}: no hiragana record of the chosen writers to relayout")
     etl8g, etl8b2 = get_format("ETL8G"), get_format("ETL8B2")
+    needed = layouts_bytes(len(records), etl8g.record_size if fmt.name == "ETL8G" else 0)
+    require_free_space(out_dir, needed, f"{len(records)} records in every layout")
     b_images = np.stack([b_type(raw, fmt.bits) for raw in records.images])
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, expected_bytes=needed) as tmp:
         tmp = Path(tmp)
         for name in ("ETL8G", "ETL8B2", "pictures/b64", "pictures/g128"):
             (tmp / name).mkdir(parents=True)
@@ -97,6 +100,13 @@ def write_layouts(
     log.info("relayout: %d records of %d writers from %s -> %s", summary["records"], summary["writers"], etl_dir,
              out_dir)
     return summary
+
+
+def layouts_bytes(records: int, etl8g_record: int) -> int:
+    """The disk the layouts of ``records`` take: their ETL8G (``etl8g_record`` bytes each, 0 when not
+    written) and ETL8B2 records, two pictures (a few kB of PNG each: a file-system block for the 64 x 63
+    one, two for the 128 x 127 one) and a label row, with a margin."""
+    return estimate(records, etl8g_record + get_format("ETL8B2").record_size + 3 * FILE_BLOCK + 40)
 
 
 def read_picture_labels(pictures_dir: str | os.PathLike) -> list[tuple[str, str, int]]:

@@ -55,7 +55,13 @@ from neta.hiragana.etl.synth.styles import (
     training_families,
     writer_family,
 )
-from neta.hiragana.etl.synth.write import WRITERS_TABLE, read_writer_families, read_writer_fonts, synth_etl
+from neta.hiragana.etl.synth.write import (
+    WRITERS_TABLE,
+    read_writer_families,
+    read_writer_fonts,
+    synth_bytes,
+    synth_etl,
+)
 
 __all__ = [
     "FAMILIES",
@@ -64,6 +70,7 @@ __all__ = [
     "check_families",
     "read_writer_families",
     "read_writer_fonts",
+    "synth_bytes",
     "synth_etl",
     "training_families",
     "writer_family",

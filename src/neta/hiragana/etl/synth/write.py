@@ -12,6 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from neta.atomic import write_text
+from neta.diskspace import estimate
 from neta.errors import NetaError
 from neta.hiragana.etl.formats import EtlFormat, get_format
 from neta.hiragana.etl.jis import HIRAGANA_75, decode_codes
@@ -25,7 +26,7 @@ from neta.hiragana.etl.synth.glyphs import (
     split_marks,
 )
 from neta.hiragana.etl.synth.paper import PaperNoise, paper_noise, to_levels
-from neta.hiragana.etl.synth.sheet import reading_of, sheet_codes
+from neta.hiragana.etl.synth.sheet import CHARS_PER_WRITER, reading_of, sheet_codes
 from neta.hiragana.etl.synth.styles import FAMILIES, WriterStyle, check_families, writer_family, writer_style
 from neta.hiragana.etl.synth.warp import _pen_index, normal_pen, pen_variants, warp_glyphs
 from neta.hiragana.etl.writer import build_records, write_etl_file
@@ -134,36 +135,37 @@ def synth_etl(
     written: list[Path] = []
     table = ["writer,family,font"]
     serial = 1
-    bar = tqdm(total=writers, desc="synth ETL8G writers", unit="writer", leave=False)
-    for f in range(n_files):
-        first = first_writer + f * writers_per_file
-        ids = range(first, min(first_writer + writers, first + writers_per_file))
-        images, metas = [], []
-        for w in ids:
-            family = writer_family(seed, w, families)
-            # families come in turn, so w // len(families) counts a family's writers 0, 1, 2, ...
-            font = handfonts.writer_font(seed, w // len(families), fonts) if glyphs is None or family == "font" else ""
-            if font and font not in font_templates:
-                font_templates[font] = font_pens(font, hira_chars, font_dir)
-            levels, style = synth_writer(
-                w, seed, codes, hira_mask, glyphs, font_templates.get(font), kanji_pens, noise, family
+    # closed on an error too, so the error message starts a line of its own
+    with tqdm(total=writers, desc="synth ETL8G writers", unit="writer", leave=False) as bar:
+        for f in range(n_files):
+            first = first_writer + f * writers_per_file
+            ids = range(first, min(first_writer + writers, first + writers_per_file))
+            images, metas = [], []
+            for w in ids:
+                family = writer_family(seed, w, families)
+                # families come in turn, so w // len(families) counts a family's writers 0, 1, 2, ...
+                from_font = glyphs is None or family == "font"
+                font = handfonts.writer_font(seed, w // len(families), fonts) if from_font else ""
+                if font and font not in font_templates:
+                    font_templates[font] = font_pens(font, hira_chars, font_dir)
+                levels, style = synth_writer(
+                    w, seed, codes, hira_mask, glyphs, font_templates.get(font), kanji_pens, noise, family
+                )
+                images.append(levels)
+                metas.append(_writer_fields(w, style, readings, serial))
+                table.append(f"{w + 1},{family},{font}")
+                serial += codes.size
+                bar.update(1)
+            n = len(images)
+            fields = {k: np.concatenate([m[k] for m in metas]) for k in metas[0]}
+            records = build_records(
+                etl,
+                np.tile(codes, n),
+                np.repeat(np.array([w + 1 for w in ids], dtype=np.int32), codes.size),
+                np.concatenate(images),
+                fields,
             )
-            images.append(levels)
-            metas.append(_writer_fields(w, style, readings, serial))
-            table.append(f"{w + 1},{family},{font}")
-            serial += codes.size
-            bar.update(1)
-        n = len(images)
-        fields = {k: np.concatenate([m[k] for m in metas]) for k in metas[0]}
-        records = build_records(
-            etl,
-            np.tile(codes, n),
-            np.repeat(np.array([w + 1 for w in ids], dtype=np.int32), codes.size),
-            np.concatenate(images),
-            fields,
-        )
-        written.append(write_etl_file(out_dir / f"ETL8G_{f + 1:02d}", etl, records))
-    bar.close()
+            written.append(write_etl_file(out_dir / f"ETL8G_{f + 1:02d}", etl, records))
     _remove_stale(out_dir, etl, written)
     write_text(out_dir / WRITERS_TABLE, "\n".join(table) + "\n")
     log.info(
@@ -177,6 +179,11 @@ def synth_etl(
         time.perf_counter() - started,
     )
     return written
+
+
+def synth_bytes(writers: int, fmt: str = "ETL8G") -> int:
+    """The disk ``writers`` synthetic writers take: a sheet of records each and the writer table, with a margin."""
+    return estimate(writers, CHARS_PER_WRITER * get_format(fmt).record_size + 40)
 
 
 def font_pens(name: str, chars: list[str], font_dir: Path) -> np.ndarray:
