@@ -13,6 +13,8 @@ import functools
 import hashlib
 import json
 import os
+import re
+import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -221,16 +223,41 @@ def _read_dataset(dataset: h5py.Dataset) -> np.ndarray:
     return dataset[()]
 
 
-def read_h5(path: str | os.PathLike, names: Sequence[str] | None = None) -> tuple[dict, dict]:
-    """Return (datasets, root attributes); string datasets come back as numpy ``str`` arrays."""
-    path = Path(path)
+def _open_h5(path: Path) -> h5py.File:
+    """Open ``path`` for reading, or raise NetaError saying only what the file is not.
+
+    The caller adds advice when it knows more: a stage reading a workflow artifact knows the
+    workflow can rebuild it (read_h5); ``neta inspect`` may be shown any file of the user's.
+    """
+    if path.is_dir():
+        raise NetaError(f"{path} is a directory, not an HDF5 file")
     if not path.is_file():
+        raise NetaError(f"{path}: no such file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        # h5py says e.g. "Unable to synchronously open file (file signature not found)": keep the cause
+        cause = re.search(r"\(([^()]*)\)\s*$", str(exc))
+        reason = cause[1] if cause else str(exc)
+        if not h5py.is_hdf5(path):
+            raise NetaError(f"{path} is not an HDF5 file ({reason})") from exc
+        raise NetaError(f"{path} is an HDF5 file that cannot be read ({reason}); it may be truncated") from exc
+
+
+def read_h5(path: str | os.PathLike, names: Sequence[str] | None = None) -> tuple[dict, dict]:
+    """Return (datasets, root attributes); string datasets come back as numpy ``str`` arrays.
+
+    ``path`` is a workflow artifact, so the error for a missing or unreadable one says how to rebuild it.
+    """
+    path = Path(path)
+    if not path.exists():
         raise NetaError(f"{path}: no such HDF5 file (run the stage that makes it first)")
     try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        raise NetaError(f"{path}: not a readable HDF5 file ({exc}); delete it and run `make run` "
-                        f"(or `snakemake --cores 2 {path}`) to rebuild it") from exc
+        handle = _open_h5(path)
+    except NetaError as exc:
+        target = shlex.quote(str(path))
+        raise NetaError(f"{exc}; delete it and run `make run` (or `snakemake --cores 2 {target}`) to rebuild "
+                        "it") from exc.__cause__
     with handle:
         wanted = list(names) if names is not None else [k for k in handle if isinstance(handle[k], h5py.Dataset)]
         missing = [n for n in wanted if n.lstrip("/") not in handle]
@@ -252,9 +279,9 @@ def _decode_attr(value):
 def describe(path: str | os.PathLike, n_values: int = 5) -> str:
     """A readable listing of every dataset and attribute, as ``neta inspect`` prints it."""
     path = Path(path)
-    read_h5(path, names=[])  # the same clear error for a missing or unreadable file
     lines = [f"{path}"]
-    with h5py.File(path, "r") as handle:
+    # Any file may be named here, not only the workflow's: the error says what it is not, no more.
+    with _open_h5(path) as handle:
         lines += _describe_attrs(handle, indent="  ")
 
         def visit(name: str, obj) -> None:

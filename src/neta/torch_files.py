@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,18 @@ def load_checkpoint_file(path: str | os.PathLike, *, what: str, how_to_make: str
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a truncated or foreign file
-        raise NetaError(f"{path}: not a readable {what} ({exc}); delete it and retrain") from exc
+        raise NetaError(f"{path}: not a readable {what}, the file is corrupt, truncated or not a checkpoint "
+                        f"({_load_error(exc)}); delete it and retrain") from exc
+
+
+def _load_error(exc: Exception) -> str:
+    """The cause in torch's message, which runs to a paragraph: for weights-only unpickling the part after
+    "WeightsUnpickler error:" (the rest advises weights_only=False, wrong for a damaged file), else its
+    first sentence."""
+    text = str(exc)
+    unpickler = re.search(r"WeightsUnpickler error:\s*(.+?)\s*(?:\n\n|$)", text, re.DOTALL)
+    cause = unpickler[1] if unpickler else text.strip().split(". ", 1)[0]
+    return f"{type(exc).__name__}: {' '.join(cause.split())[:300]}"
 
 
 def load_tagged_checkpoint(path: str | os.PathLike, *, what: str, how_to_make: str, tag: tuple[str, int],

@@ -34,6 +34,33 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys):
     assert "neta: error:" in err and "nope.h5" in err and "Traceback" not in err
 
 
+def test_inspect_of_a_file_that_is_not_hdf5_says_so_without_workflow_advice(tmp_path, capsys):
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (4, 4)).save(photo)
+    notes = tmp_path / "my notes.txt"
+    notes.write_text("mine, not the workflow's\n", encoding="utf-8")
+    for path in (photo, notes):
+        assert main(["inspect", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert f"{path} is not an HDF5 file (file signature not found)" in err
+        assert "delete" not in err and "make run" not in err and "snakemake" not in err
+    assert photo.exists() and notes.exists()
+
+
+def test_a_stage_reading_a_broken_artifact_is_told_how_to_rebuild_it(tmp_path):
+    from neta.errors import NetaError
+    from neta.h5io import read_h5
+
+    broken = tmp_path / "out dir" / "etl.h5"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not hdf5")
+    with pytest.raises(NetaError, match="is not an HDF5 file") as caught:
+        read_h5(broken)
+    assert f"`snakemake --cores 2 '{broken}'`" in str(caught.value)  # quoted: the path has a space
+
+
 def test_bad_schedule_is_a_usage_error(capsys):
     proc = subprocess.run(
         [sys.executable, "-m", "neta", "hiragana", "train", "--etl", "x", "--out", "y", "--train-lr-schedule", "0=1"],

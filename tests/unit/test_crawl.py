@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -108,6 +109,35 @@ def test_failed_pages_are_recorded_and_too_many_fail_the_stage(http_server, tmp_
     assert not (tmp_path / "bokes.csv").exists()
     summary = scrape(http_server, tmp_path, max_failure_ratio=0.6)
     assert summary["failed"] == 2 and summary["items_kept"] == 2
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_unreachable_site_is_named_with_the_reason_not_blamed_on_robots_or_keep_rule(tmp_path):
+    origin = f"http://127.0.0.1:{closed_port()}"
+    # a live crawl (no origin map): the contact must look real; nothing is sent anywhere
+    with pytest.raises(NetaError) as caught:
+        run_scrape([origin + "/list?page=1"], tmp_path / "bokes.csv", adapter=tiny_adapter(), base_origin_map={},
+                   user_agent="neta/0.1", contact="crawler@neta-tests.org", cache_path=tmp_path / "http.sqlite",
+                   rate_limit=0, allowed_hosts=None, max_pages=None, max_items=None, max_failure_ratio=0.1,
+                   retries=1, backoff=0.01, timeout=(1, 1), progress=False)
+    message = str(caught.value)
+    assert f"{origin.removeprefix('http://')} could not be reached" in message
+    assert "Connection refused" in message
+    assert "keep rule" not in message and "disallowed by robots.txt" not in message
+    assert not (tmp_path / "bokes.csv").exists()
+
+
+def test_robots_txt_that_disallows_still_says_so(http_server, tmp_path):
+    http_server.route("/robots.txt", Reply(body=b"User-agent: *\nDisallow: /\n", content_type="text/plain"))
+    with pytest.raises(NetaError, match=r"disallowed by robots.txt: 1\)") as caught:
+        scrape(http_server, tmp_path)
+    assert "could not be reached" not in str(caught.value)
 
 
 def test_write_bokes_csv_is_sorted_utf8_with_missing_votes_empty(tmp_path):

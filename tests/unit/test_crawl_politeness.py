@@ -50,7 +50,10 @@ def test_unreachable_robots_means_disallow_all_and_404_means_allow_all(http_serv
     http_server.route("/robots.txt", Reply(status=500, body=b"broken"))
     http_server.page("/", tiny_page([(1, 1, 5, "a")]))
     result = run(http_server, tmp_path)
-    assert "/" not in http_server.requests and result.stats["disallowed"] == 1
+    assert "/" not in http_server.requests
+    # not requested because robots.txt could not be read: counted apart from a real Disallow
+    assert result.stats["robots_unreachable"] == 1 and result.stats["disallowed"] == 0
+    assert result.unreachable == {"site.test": "robots.txt of site.test answered HTTP 500"}
     http_server.route("/robots.txt", Reply(status=404, body=b"none"))
     result = run(http_server, tmp_path, cache="other.sqlite")
     assert http_server.hits("/") == 1 and [b.boke_id for b in result.items] == [1]

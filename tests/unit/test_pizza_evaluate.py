@@ -375,3 +375,28 @@ def test_generate_pizza_writes_the_format_its_suffix_names(data, models, tmp_pat
         generate_pizza(models["cvae_a"], "пепперони", data["json"], tmp_path / "p7.txt", count=1, seed=0,
                        device="cpu")
     assert not (tmp_path / "p7.txt").exists()
+
+
+def test_generate_with_a_corrupt_model_names_the_model_not_recipes_json(tmp_path, capsys):
+    from neta.cli import main
+
+    # a copied model without its recipes.json beside it: the model's own damage is what gets reported
+    whole = tmp_path / "whole.pt"
+    torch.save({"format": "neta-pizza-generator", "state_dict": {"w": torch.zeros(64, 64)}}, whole)
+    for name, content in (("truncated.pt", whole.read_bytes()[:700]), ("garbage.pt", b"\x00not a model" * 50)):
+        model = tmp_path / "models" / name
+        model.parent.mkdir(exist_ok=True)
+        model.write_bytes(content)
+        code = main(["pizza", "generate", "--model", str(model), "--ingredients", "пепперони",
+                     "--out", str(tmp_path / "out.png"), "--device", "cpu"])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert f"{model}: not a readable pizza generator checkpoint, the file is corrupt" in err
+        assert "recipes.json" not in err and "Traceback" not in err
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_generate_without_recipes_json_says_the_model_needs_it(models, tmp_path):
+    with pytest.raises(NetaError, match=r"recipes.json: no such file; .*cvae_a.pt needs the recipes.json"):
+        generate_pizza(models["cvae_a"], "пепперони", tmp_path / "recipes.json", tmp_path / "out.png", count=1,
+                       seed=0, device="cpu")

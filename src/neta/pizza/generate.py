@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -89,9 +90,14 @@ class PizzaGenerator:
 
     def __init__(self, model_path: str | os.PathLike, recipes_json: str | os.PathLike, *, device: str) -> None:
         self.model_path = model_path
-        self.recipes = read_recipes(recipes_json)
         self.device = resolve_device(device)
+        # The model first: recipes.json is looked for beside it by default, so a broken or misplaced model
+        # read second would be reported as a missing recipes.json.
         self.model, self.info = load_pizza_model(model_path, device=self.device)
+        if not Path(recipes_json).is_file():
+            raise NetaError(f"{recipes_json}: no such file; {model_path} needs the recipes.json of the run that "
+                            "trained it (`neta pizza generate --recipes PATH`)")
+        self.recipes = read_recipes(recipes_json)
         if (list(self.info["vocabulary"]) != list(self.recipes["vocabulary"])
                 or int(self.info["slots"]) != int(self.recipes["slots"])):
             raise NetaError(f"{model_path}: trained on another ingredient vocabulary than {recipes_json}; give the "

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from neta.errors import NetaError
 from neta.scrape.adapter import Link, ParsedPage, SiteAdapter, link_headers, link_url
 from neta.scrape.charset import decode_html
-from neta.scrape.fetch import DISALLOWED, OFF_HOST, OFF_SCOPE, Robots, polite_get
+from neta.scrape.fetch import DISALLOWED, OFF_HOST, OFF_SCOPE, ROBOTS_UNREACHABLE, Robots, polite_get
 from neta.scrape.ratelimit import RateLimiter
 from neta.scrape.robots import RobotsPolicy
 from neta.scrape.session import bind, make_session, transport_of
@@ -42,6 +42,8 @@ class CrawlResult(Generic[T]):
     items: list[T]                # kept items, in the order first seen
     stats: dict[str, float]
     failures: list[dict[str, str]] = field(default_factory=list)   # url, status, error per failed page
+    # host -> why its robots.txt could not be read (its pages were then not requested)
+    unreachable: dict[str, str] = field(default_factory=dict)
 
 
 class _Kept(Generic[T]):
@@ -96,9 +98,10 @@ def crawl(start_urls: Iterable[str], *, adapter: SiteAdapter[T], session, robots
     started = time.perf_counter()
     frontier: deque[tuple[str, dict[str, str]]] = deque()   # (URL, request headers)
     seen: set[str] = set()
-    stats = dict(pages_fetched=0, from_cache=0, failed=0, disallowed=0, off_host=0, off_scope=0, item_errors=0,
-                 items_kept=0, items_seen=0)
+    stats = dict(pages_fetched=0, from_cache=0, failed=0, disallowed=0, robots_unreachable=0, off_host=0,
+                 off_scope=0, item_errors=0, items_kept=0, items_seen=0)
     failures: list[dict[str, str]] = []
+    unreachable: dict[str, str] = {}
     kept: _Kept[T] = _Kept(adapter)
 
     def enqueue(link: Link, base: str | None = None) -> None:
@@ -133,7 +136,7 @@ def crawl(start_urls: Iterable[str], *, adapter: SiteAdapter[T], session, robots
                 break
             url, headers = frontier.popleft()
             page_url, page = _fetch_and_parse(url, headers, session, robots, allowed_hosts, adapter, stats, failures,
-                                              bar)
+                                              unreachable, bar)
             if page is None:
                 continue
             seen.add(page_url)
@@ -154,15 +157,15 @@ def crawl(start_urls: Iterable[str], *, adapter: SiteAdapter[T], session, robots
     items = kept.items(max_items)
     stats["items_kept"] = len(items)
     stats["seconds"] = round(time.perf_counter() - started, 3)
-    log.info("crawl %s: %d pages fetched (%d from cache), %d failed, %d disallowed by robots.txt, %d off-host, "
-             "%d off-scope, %d items kept (of %d seen, %d unreadable, keep rule %s) in %.1f s", adapter.name,
-             stats["pages_fetched"], stats["from_cache"], stats["failed"], stats["disallowed"], stats["off_host"],
-             stats["off_scope"], stats["items_kept"], stats["items_seen"], stats["item_errors"], adapter.keep_rule,
-             stats["seconds"])
-    return CrawlResult(items=items, stats=stats, failures=failures)
+    log.info("crawl %s: %d pages fetched (%d from cache), %d failed, %d disallowed by robots.txt, %d not requested "
+             "(robots.txt unreachable), %d off-host, %d off-scope, %d items kept (of %d seen, %d unreadable, keep rule "
+             "%s) in %.1f s", adapter.name, stats["pages_fetched"], stats["from_cache"], stats["failed"],
+             stats["disallowed"], stats["robots_unreachable"], stats["off_host"], stats["off_scope"],
+             stats["items_kept"], stats["items_seen"], stats["item_errors"], adapter.keep_rule, stats["seconds"])
+    return CrawlResult(items=items, stats=stats, failures=failures, unreachable=unreachable)
 
 
-def _fetch_and_parse(url, headers, session, robots, allowed_hosts, adapter, stats, failures,
+def _fetch_and_parse(url, headers, session, robots, allowed_hosts, adapter, stats, failures, unreachable,
                      bar) -> tuple[str, ParsedPage | None]:
     """(final URL, page) of ``url``, or (url, None) for a page skipped or failed (recorded in ``stats``)."""
     result = polite_get(session, url, robots=robots, allowed_hosts=allowed_hosts, headers=headers or None,
@@ -174,6 +177,11 @@ def _fetch_and_parse(url, headers, session, robots, allowed_hosts, adapter, stat
     if result.status == DISALLOWED:
         stats["disallowed"] += 1
         log.info("skipped (robots.txt): %s", result.final_url)
+        return url, None
+    if result.status == ROBOTS_UNREACHABLE:
+        stats["robots_unreachable"] += 1
+        unreachable.setdefault(netloc_of(result.final_url), robots.unreachable(result.final_url))
+        log.info("skipped: %s", result.error)
         return url, None
     if result.status == OFF_HOST:
         stats["off_host"] += 1
@@ -240,6 +248,16 @@ def run_scrape(start_urls: Iterable[str], out_path: str | Path, *, adapter: Site
                         f"> {adapter.name}.max_failure_ratio {max_failure_ratio:.1%}); {out_path} not written. "
                         f"First failures: {worst}. Rerun to retry them (fetched pages come from the cache "
                         f"{cache_path}) or check the site / base_url")
+    if not result.items and result.unreachable:
+        reasons = "; ".join(result.unreachable[host] for host in sorted(result.unreachable))
+        raise NetaError(f"scrape {adapter.name}: {reasons}, after up to {retries} retries. No page of "
+                        f"{', '.join(sorted(result.unreachable))} was requested ({stats['robots_unreachable']} "
+                        f"skipped), because a site whose robots.txt cannot be read is not crawled; {out_path} not "
+                        f"written. Check the network connection and {adapter.name}.base_url in config.yaml, or run "
+                        "again later")
+    if result.unreachable:
+        log.warning("scrape %s: pages of %s not requested: %s", adapter.name, ", ".join(sorted(result.unreachable)),
+                    "; ".join(result.unreachable.values()))
     if not result.items:
         raise NetaError(f"scrape {adapter.name}: no item kept from {attempted} pages ({stats['items_seen']} seen, "
                         f"keep rule {adapter.keep_rule}; disallowed by robots.txt: {stats['disallowed']}); "

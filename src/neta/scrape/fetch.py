@@ -20,6 +20,9 @@ from neta.scrape.urls import host_allowed, normalize_url
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 OK, HTTP_ERROR, DISALLOWED, OFF_HOST, OFF_SCOPE, NETWORK_ERROR, REDIRECT_LOOP = (
     "ok", "http_error", "disallowed", "off_host", "off_scope", "network_error", "too_many_redirects")
+# Not requested because the origin's robots.txt could not be read (network error, 429, 5xx): kept
+# apart from DISALLOWED so that a site that cannot be reached is not reported as one that says no.
+ROBOTS_UNREACHABLE = "robots_unreachable"
 # requests-cache reads a streamed body through urllib3 directly, so urllib3's own errors can surface
 # unwrapped (e.g. ProtocolError for a body shorter than its Content-Length).
 TRANSFER_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError)
@@ -29,6 +32,10 @@ class Robots(Protocol):
     """What polite_get asks of a robots.txt policy (neta.scrape.robots.RobotsPolicy)."""
 
     def allowed(self, url: str) -> bool: ...
+
+    def unreachable(self, url: str) -> str:
+        """Why the robots.txt of ``url``'s origin could not be read ("" when it could)."""
+        ...
 
 
 @dataclass
@@ -65,6 +72,9 @@ def polite_get(session: requests.Session, url: str, *, robots: Robots | None, al
         if in_scope is not None and not in_scope(current):
             return FetchResult(url, current, OFF_SCOPE, error=f"{current} is outside the crawl's scope")
         if robots is not None and not robots.allowed(current):
+            reason = robots.unreachable(current)
+            if reason:
+                return FetchResult(url, current, ROBOTS_UNREACHABLE, error=f"{current} not requested: {reason}")
             return FetchResult(url, current, DISALLOWED, error=f"{current} disallowed by robots.txt")
         try:
             response = session.get(current, allow_redirects=False, stream=stream, headers=headers)

@@ -14,7 +14,9 @@ How an unusable robots.txt is read (RFC 9309 §2.3.1, and what Google documents)
 
 The decision is kept for the rest of the run (per origin), so an unreachable robots.txt is not
 re-requested before every page. A 200 robots.txt stays in the HTTP cache for one day (see
-neta.scrape.session).
+neta.scrape.session). An unreachable robots.txt is told apart from one that disallows:
+``unreachable(url)`` says why the origin's robots.txt could not be read, so a crawl that requested
+nothing says "host could not be reached (connection refused)", not "disallowed by robots.txt".
 
 ``Crawl-delay`` (and ``Request-rate``) of the group that applies to our agent is handed to the
 session: its requests to that host are then spaced by max(configured interval, the delay).
@@ -44,6 +46,7 @@ class _Rules:
 
     parser: Protego | None
     allow_all: bool = True
+    unreachable: str = ""  # why robots.txt could not be read (everything then disallowed); "" otherwise
 
     def allowed(self, url: str, agent: str) -> bool:
         return self.parser.can_fetch(url, agent) if self.parser is not None else self.allow_all
@@ -67,6 +70,14 @@ class RobotsPolicy:
                 rules = self._rules[origin] = self._load(origin)
         return rules.allowed(normalize_url(url), self.agent)
 
+    def unreachable(self, url: str) -> str:
+        """Why the robots.txt of ``url``'s origin could not be read, e.g. ``example.org could not be
+        reached for its robots.txt (ConnectionError: ... Connection refused)`` or ``robots.txt of
+        example.org answered HTTP 503``; "" when it was read, was absent (4xx) or not asked for yet."""
+        with self._lock:
+            rules = self._rules.get(origin_of(url))
+        return rules.unreachable if rules is not None else ""
+
     def crawl_delay(self, url: str) -> float | None:
         """Seconds between requests the robots.txt of ``url``'s origin asks of us (None: not read or
         asks nothing)."""
@@ -89,11 +100,13 @@ class RobotsPolicy:
         if result.status == HTTP_ERROR and 400 <= result.http_status < 500 and result.http_status != 429:
             log.info("%s: robots.txt HTTP %d, no rules (everything allowed)", origin, result.http_status)
             return _Rules(None, allow_all=True)
+        host = netloc_of(origin)
         if result.status == NETWORK_ERROR:
-            log.warning("%s unreachable (%s): treating every URL of %s as disallowed", url, result.error, origin)
-        else:
-            log.warning("%s: robots.txt %s, treating every URL as disallowed", origin, result.error)
-        return _Rules(None, allow_all=False)
+            reason = f"{host} could not be reached for its robots.txt ({result.error})"
+        else:  # 429, 5xx: the server is there but cannot (or will not) serve robots.txt
+            reason = f"robots.txt of {host} answered {result.error}"
+        log.warning("%s: %s; treating every URL of %s as disallowed", url, reason, origin)
+        return _Rules(None, allow_all=False, unreachable=reason)
 
     def _read(self, origin: str, body: bytes) -> _Rules:
         parser = Protego.parse(body.decode("utf-8", errors="replace"))  # RFC 9309: robots.txt is UTF-8

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify, redirect, render_template, request, send_file
 from PIL import Image
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from neta.boke.config import SamplingSettings
 from neta.errors import NetaError
@@ -241,6 +241,13 @@ def create_app(results_dir: str | os.PathLike = "results", *, settings: Mapping 
     app.extensions["neta"] = server
     _routes(app, server)
     _errors(app, server)
+
+    @app.before_request
+    def refuse_too_large():
+        # Every route alike, before any reads the body: also how the app answers for waitress, which
+        # refuses such a request unread and hands it over with the declared length (neta.commands.serve).
+        if request.content_length is not None and request.content_length > app.config["MAX_CONTENT_LENGTH"]:
+            raise RequestEntityTooLarge()
 
     @app.after_request
     def headers(response):
