@@ -9,7 +9,7 @@ from pathlib import Path
 import neta
 
 PACKAGE = Path(neta.__file__).parent
-CORE = {"atomic", "diskspace", "h5io", "settings", "device", "errors", "tables", "json_files", "torch_files", "fonts",
+CORE = {"atomic", "diskspace", "images", "h5io", "settings", "device", "errors", "tables", "json_files", "torch_files", "fonts",
         "figures"}
 SHARED = {"scrape", "features"}
 SYSTEMS = {"hiragana", "boke", "pizza"}
