@@ -5,6 +5,7 @@ from http_fixtures import Reply
 
 from neta.boke.site.adapter import bokete_adapter
 from neta.errors import NetaError
+from neta.images import ImageLimits
 from neta.scrape.contact import check_live_contact
 from neta.scrape.crawl import run_scrape
 from neta.scrape.download import run_download
@@ -58,6 +59,6 @@ def test_live_crawl_and_download_stop_before_any_request(http_server, tmp_path):
                    allowed_hosts=None, max_pages=1, max_items=None, **live)
     with pytest.raises(NetaError, match=r"bokete\.contact"):
         run_download([http_server.origin + "/a.jpg"], tmp_path / "img", tmp_path / "img" / "manifest.csv",
-                     site="bokete", **live)
+                     site="bokete", limits=ImageLimits(max_pixels=50_000_000, max_side=20_000), **live)
     assert http_server.requests == []
     assert not (tmp_path / "bokes.csv").exists() and not (tmp_path / "img" / "manifest.csv").exists()
