@@ -10,14 +10,13 @@ import hashlib
 import io
 import logging
 import os
-import sys
 from pathlib import Path
 
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
-from tqdm import tqdm
 
 from neta.errors import NetaError
+from neta.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ def resolve_photos(frame: pd.DataFrame, *, manifest_out: str | os.PathLike, max_
     photos = list(dict.fromkeys(frame["photo"]))
     urls = dict(zip(frame["photo"], frame["url"], strict=True))
     rows = []
-    for photo in tqdm(photos, unit="photo", desc="check photos", file=sys.stderr, disable=len(photos) < 100):
+    for photo in progress(photos, unit="photo", desc="check photos", disable=len(photos) < 100):
         checked = check_photo(Path(photo))
         relative = Path(os.path.relpath(photo, manifest_dir)).as_posix() if checked["status"] == OK else ""
         rows.append({"url": urls[photo], **checked, "path": relative})
