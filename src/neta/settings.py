@@ -10,6 +10,10 @@ them, in the same nested structure as ``config.yaml``, from one of:
 
 then per-key flags generated from the schema (``--steps 500``) override single values, and the
 result is validated against the schema. Nothing here has a default of its own.
+
+A key the schema marks ``speed_only: true`` (download workers, request rates) changes how fast a stage
+runs and never what it writes. The workflow passes those apart, as ``--speed-settings JSON``, so that
+a change of one reruns nothing; the command puts the two back together and checks the whole.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import copy
 import dataclasses
 import json
+import math
 import typing
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -31,6 +36,12 @@ from neta.errors import NetaError
 
 SCHEMA_RESOURCE = "config.schema.yaml"  # a link to workflow/schemas/config.schema.yaml
 _FLAG_TYPES = {"integer": int, "number": float, "string": str}
+# What a string given for a schema type must read as to become that value (see typed_scalars).
+_SCALAR_TYPES = {
+    "integer": lambda value: isinstance(value, int) and not isinstance(value, bool),
+    "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value),
+    "boolean": lambda value: isinstance(value, bool),
+}
 
 
 @cache
@@ -68,6 +79,41 @@ def _resolve(sub: Mapping, root: Mapping) -> Mapping:
     for part in ref.removeprefix("#/").split("/"):
         target = target[part]
     return {**target, **{k: v for k, v in sub.items() if k != "$ref"}}
+
+
+def typed_scalars(config: Mapping, schema: Mapping | None = None) -> dict:
+    """A deep copy of ``config`` in which each string the schema types as an integer, number or boolean
+    is that value, when it reads as one: ``snakemake --config 'hiragana={train: {steps: 100}}'`` parses
+    the nested mapping with YAML's base loader, which leaves every scalar a string ('100'). A string
+    that does not read as the schema's type stays as it is, for validation to name."""
+    root = load_schema()
+    return _typed(copy.deepcopy(dict(config)), root if schema is None else schema, root)
+
+
+def _typed(value: Any, schema: Mapping, root: Mapping) -> Any:
+    schema = _resolve(schema, root)
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = properties.get(key, extra if isinstance(extra, Mapping) else None)
+            if sub is not None:
+                value[key] = _typed(item, sub, root)
+        return value
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [_typed(item, schema["items"], root) for item in value]
+    if isinstance(value, str) and schema.get("type") in _SCALAR_TYPES:
+        try:
+            read = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        if schema["type"] == "number" and isinstance(read, str):
+            try:
+                read = float(read)  # YAML 1.1 reads 1e-3 (no dot) as a string
+            except ValueError:
+                return value
+        return read if _SCALAR_TYPES[schema["type"]](read) else value
+    return value
 
 
 def validate_config(config: Mapping) -> dict:
@@ -110,6 +156,50 @@ def subset(config: Mapping, keys: Iterable[str]) -> dict:
     return picked
 
 
+def speed_only_keys(keys: Iterable[str]) -> list[str]:
+    """The dotted keys under ``keys`` the schema marks ``speed_only``: they change how fast a stage runs,
+    never what it writes (and so, in the workflow, never rerun a rule)."""
+    root = load_schema()
+    found: list[str] = []
+
+    def walk(sub: Mapping, path: str) -> None:
+        sub = _resolve(sub, root)
+        if sub.get("speed_only"):
+            found.append(path)
+        for name, child in sub.get("properties", {}).items():
+            walk(child, f"{path}.{name}")
+
+    for key in keys:
+        walk(_schema_at(key, root), key)
+    return found
+
+
+def split_speed_only(parts: Mapping, keys: Iterable[str]) -> tuple[dict, dict]:
+    """``parts`` (the config parts ``keys`` name, as :func:`subset` gives them) as two trees: what can
+    change a stage's outputs, and the ``speed_only`` values, which cannot."""
+    tracked = copy.deepcopy(dict(parts))
+    speed: dict = {}
+    for key in speed_only_keys(keys):
+        if not _has(tracked, key):
+            continue
+        *parents, name = key.split(".")
+        node = tracked
+        for part in parents:
+            node = node[part]
+        _set(speed, key, node.pop(name))
+    return tracked, speed
+
+
+def _schema_at(key: str, root: Mapping) -> Mapping:
+    sub: Mapping = root
+    for part in key.split("."):
+        properties = _resolve(sub, root).get("properties", {})
+        if part not in properties:
+            raise NetaError(f"{key!r} is not a key of the config schema")
+        sub = properties[part]
+    return sub
+
+
 def _has(tree: Mapping, key: str) -> bool:
     try:
         lookup(tree, key)
@@ -132,13 +222,7 @@ def leaf_schemas(keys: Iterable[str]) -> dict[str, dict]:
             leaves[path] = dict(sub)
 
     for key in keys:
-        sub: Mapping = root
-        for part in key.split("."):
-            properties = _resolve(sub, root).get("properties", {})
-            if part not in properties:
-                raise NetaError(f"{key!r} is not a key of the config schema")
-            sub = properties[part]
-        walk(sub, key)
+        walk(_schema_at(key, root), key)
     return leaves
 
 
@@ -165,6 +249,11 @@ def add_settings_options(parser: argparse.ArgumentParser, keys: Iterable[str]) -
     source.add_argument("--settings", metavar="JSON",
                         help=f"the config parts {', '.join(keys)} as JSON (what the workflow passes)")
     source.add_argument("--configfile", metavar="YAML", help="read them from a whole config file")
+    speed = speed_only_keys(keys)
+    if speed:
+        group.add_argument("--speed-settings", metavar="JSON",
+                           help=f"the speed-only parts {', '.join(speed)} as JSON, apart from --settings "
+                                "(the workflow passes them so that a change of one reruns nothing)")
     leaves = leaf_schemas(keys)
     for path, flag in flag_names(leaves).items():
         sub = leaves[path]
@@ -187,26 +276,48 @@ def _json_value(text: str) -> Any:
 def read_settings(args: argparse.Namespace) -> dict:
     """The validated settings of a command parsed with :func:`add_settings_options`."""
     keys = args.settings_keys
+    speed = _json_object(getattr(args, "speed_settings", None), "--speed-settings")
+    speed_keys = speed_only_keys(keys)
+    if speed is not None and speed != subset(speed, [key for key in speed_keys if _has(speed, key)]):
+        raise NetaError(f"--speed-settings may hold only the speed-only parts {', '.join(speed_keys)}")
     if args.settings is not None:
-        try:
-            given = json.loads(args.settings)
-        except json.JSONDecodeError as exc:
-            raise NetaError(f"--settings is not valid JSON: {exc}") from exc
-        if not isinstance(given, dict):
-            raise NetaError("--settings must be a JSON object in the structure of config.yaml")
-        missing = [key for key in keys if not _has(given, key)]
-        if missing or given != subset(given, keys):
+        # the workflow passes the speed-only parts apart: the two together must be exactly the parts
+        config = _merged(_json_object(args.settings, "--settings"), speed or {})
+        missing = [key for key in dict.fromkeys((*keys, *speed_keys)) if not _has(config, key)]
+        if missing or config != subset(config, keys):
+            hint = " (speed-only parts go in --speed-settings)" if set(missing) & set(speed_keys) else ""
             raise NetaError(f"--settings must hold exactly the config parts {', '.join(keys)}: "
-                            + (f"{', '.join(missing)} missing" if missing else "it holds others too"))
-        config = given
+                            + (f"{', '.join(missing)} missing{hint}" if missing else "it holds others too"))
     elif args.configfile is not None:
-        config = _read_configfile(Path(args.configfile))
+        config = _merged(_read_configfile(Path(args.configfile)), speed or {})
     else:
-        config = {}
+        config = _merged({}, speed or {})
     for name, value in vars(args).items():
         if name.startswith("setting:"):
             _set(config, name.removeprefix("setting:"), value)
     return subset(validate_config(config), keys)
+
+
+def _json_object(text: str | None, option: str) -> dict | None:
+    if text is None:
+        return None
+    try:
+        given = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NetaError(f"{option} is not valid JSON: {exc}") from exc
+    if not isinstance(given, dict):
+        raise NetaError(f"{option} must be a JSON object in the structure of config.yaml")
+    return given
+
+
+def _merged(base: dict, extra: Mapping) -> dict:
+    """``extra`` over ``base`` key by key at every depth."""
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merged(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
 
 
 def _read_configfile(path: Path) -> dict:

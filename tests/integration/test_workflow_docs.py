@@ -83,7 +83,7 @@ def test_configfile_test_yaml_plans_the_whole_dag_with_the_tiny_values(checkout_
     # Every value of test.yaml reaches a command.
     for path, value in leaves(tiny):
         assert any(lookup(settings, path) == value for _, settings in commands), ".".join(path)
-    (train,) = [settings for argv, settings in commands if argv[3:5] == ["hiragana", "train"]]
+    (train,) = [settings for argv, settings in commands if argv[:3] == ["neta", "hiragana", "train"]]
     assert train["hiragana"]["baseline"] == {"steps": 200, "batch_size": 32, "lr": 0.004}
     steps = train["hiragana"]["train"]["steps"]
     assert steps == tiny["hiragana"]["train"]["steps"] != config["hiragana"]["train"]["steps"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -200,7 +202,7 @@ def test_every_job_ran_only_code_its_rule_tracks(finished_workflow):
         rule = rule_of(trace["argv"])
         seen.add(rule)
         untracked = set(trace["files"]) - code_of(flow, rule)
-        assert not untracked, f"{rule} ran files its code= input misses: {sorted(untracked)}"
+        assert not untracked, f"{rule} ran files its code params miss: {sorted(untracked)}"
     assert seen == set(FEEDS)
 
 
@@ -218,7 +220,10 @@ def test_editing_a_file_of_a_rule_reruns_it_and_what_it_feeds_only(finished_work
     original = path.read_bytes()
     try:
         path.write_bytes(original + b"\n# edited by the test\n")
-        assert flow.planned_jobs() == with_downstream(*readers), (rule, path)
+        jobs, text = flow.dry_run()
+        assert jobs == with_downstream(*readers), (rule, path)
+        # the reason of the rerun names the file that changed
+        assert f"'{path.relative_to(flow.root)} " in text, text
     finally:
         path.write_bytes(original)  # the same bytes with a new time
 
@@ -261,12 +266,10 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     ("hiragana.augment.enabled", False, ["train_hiragana"]),
     ("hiragana.split.test_fraction", 0.5, ["convert_etl", "convert_etl_heldout"]),
     ("bokete.min_stars", 10, ["scrape_bokete"]),
-    ("bokete.download.workers", 2, ["download_bokete_images"]),
     ("features.batch_size", 4, ["extract_features"]),
     ("bokete.contact", "Pat O'Neil <pat@example.org>; touch INJECTED", ["scrape_bokete", "download_bokete_images"]),
     ("pizza.augment.size", 64, ["augment_pizza"]),
     ("pizza.recipes.slots", 10, ["encode_recipes"]),
-    ("pizza.download.workers", 2, ["download_dodo_images"]),
     ("captioner.split.test_fraction", 0.3, ["prepare_captions"]),
     ("captioner.model.hidden_size", 24, ["train_captioner"]),
     ("captioner.decode.beam", 3, ["evaluate_captioner"]),
@@ -302,6 +305,98 @@ def test_a_config_change_reruns_exactly_the_rules_that_read_it(finished_workflow
         assert flow.planned_jobs() == with_downstream(*rerun)
     finally:
         flow.write_config(saved)
+
+
+def commands_of(text: str) -> list[list[str]]:
+    """The argv of every command a `--dry-run --printshellcmds` printed."""
+    return [shlex.split(line.removeprefix("Shell command: ")) for line in text.splitlines()
+            if line.startswith("Shell command: ") and line != "Shell command: None"]
+
+
+def json_option(argv: list[str], option: str) -> dict:
+    return json.loads(argv[argv.index(option) + 1])
+
+
+# Settings the schema marks speed_only: how fast a job runs, never what it writes. Each as a
+# `--config` override, the rule that reads it, that rule's output, and the value in its command.
+SPEED_ONLY = [
+    ("bokete={download: {workers: 2}}", "download_bokete_images", "results/bokete/images/manifest.csv",
+     {"bokete": {"download": {"workers": 2}}}),
+    ("pizza={download: {workers: 1}}", "download_dodo_images", "results/pizza/images/manifest.csv",
+     {"pizza": {"download": {"workers": 1}}}),
+    ("features={workers: 1}", "extract_features", "results/bokete/features_shards/0.h5", {"features": {"workers": 1}}),
+    ("bokete={rate_limit: 2.5, loopback_rate_limit: 50}", "scrape_bokete", "results/bokete/bokes.csv",
+     {"bokete": {"rate_limit": 2.5, "loopback_rate_limit": 50}}),
+]
+
+
+@pytest.mark.parametrize("override, rule, target, given", SPEED_ONLY, ids=[case[1] for case in SPEED_ONLY])
+def test_a_speed_only_setting_reruns_nothing_and_reaches_its_command(finished_workflow, override, rule, target,
+                                                                     given):
+    flow = finished_workflow
+    assert flow.planned_jobs("--config", override) == {}
+    # the job, when it runs, still gets the value (apart from its tracked --settings)
+    jobs, text = flow.dry_run("--printshellcmds", target, "--config", override, "--forcerun", rule)
+    assert jobs == {rule: 1}, text
+    (argv,) = commands_of(text)
+    speed, tracked = json_option(argv, "--speed-settings"), json_option(argv, "--settings")
+    for path, value in leaves(given):
+        assert lookup(speed, path) == value, (path, speed)
+        assert lookup(tracked, path) is None, (path, tracked)
+
+
+def leaves(tree: dict, path: tuple = ()):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from leaves(value, (*path, key))
+        else:
+            yield (*path, key), value
+
+
+def lookup(tree: dict, path: tuple):
+    """The value at `path` of a nested dict, None where there is none."""
+    for key in path:
+        if not isinstance(tree, dict) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def test_a_nested_config_override_is_typed_and_merged_key_by_key(finished_workflow):
+    """`--config 'hiragana={train: {steps: 100}}'`: Snakemake reads the nested values as strings ('100');
+    the workflow types them by the schema, and the override keeps the keys it does not name."""
+    flow = finished_workflow
+    override = "hiragana={train: {steps: 100, init_std: 0.05}, augment: {enabled: false}}"
+    jobs, text = flow.dry_run("--printshellcmds", "--config", override)
+    assert jobs == with_downstream("train_hiragana"), text
+    (train,) = [argv for argv in commands_of(text) if argv[:3] == ["neta", "hiragana", "train"]]
+    hiragana = json_option(train, "--settings")["hiragana"]
+    tiny = flow.config()["hiragana"]
+    assert hiragana["train"]["steps"] == 100 and hiragana["train"]["init_std"] == 0.05
+    assert hiragana["augment"]["enabled"] is False
+    assert hiragana["train"]["batch_size"] == tiny["train"]["batch_size"]  # the tiny run's, kept
+    assert hiragana["train"]["lr_schedule"] == tiny["train"]["lr_schedule"]
+    assert hiragana["baseline"] == tiny["baseline"]
+    proc = flow.snakemake("--dry-run", "--config", "hiragana={train: {steps: many}}", check=False)
+    assert proc.returncode != 0
+    assert "config key hiragana.train.steps: 'many' is not of type 'integer'" in proc.stdout + proc.stderr
+
+
+def test_a_jobs_printout_lists_its_data_not_its_source_files(finished_workflow):
+    """The code a rule runs is tracked as params (one a file, with its hash), not as inputs: the job
+    printouts list the data a job reads, in lines a terminal can show."""
+    flow = finished_workflow
+    jobs, text = flow.dry_run("--forceall")
+    assert sum(jobs.values()) > 30
+    # each job's printout follows a [timestamp] line and ends at the next one or a blank line
+    blocks = [block.lstrip("\n").split("\n\n")[0].splitlines()
+              for block in re.split(r"^\[\w{3} \w{3} .+\]$", text, flags=re.M)[1:]]
+    # rule all's lists every output of the workflow
+    printouts = [lines for lines in blocks if lines and lines[0] not in ("rule all:", "localrule all:")]
+    assert len(printouts) == sum(jobs.values()) - 1, blocks
+    for lines in printouts:
+        assert not [line for line in lines if "src/neta" in line], lines
+        assert max(len(line) for line in lines) < 400, lines
 
 
 def test_a_config_value_never_reaches_the_shell_unquoted(finished_workflow):

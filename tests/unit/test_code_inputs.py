@@ -1,4 +1,5 @@
-"""Each rule's code= input is the import graph of its handler, checked against modulefinder's bytecode walk."""
+"""Each rule's code params (code_params in common.smk) are the import graph of its handler, checked against
+modulefinder's bytecode walk."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ sys.path.insert(0, str(REPO / "workflow" / "lib"))
 from code_inputs import is_command_module, stage_code  # noqa: E402
 
 RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.S | re.M)
-STAGE_CODE = re.compile(r'stage_code\(\s*"([\w.]+:\w+)"(?:,\s*data=\[([^\]]*)\])?', re.S)
+STAGE_CODE = re.compile(r'\*\*code_params\(\s*"([\w.]+:\w+)"(?:,\s*data=\[([^\]]*)\])?', re.S)
 
 
 def rule_handlers() -> dict[str, tuple[str, list[str]]]:
@@ -74,7 +75,7 @@ def test_every_rule_tracks_its_code():
 
 
 @pytest.mark.parametrize("rule", sorted(HANDLERS))
-def test_code_input_is_the_transitive_imports_of_the_handler(rule):
+def test_code_params_are_the_transitive_imports_of_the_handler(rule):
     handler, data = HANDLERS[rule]
     computed = set(stage_code(SRC, [handler], data))
     data_files = {str(SRC / "neta" / name) for name in data}

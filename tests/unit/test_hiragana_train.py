@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -315,3 +317,25 @@ def test_report_scores_a_heldout_style_file(trained, tmp_path):
         assert all(p["true"] != p["pred"] for p in heldout[name]["most_confused"])
     on_disk = json.loads(paths["metrics_path"].read_text(encoding="utf-8"))
     assert on_disk["cnn"]["heldout_style_accuracy"] == heldout["cnn"]["accuracy"]
+
+
+def test_the_training_command_logs_whole_lines_to_a_file(trained, tmp_path):
+    """A workflow job's stderr is a log file: progress comes as a few plain lines, never a tqdm bar
+    redrawn with carriage returns (72 KB of them for the default run's train_hiragana)."""
+    from neta.hiragana.train import LOG_EVERY
+
+    etl, _, _ = trained
+    steps = 100
+    log = tmp_path / "train_hiragana.log"
+    with log.open("w", encoding="utf-8") as stderr:
+        proc = subprocess.run(
+            [sys.executable, "-m", "neta", "hiragana", "train", "--etl", str(etl), "--out", str(tmp_path / "model.pt"),
+             "--threads", "1", "--device", "cpu", "--train-steps", str(steps), "--baseline-steps", str(steps)],
+            stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=300)
+    assert proc.returncode == 0
+    text = log.read_text(encoding="utf-8")
+    assert "\r" not in text
+    lines = text.splitlines()
+    # a logged window every LOG_EVERY steps of each model, a closing progress line each, a few more
+    assert len(lines) <= 2 * (steps // LOG_EVERY + 1) + 10, text
+    assert any(line.startswith(f"train cnn: {steps}/{steps} step (100%)") for line in lines), text

@@ -9,8 +9,8 @@ from pathlib import Path
 import neta
 
 PACKAGE = Path(neta.__file__).parent
-CORE = {"atomic", "diskspace", "images", "h5io", "settings", "device", "errors", "tables", "json_files", "torch_files", "fonts",
-        "figures"}
+CORE = {"atomic", "diskspace", "images", "h5io", "settings", "device", "errors", "tables", "json_files",
+        "torch_files", "fonts", "figures", "progress"}
 SHARED = {"scrape", "features"}
 SYSTEMS = {"hiragana", "boke", "pizza"}
 FACES = {"commands", "web", "stats", "layout", "cli", "__main__"}

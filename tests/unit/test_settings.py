@@ -9,7 +9,16 @@ import pytest
 import yaml
 
 from neta.errors import NetaError
-from neta.settings import add_settings_options, load_schema, read_settings, validate_config
+from neta.settings import (
+    add_settings_options,
+    load_schema,
+    read_settings,
+    speed_only_keys,
+    split_speed_only,
+    subset,
+    typed_scalars,
+    validate_config,
+)
 
 KEYS = ("seed", "device", "hiragana.train", "hiragana.baseline")
 
@@ -169,3 +178,63 @@ def test_a_sections_own_defaults_hold_when_only_some_of_its_keys_are_given():
         assert filled["classifier"]["lr"] == 0.001 and filled["cvae_original"]["lr"] == 0.001  # the definition's
     assert validate_config({"pizza": {"models": {"cvae": {"epochs": 3}}}})["pizza"]["models"]["cvae"]["epochs"] == 3
     assert validate_config({"pizza": {"models": {"cvae": {"lr": 0.01}}}})["pizza"]["models"]["cvae"]["lr"] == 0.01
+
+
+def test_strings_are_typed_as_the_schema_says_where_they_read_as_that_type():
+    """`snakemake --config 'hiragana={train: {steps: 100}}'` reads nested values as strings."""
+    given = {"seed": "3", "hiragana": {"train": {"steps": "100", "init_std": "0.05", "lr_schedule": [["0", "1e-3"]]},
+                                       "augment": {"enabled": "false"}, "format": "ETL9G", "classes": "75"},
+             "bokete": {"contact": "12345", "start_paths": ["/odai/1"]},
+             "pizza": {"models": {"gan": {"lr": "2e-4"}}, "recipes": {"aliases": {"a": "1"}}}}
+    typed = typed_scalars(given)
+    assert typed["seed"] == 3
+    assert typed["hiragana"]["train"] == {"steps": 100, "init_std": 0.05, "lr_schedule": [[0, 0.001]]}
+    assert typed["hiragana"]["augment"]["enabled"] is False and typed["hiragana"]["classes"] == 75
+    assert typed["hiragana"]["format"] == "ETL9G"
+    assert typed["bokete"]["contact"] == "12345"  # a string where the schema says string
+    assert typed["pizza"]["models"]["gan"]["lr"] == 0.0002  # through the $ref'd training definition
+    assert typed["pizza"]["recipes"]["aliases"] == {"a": "1"}
+    assert given["hiragana"]["train"]["steps"] == "100"  # a copy: the argument is left as it was
+    # what does not read as the type is left for the validation to name
+    for bad, words in ((("hiragana", "train", "steps"), "'many' is not of type 'integer'"),
+                       (("hiragana", "augment", "enabled"), "'many' is not of type 'boolean'"),
+                       (("hiragana", "train", "init_std"), "'many' is not of type 'number'")):
+        config: dict = {}
+        node = config
+        for part in bad[:-1]:
+            node = node.setdefault(part, {})
+        node[bad[-1]] = "many"
+        with pytest.raises(NetaError, match=words):
+            validate_config(typed_scalars(config))
+    assert typed_scalars({"hiragana": {"train": {"steps": "1.5"}}})["hiragana"]["train"]["steps"] == "1.5"
+
+
+SITE_KEYS = ("bokete.rate_limit", "bokete.download")
+
+
+def site_parse(*argv: str) -> dict:
+    parser = argparse.ArgumentParser()
+    add_settings_options(parser, SITE_KEYS)
+    return read_settings(parser.parse_args(list(argv)))
+
+
+def test_speed_only_settings_travel_apart_and_the_command_puts_them_back():
+    assert speed_only_keys(SITE_KEYS) == ["bokete.rate_limit", "bokete.download.workers"]
+    parts = subset(validate_config({"bokete": {"download": {"workers": 3}}}), SITE_KEYS)
+    tracked, speed = split_speed_only(parts, SITE_KEYS)
+    assert speed == {"bokete": {"rate_limit": 1.0, "download": {"workers": 3}}}
+    assert tracked == {"bokete": {"download": {"max_bytes": 20971520}}}
+    settings = site_parse("--settings", json.dumps(tracked), "--speed-settings", json.dumps(speed))
+    assert settings == parts
+    # without them the settings lack a part; anything else in --speed-settings is refused
+    with pytest.raises(NetaError, match=r"bokete\.rate_limit, bokete\.download\.workers missing \(speed-only"):
+        site_parse("--settings", json.dumps(tracked))
+    with pytest.raises(NetaError, match="--speed-settings may hold only"):
+        site_parse("--settings", json.dumps(tracked), "--speed-settings",
+                   json.dumps({**speed, "seed": 1}))
+    with pytest.raises(NetaError, match="--speed-settings may hold only"):
+        site_parse("--settings", json.dumps(tracked), "--speed-settings",
+                   json.dumps({"bokete": {"download": {"workers": 3, "max_bytes": 5}}}))
+    # a command whose parts hold none has no such option
+    with pytest.raises(SystemExit):
+        parse("--speed-settings", "{}")

@@ -1,4 +1,4 @@
-"""The source files a stage runs, from the import graph of its entry point: a rule's `code=` input.
+"""The source files a stage runs, from the import graph of its entry point: a rule's code params.
 
 An ``ast`` walk of the ``neta`` package only (modulefinder would walk into torch and numpy): from
 ``python -m neta`` (``neta/__main__.py``, ``neta/cli.py``) and the stage's handler, e.g.
@@ -11,6 +11,7 @@ stage's own handler. Editing any file in the set reruns the stage; editing one o
 from __future__ import annotations
 
 import ast
+import hashlib
 from pathlib import Path
 
 PACKAGE = "neta"
@@ -29,6 +30,7 @@ class ImportGraph:
         # module's imports found once a workflow start (they were 1.9 of a dry run's 4 s).
         self._files: dict[str, Path | None] = {}
         self._imports: dict[tuple[str, str | None], frozenset[str]] = {}
+        self._digests: dict[str, str] = {}
 
     def file_of(self, module: str) -> Path | None:
         if module not in self._files:
@@ -135,6 +137,13 @@ class ImportGraph:
                 raise ValueError(f"data file {name} of a stage is not in {package_dir}")
             files.add(str(path))
         return sorted(files)
+
+    def digest(self, path: str | Path) -> str:
+        """The SHA-256 of a file's content (hex), read once a workflow start."""
+        key = str(path)
+        if key not in self._digests:
+            self._digests[key] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return self._digests[key]
 
 
 def stage_code(src_root: str | Path, entries: list[str], data: list[str] = ()) -> list[str]:

@@ -4,11 +4,6 @@ from neta.commands import bokete as bokete_commands
 
 
 rule bokete_snapshot:
-    input:
-        code=stage_code(
-            "neta.commands.bokete:cmd_snapshot_bokete",
-            data=["boke/snapshot/data/bokete.yaml"],
-        ),
     output:
         site=directory(bokete_path("snapshot")),
     log:
@@ -22,18 +17,21 @@ rule bokete_snapshot:
         mem_mb=mem_mb(512),
         runtime=runtime(10),
     params:
+        **code_params(
+            "neta.commands.bokete:cmd_snapshot_bokete",
+            data=["boke/snapshot/data/bokete.yaml"],
+        ),
         settings=settings(bokete_commands.SNAPSHOT_KEYS),
     message:
         "Building the OFFLINE SNAPSHOT of bokete (stand-in for the live site)"
     shell:
-        "python -m neta snapshot bokete --out {output.site:q}"
+        "neta snapshot bokete --out {output.site:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule scrape_bokete:
     input:
         snapshot=bokete_snapshot_input,
-        code=stage_code("neta.commands.bokete:cmd_scrape_bokete"),
     output:
         csv=LAYOUT.bokes,
     log:
@@ -47,18 +45,19 @@ rule scrape_bokete:
     resources:
         mem_mb=mem_mb(512),
     params:
+        **code_params("neta.commands.bokete:cmd_scrape_bokete"),
+        speed=speed_settings(bokete_commands.SCRAPE_KEYS),
         cache=cache_path("bokete"),
         settings=settings(bokete_commands.SCRAPE_KEYS),
     shell:
-        "python -m neta scrape bokete --snapshot={input.snapshot:q} --out {output.csv:q}"
-        " --cache {params.cache:q} --settings {params.settings:q} > {log:q} 2>&1"
+        "neta scrape bokete --snapshot={input.snapshot:q} --out {output.csv:q}"
+        " --cache {params.cache:q} --settings {params.settings:q} --speed-settings {params.speed:q} > {log:q} 2>&1"
 
 
 rule download_bokete_images:
     input:
         csv=rules.scrape_bokete.output.csv,
         snapshot=bokete_snapshot_input,
-        code=stage_code("neta.commands.bokete:cmd_download_bokete"),
     output:
         images=directory(bokete_path("images")),
         manifest=LAYOUT.bokete_manifest,
@@ -73,9 +72,11 @@ rule download_bokete_images:
     resources:
         mem_mb=mem_mb(512),
     params:
+        **code_params("neta.commands.bokete:cmd_download_bokete"),
+        speed=speed_settings(bokete_commands.DOWNLOAD_KEYS),
         cache=cache_path("bokete"),
         settings=settings(bokete_commands.DOWNLOAD_KEYS),
     shell:
-        "python -m neta download bokete --snapshot={input.snapshot:q} --bokes {input.csv:q}"
+        "neta download bokete --snapshot={input.snapshot:q} --bokes {input.csv:q}"
         " --manifest {output.manifest:q} --cache {params.cache:q}"
-        " --settings {params.settings:q} > {log:q} 2>&1"
+        " --settings {params.settings:q} --speed-settings {params.speed:q} > {log:q} 2>&1"

@@ -7,7 +7,6 @@ rule prepare_captions:
     input:
         bokes=rules.scrape_bokete.output.csv,
         manifest=rules.download_bokete_images.output.manifest,
-        code=stage_code("neta.commands.captioner:cmd_captioner_prepare"),
     output:
         captions=LAYOUT.bokete("captions.csv"),
     log:
@@ -21,16 +20,16 @@ rule prepare_captions:
         mem_mb=mem_mb(512),
         runtime=runtime(10),
     params:
+        **code_params("neta.commands.captioner:cmd_captioner_prepare"),
         settings=settings(captioner_commands.PREPARE_KEYS),
     shell:
-        "python -m neta captioner prepare --bokes {input.bokes:q} --images-manifest {input.manifest:q}"
+        "neta captioner prepare --bokes {input.bokes:q} --images-manifest {input.manifest:q}"
         " --out {output.captions:q} --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule prepare_caption_dataset:
     input:
         sources=caption_dataset_sources,
-        code=stage_code("neta.commands.captioner:cmd_captioner_prepare"),
     output:
         captions=external_caption_path("captions.csv"),
         manifest=external_caption_path("images/manifest.csv"),
@@ -45,16 +44,16 @@ rule prepare_caption_dataset:
         mem_mb=mem_mb(1024),
         runtime=runtime(30),
     params:
+        **code_params("neta.commands.captioner:cmd_captioner_prepare"),
         settings=settings(captioner_commands.PREPARE_KEYS),
     shell:
-        "python -m neta captioner prepare --out {output.captions:q} --manifest-out {output.manifest:q}"
+        "neta captioner prepare --out {output.captions:q} --manifest-out {output.manifest:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule extract_caption_features:
     input:
         manifest=rules.prepare_caption_dataset.output.manifest,
-        code=stage_code("neta.commands.features:cmd_features"),
     output:
         h5=external_caption_path("features.h5"),
     log:
@@ -69,18 +68,19 @@ rule extract_caption_features:
         runtime=runtime(60),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.features:cmd_features"),
+        speed=speed_settings(features_commands.EXTRACT_KEYS),
         onnx_dir=onnx_cache_dir(),
         settings=settings(features_commands.EXTRACT_KEYS),
     shell:
-        "python -m neta features --images {input.manifest:q} --out {output.h5:q}"
-        " --onnx-dir {params.onnx_dir:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
+        "neta features --images {input.manifest:q} --out {output.h5:q}"
+        " --onnx-dir {params.onnx_dir:q} --threads {threads} --settings {params.settings:q} --speed-settings {params.speed:q} > {log:q} 2>&1"
 
 
 rule train_captioner:
     input:
         captions=caption_table,
         features=caption_features,
-        code=stage_code("neta.commands.captioner:cmd_captioner_train"),
     output:
         model=LAYOUT.captioner,
         vocab=LAYOUT.vocabulary,
@@ -104,9 +104,10 @@ rule train_captioner:
         runtime=runtime(60),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.captioner:cmd_captioner_train"),
         settings=settings(captioner_commands.TRAIN_KEYS),
     shell:
-        "python -m neta captioner train --captions {input.captions:q} --features {input.features:q}"
+        "neta captioner train --captions {input.captions:q} --features {input.features:q}"
         " --model {output.model:q} --vocab {output.vocab:q} --log-csv {output.log_csv:q}"
         " --loss-png {output.loss_png:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
@@ -116,7 +117,6 @@ rule evaluate_captioner:
         model=rules.train_captioner.output.model,
         captions=caption_table,
         features=caption_features,
-        code=stage_code("neta.commands.captioner:cmd_captioner_evaluate"),
     output:
         metrics=caption_path("metrics.json"),
         samples=caption_path("samples.json"),
@@ -133,8 +133,9 @@ rule evaluate_captioner:
         runtime=runtime(30),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.captioner:cmd_captioner_evaluate"),
         settings=settings(captioner_commands.EVALUATE_KEYS),
     shell:
-        "python -m neta captioner evaluate --model {input.model:q} --captions {input.captions:q}"
+        "neta captioner evaluate --model {input.model:q} --captions {input.captions:q}"
         " --features {input.features:q} --metrics {output.metrics:q} --samples {output.samples:q}"
         " --gallery {output.gallery:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"

@@ -1,4 +1,5 @@
-# Input functions, path helpers and code inputs from the import graph; nothing else.
+# Config validation, the jobs' shell prefix, path helpers, input functions and code params from
+# the import graph; nothing else.
 import json
 import shlex
 import shutil
@@ -6,6 +7,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
 
 SRC = Path(workflow.basedir) / "src"
 # The rules run the checkout they belong to, not whichever neta is installed.
@@ -15,29 +17,55 @@ from code_inputs import ImportGraph
 from neta.errors import NetaError
 from neta.layout import Layout
 from neta.pizza.kinds import GENERATOR_KINDS, generator_kind
-from neta.settings import subset, validate_config
+from neta.settings import split_speed_only, subset, typed_scalars, validate_config
 
 try:
-    config.update(validate_config(config))
+    # --config 'hiragana={train: {steps: 100}}' arrives with '100' a string: typed as the schema says
+    config.update(validate_config(typed_scalars(config)))
 except NetaError as error:
     raise WorkflowError(str(error)) from None
 
+
+def braces_escaped(text):
+    """`text` as a literal part of a string Snakemake formats (shell.prefix, shell commands)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+# The interpreter of the jobs: the one Snakemake runs in (.venv/bin/snakemake works without
+# activating the venv), or the rule's own environment under --software-deployment-method conda.
+DEPLOYMENT = getattr(workflow.deployment_settings, "deployment_method", ())
+PYTHON = (
+    "python" if DeploymentMethod.CONDA in DEPLOYMENT else shlex.quote(sys.executable)
+)
+
+# Each rule's command is `neta <area> <verb> ...`: `neta` is this shell function, defined in the
+# prefix and not in the rules' commands, so a job is not rerun because the interpreter's path
+# differs (Snakemake reruns a rule whose shell command's text changed).
 shell.prefix(
     "set -euo pipefail; export PYTHONPATH="
-    + shlex.quote(str(SRC)).replace("{", "{{").replace("}", "}}")
+    + braces_escaped(shlex.quote(str(SRC)))
     + "${{PYTHONPATH:+:$PYTHONPATH}}; "
+    + braces_escaped(f'neta() {{ {PYTHON} -m neta "$@"; }}; ')
 )
 
 
 CODE_GRAPH = ImportGraph(SRC)
 
 
-def stage_code(handler, data=()):
-    """The source files `python -m neta` runs for `handler` (module:function), and its data files.
+def code_params(handler, data=()):
+    """`params` naming each source file `python -m neta` runs for `handler` (module:function), and
+    each data file it reads, with the start of the SHA-256 of its content (16 hex digits):
+    `params: **code_params(...)`.
 
-    local(): they are the checkout's own files, never objects of a default storage provider
-    (profiles/kubernetes), which would otherwise look for them in the bucket."""
-    return [local(path) for path in CODE_GRAPH.stage_files([handler], list(data))]
+    Snakemake reruns a job whose params changed, so editing one of these files reruns the rule and
+    what it feeds, and an edit undone (or a bare touch) reruns nothing; the reason of the rerun names
+    the file. They are params, not inputs, so that a job's printout is not a list of ~100 source
+    files."""
+    files = CODE_GRAPH.stage_files([handler], list(data))
+    return {
+        f"code_{number}": f"{Path(path).relative_to(workflow.basedir)} {CODE_GRAPH.digest(path)[:16]}"
+        for number, path in enumerate(files)
+    }
 
 
 def gpu_request():
@@ -80,8 +108,23 @@ def gan_epoch_seconds(width):
 
 
 def settings(keys):
-    """The config parts a command reads (its *_KEYS), as the JSON its --settings takes (quote with :q)."""
-    return json.dumps(subset(config, keys), sort_keys=True, ensure_ascii=False)
+    """The config parts a command reads (its *_KEYS) that can change what it writes, as the JSON its
+    --settings takes (quote with :q). A tracked param: a change reruns the rule."""
+    tracked, _ = split_speed_only(subset(config, keys), keys)
+    return json.dumps(tracked, sort_keys=True, ensure_ascii=False)
+
+
+def speed_settings(keys):
+    """The parts of `keys` that change only how fast a command runs (`speed_only` in the config
+    schema: download workers, request rates), as the JSON its --speed-settings takes (quote with :q).
+
+    A param function that takes `threads` is, for Snakemake, derived from the job (as one taking
+    `input` or `output` is) and stays out of the params it compares to decide a rerun
+    (snakemake.persistence, non_derived_params): changing one of these values reruns nothing.
+    """
+    _, speed = split_speed_only(subset(config, keys), keys)
+    text = json.dumps(speed, sort_keys=True, ensure_ascii=False)
+    return lambda wildcards, threads: text
 
 
 # Every path comes from one table, neta.layout (the app and the commands read it too).

@@ -6,7 +6,6 @@ rule extract_features:
     input:
         manifest=rules.download_bokete_images.output.manifest,
         images=rules.download_bokete_images.output.images,
-        code=stage_code("neta.commands.features:cmd_features"),
     output:
         shard=temp(feature_shard_path("{shard}")),
     log:
@@ -23,18 +22,19 @@ rule extract_features:
         runtime=runtime(30),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.features:cmd_features"),
+        speed=speed_settings(features_commands.EXTRACT_KEYS),
         onnx_dir=onnx_cache_dir(),
         settings=settings(features_commands.EXTRACT_KEYS),
     shell:
-        "python -m neta features --images {input.manifest:q} --out {output.shard:q}"
+        "neta features --images {input.manifest:q} --out {output.shard:q}"
         " --shard {wildcards.shard} --onnx-dir {params.onnx_dir:q} --threads {threads}"
-        " --settings {params.settings:q} > {log:q} 2>&1"
+        " --settings {params.settings:q} --speed-settings {params.speed:q} > {log:q} 2>&1"
 
 
 rule merge_features:
     input:
         shards=feature_shards,
-        code=stage_code("neta.commands.features:cmd_features"),
     output:
         h5=bokete_path("features.h5"),
     log:
@@ -47,5 +47,7 @@ rule merge_features:
     resources:
         mem_mb=mem_mb(1536),
         runtime=runtime(15),
+    params:
+        **code_params("neta.commands.features:cmd_features"),
     shell:
-        "python -m neta features --merge {input.shards:q} --out {output.h5:q} > {log:q} 2>&1"
+        "neta features --merge {input.shards:q} --out {output.h5:q} > {log:q} 2>&1"

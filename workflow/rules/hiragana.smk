@@ -9,8 +9,6 @@ from neta.commands import etl as etl_commands, hiragana as hiragana_commands
 
 
 rule synthetic_etl:
-    input:
-        code=stage_code("neta.commands.etl:cmd_etl_synth"),
     output:
         etl_dir=directory(hiragana_path("etl_synthetic")),
     log:
@@ -25,18 +23,18 @@ rule synthetic_etl:
         mem_mb=mem_mb(2048),
         runtime=runtime(work_minutes(config["hiragana"]["synth"]["writers"], 1)),
     params:
+        **code_params("neta.commands.etl:cmd_etl_synth"),
         settings=settings(etl_commands.SYNTH_KEYS),
     message:
         "Writing SYNTHETIC format-exact ETL8G files (stand-in for the registration-only database)"
     shell:
-        "python -m neta etl synth --format ETL8G --out {output.etl_dir:q}"
+        "neta etl synth --format ETL8G --out {output.etl_dir:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule convert_etl:
     input:
         etl_dir=etl_input_dir,
-        code=stage_code("neta.commands.etl:cmd_etl_convert"),
     output:
         h5=LAYOUT.etl,
     log:
@@ -51,17 +49,17 @@ rule convert_etl:
         mem_mb=mem_mb(1024),
         runtime=runtime(10),
     params:
+        **code_params("neta.commands.etl:cmd_etl_convert"),
         format=etl_format(),
         settings=settings(etl_commands.CONVERT_KEYS),
     shell:
-        "python -m neta etl convert --format {params.format:q} --input {input.etl_dir:q}"
+        "neta etl convert --format {params.format:q} --input {input.etl_dir:q}"
         " --out {output.h5:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule train_hiragana:
     input:
         h5=rules.convert_etl.output.h5,
-        code=stage_code("neta.commands.hiragana:cmd_hiragana_train"),
     output:
         model=LAYOUT.hiragana_model,
     log:
@@ -85,15 +83,14 @@ rule train_hiragana:
         ),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.hiragana:cmd_hiragana_train"),
         settings=settings(hiragana_commands.TRAIN_KEYS),
     shell:
-        "python -m neta hiragana train --etl {input.h5:q} --out {output.model:q}"
+        "neta hiragana train --etl {input.h5:q} --out {output.model:q}"
         " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule synthetic_etl_heldout:
-    input:
-        code=stage_code("neta.commands.etl:cmd_etl_synth"),
     output:
         etl_dir=directory(hiragana_path("etl_heldout_styles")),
     log:
@@ -109,18 +106,18 @@ rule synthetic_etl_heldout:
             work_minutes(config["hiragana"]["synth"]["heldout_writers"], 1.5)
         ),
     params:
+        **code_params("neta.commands.etl:cmd_etl_synth"),
         settings=settings(etl_commands.SYNTH_KEYS),
     message:
         "Writing SYNTHETIC ETL8G files of held-out style families (never in training)"
     shell:
-        "python -m neta etl synth --format ETL8G --heldout-styles --out {output.etl_dir:q}"
+        "neta etl synth --format ETL8G --heldout-styles --out {output.etl_dir:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule convert_etl_heldout:
     input:
         etl_dir=rules.synthetic_etl_heldout.output.etl_dir,
-        code=stage_code("neta.commands.etl:cmd_etl_convert"),
     output:
         h5=hiragana_path("etl_heldout_styles_28.h5"),
     log:
@@ -134,9 +131,10 @@ rule convert_etl_heldout:
         mem_mb=mem_mb(1024),
         runtime=runtime(10),
     params:
+        **code_params("neta.commands.etl:cmd_etl_convert"),
         settings=settings(etl_commands.CONVERT_KEYS),
     shell:
-        "python -m neta etl convert --format ETL8G --input {input.etl_dir:q} --out {output.h5:q}"
+        "neta etl convert --format ETL8G --input {input.etl_dir:q} --out {output.h5:q}"
         " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
 
@@ -144,7 +142,6 @@ rule relayout_hiragana_tests:
     input:
         etl_dir=etl_input_dir,
         h5=rules.convert_etl.output.h5,
-        code=stage_code("neta.commands.etl:cmd_etl_relayout"),
     output:
         layouts=directory(hiragana_path("layouts_test")),
     log:
@@ -158,18 +155,18 @@ rule relayout_hiragana_tests:
         mem_mb=mem_mb(1024),
         runtime=runtime(10),
     params:
+        **code_params("neta.commands.etl:cmd_etl_relayout"),
         format=etl_format(),
     message:
         "Writing the test writers again as ETL8G and ETL8B2 records and as pictures"
     shell:
-        "python -m neta etl relayout --format {params.format:q} --input {input.etl_dir:q}"
+        "neta etl relayout --format {params.format:q} --input {input.etl_dir:q}"
         " --writers-of {input.h5:q} --split test --out {output.layouts:q} > {log:q} 2>&1"
 
 
 rule relayout_hiragana_heldout:
     input:
         etl_dir=rules.synthetic_etl_heldout.output.etl_dir,
-        code=stage_code("neta.commands.etl:cmd_etl_relayout"),
     output:
         layouts=directory(hiragana_path("layouts_heldout_styles")),
     log:
@@ -182,10 +179,12 @@ rule relayout_hiragana_heldout:
     resources:
         mem_mb=mem_mb(1024),
         runtime=runtime(10),
+    params:
+        **code_params("neta.commands.etl:cmd_etl_relayout"),
     message:
         "Writing the held-out-style writers again as ETL8G and ETL8B2 records and as pictures"
     shell:
-        "python -m neta etl relayout --format ETL8G --input {input.etl_dir:q}"
+        "neta etl relayout --format ETL8G --input {input.etl_dir:q}"
         " --out {output.layouts:q} > {log:q} 2>&1"
 
 
@@ -196,7 +195,6 @@ rule evaluate_hiragana:
         heldout_h5=rules.convert_etl_heldout.output.h5,
         test_layouts=rules.relayout_hiragana_tests.output.layouts,
         heldout_layouts=rules.relayout_hiragana_heldout.output.layouts,
-        code=stage_code("neta.commands.hiragana:cmd_hiragana_report"),
     output:
         metrics=hiragana_path("metrics.json"),
         confusion=report(
@@ -233,9 +231,10 @@ rule evaluate_hiragana:
         runtime=runtime(15),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.hiragana:cmd_hiragana_report"),
         settings=settings(hiragana_commands.REPORT_KEYS),
     shell:
-        "python -m neta hiragana report --model {input.model:q} --etl {input.h5:q}"
+        "neta hiragana report --model {input.model:q} --etl {input.h5:q}"
         " --metrics {output.metrics:q} --confusion {output.confusion:q}"
         " --filters {output.filters:q} --errors {output.errors:q}"
         " --heldout-etl {input.heldout_h5:q} --layouts test {input.test_layouts:q}"

@@ -3,11 +3,6 @@ from neta.commands import dodo as dodo_commands, pizza as pizza_commands
 
 
 rule dodo_snapshot:
-    input:
-        code=stage_code(
-            "neta.commands.dodo:cmd_snapshot_dodo",
-            data=["pizza/snapshot/data/dodo_kaliningrad_2017.csv"],
-        ),
     output:
         site=directory(pizza_path("snapshot")),
     log:
@@ -21,18 +16,21 @@ rule dodo_snapshot:
         mem_mb=mem_mb(512),
         runtime=runtime(10),
     params:
+        **code_params(
+            "neta.commands.dodo:cmd_snapshot_dodo",
+            data=["pizza/snapshot/data/dodo_kaliningrad_2017.csv"],
+        ),
         settings=settings(dodo_commands.SNAPSHOT_KEYS),
     message:
         "Building the OFFLINE SNAPSHOT of Dodo Pizza (stand-in for the live site; photos rendered)"
     shell:
-        "python -m neta snapshot dodo --out {output.site:q}"
+        "neta snapshot dodo --out {output.site:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule scrape_dodo:
     input:
         snapshot=dodo_snapshot_input,
-        code=stage_code("neta.commands.dodo:cmd_scrape_dodo"),
     output:
         csv=LAYOUT.menu,
     log:
@@ -46,17 +44,18 @@ rule scrape_dodo:
     resources:
         mem_mb=mem_mb(512),
     params:
+        **code_params("neta.commands.dodo:cmd_scrape_dodo"),
+        speed=speed_settings(dodo_commands.SCRAPE_KEYS),
         cache=cache_path("dodo"),
         settings=settings(dodo_commands.SCRAPE_KEYS),
     shell:
-        "python -m neta scrape dodo --snapshot={input.snapshot:q} --out {output.csv:q}"
-        " --cache {params.cache:q} --settings {params.settings:q} > {log:q} 2>&1"
+        "neta scrape dodo --snapshot={input.snapshot:q} --out {output.csv:q}"
+        " --cache {params.cache:q} --settings {params.settings:q} --speed-settings {params.speed:q} > {log:q} 2>&1"
 
 
 rule encode_recipes:
     input:
         menu=rules.scrape_dodo.output.csv,
-        code=stage_code("neta.commands.pizza:cmd_pizza_recipes"),
     output:
         recipes=LAYOUT.recipes,
     log:
@@ -70,9 +69,10 @@ rule encode_recipes:
         mem_mb=mem_mb(512),
         runtime=runtime(10),
     params:
+        **code_params("neta.commands.pizza:cmd_pizza_recipes"),
         settings=settings(pizza_commands.RECIPES_KEYS),
     shell:
-        "python -m neta pizza recipes --menu {input.menu:q} --out {output.recipes:q}"
+        "neta pizza recipes --menu {input.menu:q} --out {output.recipes:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
@@ -81,7 +81,6 @@ rule download_dodo_images:
     input:
         menu=rules.scrape_dodo.output.csv,
         snapshot=dodo_snapshot_input,
-        code=stage_code("neta.commands.dodo:cmd_download_dodo"),
     output:
         images=directory(pizza_path("images")),
         manifest=LAYOUT.pizza_manifest,
@@ -97,12 +96,14 @@ rule download_dodo_images:
     resources:
         mem_mb=mem_mb(512),
     params:
+        **code_params("neta.commands.dodo:cmd_download_dodo"),
+        speed=speed_settings(dodo_commands.DOWNLOAD_KEYS),
         cache=cache_path("dodo"),
         settings=settings(dodo_commands.DOWNLOAD_KEYS),
     shell:
-        "python -m neta download dodo --snapshot={input.snapshot:q} --menu {input.menu:q}"
+        "neta download dodo --snapshot={input.snapshot:q} --menu {input.menu:q}"
         " --manifest {output.manifest:q} --cache {params.cache:q}"
-        " --settings {params.settings:q} > {log:q} 2>&1"
+        " --settings {params.settings:q} --speed-settings {params.speed:q} > {log:q} 2>&1"
 
 
 rule augment_pizza:
@@ -110,7 +111,6 @@ rule augment_pizza:
         menu=rules.scrape_dodo.output.csv,
         manifest=rules.download_dodo_images.output.manifest,
         recipes=rules.encode_recipes.output.recipes,
-        code=stage_code("neta.commands.pizza:cmd_pizza_augment"),
     output:
         h5=pizza_path("augmented.h5"),
     log:
@@ -126,9 +126,10 @@ rule augment_pizza:
         runtime=runtime(15),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.pizza:cmd_pizza_augment"),
         settings=settings(pizza_commands.AUGMENT_KEYS),
     shell:
-        "python -m neta pizza augment --menu {input.menu:q} --manifest {input.manifest:q}"
+        "neta pizza augment --menu {input.menu:q} --manifest {input.manifest:q}"
         " --recipes {input.recipes:q} --out {output.h5:q} --threads {threads}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
@@ -141,7 +142,6 @@ rule train_cvae:
     input:
         h5=rules.augment_pizza.output.h5,
         recipes=rules.encode_recipes.output.recipes,
-        code=stage_code("neta.commands.pizza:cmd_pizza_train"),
     output:
         model=cvae_path("{variant}", ".pt"),
         log_csv=cvae_path("{variant}", "_log.csv"),
@@ -174,9 +174,10 @@ rule train_cvae:
         runtime=runtime(work_minutes(config["pizza"]["models"]["cvae"]["epochs"], 40)),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.pizza:cmd_pizza_train"),
         settings=settings(pizza_commands.TRAIN_KEYS["cvae"]),
     shell:
-        "python -m neta pizza train-cvae --variant {wildcards.variant} --augmented {input.h5:q}"
+        "neta pizza train-cvae --variant {wildcards.variant} --augmented {input.h5:q}"
         " --recipes {input.recipes:q} --out {output.model:q} --log-csv {output.log_csv:q}"
         " --loss-png {output.loss_png:q} --progress {output.progress:q} --threads {threads}"
         " --settings {params.settings:q} > {log:q} 2>&1"
@@ -186,7 +187,6 @@ rule train_cvae_original:
     input:
         h5=rules.augment_pizza.output.h5,
         recipes=rules.encode_recipes.output.recipes,
-        code=stage_code("neta.commands.pizza:cmd_pizza_train"),
     output:
         model=generator_path("cvae_original", ".pt"),
         log_csv=generator_path("cvae_original", "_log.csv"),
@@ -218,9 +218,10 @@ rule train_cvae_original:
         ),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.pizza:cmd_pizza_train"),
         settings=settings(pizza_commands.TRAIN_KEYS["cvae_original"]),
     shell:
-        "python -m neta pizza train-cvae-original --augmented {input.h5:q} --recipes {input.recipes:q}"
+        "neta pizza train-cvae-original --augmented {input.h5:q} --recipes {input.recipes:q}"
         " --out {output.model:q} --log-csv {output.log_csv:q} --loss-png {output.loss_png:q}"
         " --progress {output.progress:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
@@ -229,7 +230,6 @@ rule train_gan:
     input:
         h5=rules.augment_pizza.output.h5,
         recipes=rules.encode_recipes.output.recipes,
-        code=stage_code("neta.commands.pizza:cmd_pizza_train"),
     output:
         model=generator_path("gan", ".pt"),
         log_csv=generator_path("gan", "_log.csv"),
@@ -264,9 +264,10 @@ rule train_gan:
         ),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.pizza:cmd_pizza_train"),
         settings=settings(pizza_commands.TRAIN_KEYS["gan"]),
     shell:
-        "python -m neta pizza train-gan --augmented {input.h5:q} --recipes {input.recipes:q}"
+        "neta pizza train-gan --augmented {input.h5:q} --recipes {input.recipes:q}"
         " --out {output.model:q} --log-csv {output.log_csv:q} --loss-png {output.loss_png:q}"
         " --progress {output.progress:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
@@ -275,7 +276,6 @@ rule train_cvae_gan:
     input:
         h5=rules.augment_pizza.output.h5,
         recipes=rules.encode_recipes.output.recipes,
-        code=stage_code("neta.commands.pizza:cmd_pizza_train"),
     output:
         model=generator_path("cvae_gan", ".pt"),
         log_csv=generator_path("cvae_gan", "_log.csv"),
@@ -312,9 +312,10 @@ rule train_cvae_gan:
         ),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.pizza:cmd_pizza_train"),
         settings=settings(pizza_commands.TRAIN_KEYS["cvae_gan"]),
     shell:
-        "python -m neta pizza train-cvae-gan --augmented {input.h5:q} --recipes {input.recipes:q}"
+        "neta pizza train-cvae-gan --augmented {input.h5:q} --recipes {input.recipes:q}"
         " --out {output.model:q} --log-csv {output.log_csv:q} --loss-png {output.loss_png:q}"
         " --progress {output.progress:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
@@ -322,7 +323,6 @@ rule train_cvae_gan:
 rule train_ingredient_classifier:
     input:
         h5=rules.augment_pizza.output.h5,
-        code=stage_code("neta.commands.pizza:cmd_pizza_classifier"),
     output:
         model=pizza_path("classifier.pt"),
     log:
@@ -339,9 +339,10 @@ rule train_ingredient_classifier:
         ),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.pizza:cmd_pizza_classifier"),
         settings=settings(pizza_commands.CLASSIFIER_KEYS),
     shell:
-        "python -m neta pizza classifier --augmented {input.h5:q} --out {output.model:q}"
+        "neta pizza classifier --augmented {input.h5:q} --out {output.model:q}"
         " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
 
@@ -351,7 +352,6 @@ rule evaluate_pizza:
         h5=rules.augment_pizza.output.h5,
         recipes=rules.encode_recipes.output.recipes,
         classifier=rules.train_ingredient_classifier.output.model,
-        code=stage_code("neta.commands.pizza:cmd_pizza_evaluate"),
     output:
         metrics=pizza_path("metrics.json"),
         # one caption a grid: report() of the expand() list would give all four the same one
@@ -382,12 +382,13 @@ rule evaluate_pizza:
         runtime=runtime(15),
         gpu=gpu_request(),
     params:
+        **code_params("neta.commands.pizza:cmd_pizza_evaluate"),
         samples=lambda wildcards, output: str(Path(output.grids[0]).parent),
         models=lambda wildcards, input: quoted_pairs(
             (kind.name, input[kind.name]) for kind in GENERATOR_KINDS
         ),
         settings=settings(pizza_commands.EVALUATE_KEYS),
     shell:
-        "python -m neta pizza evaluate --augmented {input.h5:q} --recipes {input.recipes:q}"
+        "neta pizza evaluate --augmented {input.h5:q} --recipes {input.recipes:q}"
         " --models {params.models} --classifier {input.classifier:q} --metrics {output.metrics:q}"
         " --samples {params.samples:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"

@@ -17,7 +17,6 @@ rule data_statistics:
         recipes=rules.encode_recipes.output.recipes,
         pizza_manifest=rules.download_dodo_images.output.manifest,
         etl=rules.convert_etl.output.h5,
-        code=stage_code("neta.commands.report:cmd_report_data"),
     output:
         statistics=report_path("data_statistics.json"),
         bokete=report(
@@ -51,8 +50,10 @@ rule data_statistics:
     resources:
         mem_mb=mem_mb(512),
         runtime=runtime(10),
+    params:
+        **code_params("neta.commands.report:cmd_report_data"),
     shell:
-        "python -m neta report data-statistics --bokes {input.bokes:q} --captions {input.captions:q}"
+        "neta report data-statistics --bokes {input.bokes:q} --captions {input.captions:q}"
         " --vocab {input.vocab:q} --bokete-manifest {input.bokete_manifest:q} --menu {input.menu:q}"
         " --recipes {input.recipes:q} --pizza-manifest {input.pizza_manifest:q} --etl {input.etl:q}"
         " --out {output.statistics:q} --bokete-figure {output.bokete:q} --pizza-figure {output.pizza:q}"
@@ -64,7 +65,6 @@ rule metric_tables:
         hiragana=rules.evaluate_hiragana.output.metrics,
         boke=rules.evaluate_captioner.output.metrics,
         pizza=rules.evaluate_pizza.output.metrics,
-        code=stage_code("neta.commands.report:cmd_report_tables"),
     output:
         hiragana=report(
             report_path("hiragana_metrics.html"),
@@ -97,8 +97,10 @@ rule metric_tables:
     resources:
         mem_mb=mem_mb(512),
         runtime=runtime(10),
+    params:
+        **code_params("neta.commands.report:cmd_report_tables"),
     shell:
-        "python -m neta report metric-tables --table hiragana {input.hiragana:q} {output.hiragana:q}"
+        "neta report metric-tables --table hiragana {input.hiragana:q} {output.hiragana:q}"
         " --table boke {input.boke:q} {output.boke:q} --table pizza {input.pizza:q} {output.pizza:q}"
         " > {log:q} 2>&1"
 
@@ -108,7 +110,6 @@ rule report_gallery:
         samples=rules.evaluate_captioner.output.samples,
         metrics=rules.evaluate_captioner.output.metrics,
         captions=caption_table,
-        code=stage_code("neta.commands.report:cmd_report_gallery"),
     output:
         gallery=report(
             report_path("boke_gallery.html"),
@@ -127,8 +128,10 @@ rule report_gallery:
     resources:
         mem_mb=mem_mb(512),
         runtime=runtime(10),
+    params:
+        **code_params("neta.commands.report:cmd_report_gallery"),
     shell:
-        "python -m neta report gallery --samples {input.samples:q} --captions {input.captions:q}"
+        "neta report gallery --samples {input.samples:q} --captions {input.captions:q}"
         " --metrics {input.metrics:q} --out {output.gallery:q} > {log:q} 2>&1"
 
 
@@ -138,7 +141,6 @@ rule progress_animations:
             kind.name: generator_path(kind.name, "_progress.gif")
             for kind in GENERATOR_KINDS
         },
-        code=stage_code("neta.commands.report:cmd_report_animations"),
     output:
         page=report(
             report_path("pizza_progress.html"),
@@ -158,10 +160,11 @@ rule progress_animations:
         mem_mb=mem_mb(512),
         runtime=runtime(10),
     params:
+        **code_params("neta.commands.report:cmd_report_animations"),
         gifs=lambda wildcards, input: " ".join(
             f"--gif {quoted_pairs([(kind.short, input[kind.name])], sep=' ')}"
             for kind in GENERATOR_KINDS
         ),
     shell:
-        "python -m neta report animations {params.gifs}"
+        "neta report animations {params.gifs}"
         " --title 'Pizza generators: samples during training' --out {output.page:q} > {log:q} 2>&1"

@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sys
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
 from neta.errors import NetaError
 from neta.images import ImageLimits, ImageRefused, checked_image
+from neta.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ def resolve_photos(frame: pd.DataFrame, *, manifest_out: str | os.PathLike, max_
     photos = list(dict.fromkeys(frame["photo"]))
     urls = dict(zip(frame["photo"], frame["url"], strict=True))
     rows = []
-    for photo in tqdm(photos, unit="photo", desc="check photos", file=sys.stderr, disable=len(photos) < 100):
+    for photo in progress(photos, unit="photo", desc="check photos", disable=len(photos) < 100):
         checked = check_photo(Path(photo), limits)
         relative = Path(os.path.relpath(photo, manifest_dir)).as_posix() if checked["status"] == OK else ""
         rows.append({"url": urls[photo], **checked, "path": relative})

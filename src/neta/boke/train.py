@@ -16,7 +16,6 @@ import copy
 import logging
 import math
 import os
-import sys
 import time
 
 import numpy as np
@@ -24,7 +23,6 @@ import pandas as pd
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from tqdm import tqdm
 
 from neta.atomic import atomic_path, write_csv
 from neta.boke.checkpoint import save_captioner
@@ -38,6 +36,7 @@ from neta.boke.table import read_captions, star_weights, training_pairs, usable
 from neta.boke.vocab import Vocabulary
 from neta.device import resolve_device, seed_everything, set_threads
 from neta.errors import NetaError
+from neta.progress import progress
 from neta.settings import ConfigSection
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ def fit_captioner(model: ShowAndTell, train: CaptionSet, val: CaptionSet, *, tra
         started = time.perf_counter()
         model.train()
         total, tokens = 0.0, 0
-        bar = tqdm(batches, desc=f"captioner epoch {epoch}/{epochs}", file=sys.stderr, mininterval=1.0,
+        bar = progress(batches, desc=f"captioner epoch {epoch}/{epochs}", mininterval=1.0,
                    dynamic_ncols=True, leave=False)
         for features, captions, lengths, *weights in bar:
             loss, count = model.loss(features.to(dev), captions.to(dev), lengths, *weights)

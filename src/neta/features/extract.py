@@ -17,14 +17,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from neta.device import set_threads
 from neta.diskspace import estimate, require_free_space
@@ -36,6 +34,7 @@ from neta.features.inputs import ImageItem
 from neta.features.loader import batches, inferred_batches
 from neta.features.onnx_export import onnx_path
 from neta.h5io import read_h5, write_h5
+from neta.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +114,7 @@ def _run(items: list[ImageItem], transforms, engine, *, dim: int, batch_size: in
         source = inferred_batches(items, transforms, engine, batch_size=batch_size, workers=engine.workers)
     else:
         source = batches(items, transforms, batch_size=batch_size, workers=workers, pin_memory=pin_memory)
-    with tqdm(total=len(items), desc=STAGE, unit="img", file=sys.stderr) as progress, closing(source):
+    with progress(total=len(items), desc=STAGE, unit="img") as bar, closing(source):
         for batch in source:
             for index, error in batch.failures:
                 failures.append({"path": str(items[index][1]), "error": error})
@@ -128,7 +127,7 @@ def _run(items: list[ImageItem], transforms, engine, *, dim: int, batch_size: in
                 features[batch.indices] = batch.features
                 decoded[batch.indices] = True
             input_hashes.update({str(items[index][1]): sha256 for index, sha256 in batch.hashes.items()})
-            progress.update(len(batch))
+            bar.update(len(batch))
     return features, decoded, input_hashes, failures
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from neta.atomic import file_sha256
 from neta.device import resolve_device, seed_everything, set_threads
@@ -27,6 +25,7 @@ from neta.hiragana.config import HiraganaAugment, HiraganaBaseline, HiraganaTrai
 from neta.hiragana.dataset import load_etl_split, to_float_batch
 from neta.hiragana.model import HiraganaCNN, SoftmaxRegression, count_parameters, predict
 from neta.hiragana.schedules import PiecewiseConstant, keep_prob_schedule, learning_rate_schedule
+from neta.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ def _run_loop(
     history: dict[str, list] = {"step": [], "loss": [], "accuracy": [], "lr": [], "keep_prob": []}
     window_loss, window_acc = 0.0, 0.0
     window = 0
-    bar = tqdm(range(steps), desc=f"train {name}", file=sys.stderr, mininterval=1.0, dynamic_ncols=True)
+    bar = progress(range(steps), desc=f"train {name}", unit="step", mininterval=1.0, dynamic_ncols=True)
     for step in bar:
         loss, accuracy = step_fn(step)
         if not np.isfinite(loss):

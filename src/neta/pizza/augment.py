@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Iterable
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from neta.device import resolve_device, set_threads
 from neta.diskspace import estimate, require_free_space
@@ -36,6 +34,7 @@ from neta.h5io import write_h5
 from neta.pizza.config import AugmentSettings
 from neta.pizza.rotations import RotationAugmenter
 from neta.pizza.topview import read_top_view
+from neta.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ def augment_pizzas(
     # uint8 rows of every pizza, filled in place: the only copy of the images until they are written
     images = np.empty((len(items) * per_pizza, 3, size, size), dtype=np.uint8)
     pizza_ids, recipes, input_hashes, failures = [], [], {}, []
-    for pizza_id, image_path, recipe in tqdm(items, desc=STAGE, unit="pizza", file=sys.stderr):
+    for pizza_id, image_path, recipe in progress(items, desc=STAGE, unit="pizza"):
         try:
             top_view, sha256 = read_top_view(image_path, top_view_x=augment.top_view_x, min_side=size)
         except NetaError as exc:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -30,7 +29,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from neta import __version__
 from neta.atomic import atomic_path, file_sha256
@@ -38,6 +36,7 @@ from neta.device import resolve_device, seed_everything, set_threads
 from neta.errors import NetaError
 from neta.pizza.config import TrainingSettings
 from neta.pizza.dataset import load_pizza_data, to_float
+from neta.progress import progress
 from neta.torch_files import load_tagged_checkpoint
 
 log = logging.getLogger(__name__)
@@ -246,7 +245,7 @@ def _fit_judge(model: IngredientClassifier, data, labels: np.ndarray, train_rows
         order = rng.permutation(train_rows.size)
         total, seen = 0.0, 0
         batches = range(0, order.size, batch_size)
-        for start in tqdm(batches, desc=f"classifier epoch {epoch}/{epochs}", file=sys.stderr, mininterval=1.0):
+        for start in progress(batches, desc=f"classifier epoch {epoch}/{epochs}", mininterval=1.0):
             idx = torch.from_numpy(order[start : start + batch_size])
             x = _blur_some(to_float(images[idx]), blur_rng).to(device)
             loss = F.binary_cross_entropy_with_logits(model(x), targets[idx].to(device))

@@ -28,14 +28,12 @@ import copy
 import logging
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from neta.atomic import file_sha256, write_csv
 from neta.device import resolve_device, seed_everything, set_threads
@@ -47,6 +45,7 @@ from neta.pizza.kinds import GENERATOR_KINDS, GeneratorKind, generator_kind
 from neta.pizza.models import build_pizza_model, count_parameters
 from neta.pizza.progress import MAX_ROWS, frame, plot_losses, sample_grid, write_gif
 from neta.pizza.recipes import read_recipes
+from neta.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -356,7 +355,7 @@ def _fit(family: GeneratorKind, model: torch.nn.Module, steps, data: PizzaData, 
         t0 = time.perf_counter()
         sums: dict[str, float] = {}
         batches = _batches(batch_rng.permutation(train_rows), batch_size)
-        for rows in tqdm(batches, desc=f"{kind} epoch {epoch}/{epochs}", file=sys.stderr, mininterval=1.0,
+        for rows in progress(batches, desc=f"{kind} epoch {epoch}/{epochs}", mininterval=1.0,
                          dynamic_ncols=True, leave=False):
             index = torch.from_numpy(rows).to(device)
             kl_weight = min(1.0, step / warmup_steps) if warmup_steps else 1.0

@@ -33,10 +33,10 @@ from pathlib import Path
 
 import yaml
 from PIL import Image
-from tqdm import tqdm
 
 from neta.boke.snapshot import pages
 from neta.errors import NetaError
+from neta.progress import progress
 from neta.scrape.snapshot_server import page_file, write_tree
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def build_bokete_snapshot(out_dir: Path, *, seed: int = 0) -> dict:
     out_dir = Path(out_dir)
     model = site_model(seed)
     photos: dict[str, bytes] = {}
-    for odai in tqdm(model["odais"], desc="snapshot photos", unit="photo", leave=False):
+    for odai in progress(model["odais"], desc="snapshot photos", unit="photo", leave=False):
         data = _jpeg(load_photo(odai["source"]))
         with Image.open(io.BytesIO(data)) as encoded:
             odai["width"], odai["height"] = encoded.size

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import pandas as pd
-from tqdm import tqdm
 
 from neta.errors import NetaError
+from neta.progress import progress
 from neta.tables import read_table
 
 log = logging.getLogger(__name__)
@@ -127,7 +126,7 @@ def _can_chunks(table: Path):
         raise NetaError(f"{table}: no such file; a boke can is a folder with boke.csv and images/")
     try:
         reader = pd.read_csv(table, dtype=str, keep_default_na=False, chunksize=CAN_CHUNK_ROWS)
-        with reader, tqdm(unit="boke", desc=table.parent.name, file=sys.stderr, leave=False) as bar:
+        with reader, progress(unit="boke", desc=table.parent.name, leave=False) as bar:
             for chunk in reader:
                 missing = [column for column in CAN_NEEDS if column not in chunk.columns]
                 if missing:

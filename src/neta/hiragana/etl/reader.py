@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from neta.errors import NetaError
 from neta.hiragana.etl.formats import EtlFormat, EtlRecords  # EtlRecords lives in formats; importable from here too
 from neta.hiragana.etl.jis import decode_codes
+from neta.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def read_etl_dir(directory: str | os.PathLike, fmt: EtlFormat, classes: Sequence
     parts: list[EtlRecords] = []
     total = 0
     started = time.perf_counter()
-    for path in tqdm(files, desc=f"read {fmt.name}", unit="file", leave=False):
+    for path in progress(files, desc=f"read {fmt.name}", unit="file", leave=False):
         count = _check_size(path, fmt)
         mapped = map_records(path, fmt, count)
         skip = int(fmt.dummy_first_record)

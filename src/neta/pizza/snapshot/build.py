@@ -34,11 +34,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
 from neta.errors import NetaError
 from neta.pizza.snapshot import pages
 from neta.pizza.snapshot.render import jpeg_bytes, popup_photos, render_top_view
+from neta.progress import progress
 from neta.scrape.snapshot_server import INDEX_FILE, XHR_FILE, write_tree
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def _pages(model: dict) -> dict[str, str]:
 def _photos(model: dict, seed: int) -> dict[str, bytes]:
     """Relative path → JPEG bytes of every photo, rendered from each recipe."""
     photos: dict[str, bytes] = {}
-    for pizza in tqdm([*model["pizzas"], model["custom"]], desc="snapshot photos", unit="pizza", leave=False):
+    for pizza in progress([*model["pizzas"], model["custom"]], desc="snapshot photos", unit="pizza", leave=False):
         top_view = render_top_view(pizza.get("render", pizza["ingredients"]), seed=seed, pizza=pizza["slug"])
         for side, path in pizza["photos_2023"].items():
             photos[path.lstrip("/")] = jpeg_bytes(top_view if side == top_view.width else top_view.resize((side, side)))

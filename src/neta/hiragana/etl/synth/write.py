@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from neta.atomic import write_text
 from neta.diskspace import estimate
@@ -30,6 +29,7 @@ from neta.hiragana.etl.synth.sheet import CHARS_PER_WRITER, reading_of, sheet_co
 from neta.hiragana.etl.synth.styles import FAMILIES, WriterStyle, check_families, writer_family, writer_style
 from neta.hiragana.etl.synth.warp import _pen_index, normal_pen, pen_variants, warp_glyphs
 from neta.hiragana.etl.writer import build_records, write_etl_file
+from neta.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def synth_etl(
     table = ["writer,family,font"]
     serial = 1
     # closed on an error too, so the error message starts a line of its own
-    with tqdm(total=writers, desc="synth ETL8G writers", unit="writer", leave=False) as bar:
+    with progress(total=writers, desc="synth ETL8G writers", unit="writer", leave=False) as bar:
         for f in range(n_files):
             first = first_writer + f * writers_per_file
             ids = range(first, min(first_writer + writers, first + writers_per_file))
