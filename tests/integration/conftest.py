@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
@@ -55,6 +56,29 @@ class Workflow:
                 f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
             )
         return proc
+
+    @contextlib.contextmanager
+    def kept_as_it_was(self, *names: str):
+        """Put these files and folders (outputs, logs, `.snakemake/metadata`) back afterwards with their
+        times, so a test that reruns a stage leaves the finished run finished without rebuilding all
+        that stage feeds (a minute of training for the feature or crawl stages)."""
+        kept = self.root.parent / f"kept_{self.root.name}"
+        shutil.rmtree(kept, ignore_errors=True)
+        for name in names:
+            copy_of = shutil.copytree if (self.root / name).is_dir() else shutil.copy2
+            (kept / name).parent.mkdir(parents=True, exist_ok=True)
+            copy_of(self.root / name, kept / name)
+        try:
+            yield
+        finally:
+            for name in names:
+                if (self.root / name).is_dir():
+                    shutil.rmtree(self.root / name)
+                if (kept / name).is_dir():
+                    shutil.copytree(kept / name, self.root / name)
+                else:
+                    shutil.copy2(kept / name, self.root / name)
+            shutil.rmtree(kept)
 
     def planned_jobs(self, *targets: str) -> dict[str, int]:
         """Rule -> job count that a dry run would execute (empty when nothing is to do)."""

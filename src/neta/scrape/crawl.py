@@ -13,7 +13,6 @@ page contents, so an interrupted-then-resumed crawl writes the same file as an u
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections import deque
 from collections.abc import Hashable, Iterable, Mapping
@@ -21,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from tqdm import tqdm
-
 from neta.errors import NetaError
+from neta.progress import progress as progress_bar
 from neta.scrape.adapter import Link, ParsedPage, SiteAdapter, link_headers, link_url
 from neta.scrape.charset import decode_html
 from neta.scrape.fetch import DISALLOWED, OFF_HOST, OFF_SCOPE, ROBOTS_UNREACHABLE, Robots, polite_get
@@ -125,7 +123,7 @@ def crawl(start_urls: Iterable[str], *, adapter: SiteAdapter[T], session, robots
     for url in start_urls:
         enqueue(url)
 
-    bar = tqdm(total=max_pages, unit="page", desc="crawl", file=sys.stderr, disable=not progress)
+    bar = progress_bar(total=max_pages, unit="page", desc="crawl", disable=not progress)
     try:
         while frontier:
             if max_pages is not None and stats["pages_fetched"] + stats["failed"] >= max_pages:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -34,11 +33,11 @@ from pathlib import Path
 
 import pandas as pd
 import requests
-from tqdm import tqdm
 
 from neta.atomic import atomic_path, file_sha256, write_csv
 from neta.errors import NetaError
 from neta.images import ImageLimits, ImageRefused, checked_image, open_image
+from neta.progress import progress as progress_bar
 from neta.scrape.fetch import TRANSFER_ERRORS, Robots, describe_error, polite_get
 from neta.scrape.ratelimit import RateLimiter
 from neta.scrape.robots import RobotsPolicy
@@ -94,8 +93,8 @@ def download_images(urls: Iterable[str], out_dir: str | Path, manifest_path: str
     rows: dict[str, dict] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="download") as pool:
         futures = {pool.submit(job, url): url for url in unique}
-        for future in tqdm(as_completed(futures), total=len(futures), unit="img", desc="download",
-                           file=sys.stderr, disable=not progress):
+        for future in progress_bar(as_completed(futures), total=len(futures), unit="img", desc="download",
+                                   disable=not progress):
             url = futures[future]
             row = future.result()
             rows[url] = row

@@ -24,11 +24,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tqdm import tqdm
 from w3lib.encoding import html_body_declared_encoding
 
 from neta.atomic import atomic_dir
 from neta.errors import NetaError
+from neta.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def write_tree(out_dir: Path, files: dict[str, bytes], *, progress_label: str = 
     failed build leaves the previous tree untouched); the bytes written."""
     total = 0
     with atomic_dir(out_dir) as staging:
-        for rel, data in tqdm(sorted(files.items()), desc=progress_label, unit="file", leave=False):
+        for rel, data in progress(sorted(files.items()), desc=progress_label, unit="file", leave=False):
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
