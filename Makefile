@@ -9,9 +9,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test test-unit test-cluster install system-packages cluster-packages lint bench rulegraph clean
 
-# A lock left by a killed run is cleared first (never one a running snakemake holds).
+# A lock left by a killed run is cleared first (never one a running snakemake holds), and a damaged
+# result (an HDF5 file, table, JSON or checkpoint that no longer reads) is set aside to be rebuilt.
 run: $(STAMP)
 	$(BIN)/python workflow/lib/clear_stale_lock.py
+	$(BIN)/python workflow/lib/unreadable_artifacts.py
 	$(BIN)/snakemake --cores $(CORES)
 
 # tests/cluster (a single-node Slurm, ~15 min) runs only from `make test-cluster`.

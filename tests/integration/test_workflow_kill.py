@@ -9,19 +9,48 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import pytest
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 CLEAR_STALE_LOCK = REPO / "workflow" / "lib" / "clear_stale_lock.py"
+UNREADABLE_ARTIFACTS = REPO / "workflow" / "lib" / "unreadable_artifacts.py"
 
 
 def make_run(flow, *targets: str) -> subprocess.CompletedProcess:
     """What `make run` runs (see the Makefile), in the workflow copy: for ``targets`` only, since the whole
-    tiny run takes minutes and the finished_workflow fixture already makes it once."""
+    tiny run takes minutes and the finished_workflow fixture already makes it once. The run's output
+    with the set-aside lines first."""
     subprocess.run([sys.executable, str(CLEAR_STALE_LOCK)], cwd=flow.root, check=True)
-    return flow.snakemake(*targets)
+    aside = subprocess.run([sys.executable, str(UNREADABLE_ARTIFACTS)], cwd=flow.root, check=True,
+                           capture_output=True, text=True)
+    run = flow.snakemake(*targets)
+    run.stderr = aside.stderr + run.stderr
+    return run
+
+
+def test_make_run_runs_what_make_run_runs():
+    recipe = (REPO / "Makefile").read_text(encoding="utf-8").split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert [line.split()[-1] for line in recipe.splitlines()[1:]] == [
+        "workflow/lib/clear_stale_lock.py", "workflow/lib/unreadable_artifacts.py", "$(CORES)"]
+
+
+def test_a_damaged_intermediate_is_set_aside_and_rebuilt_by_make_run(finished_workflow):
+    """An HDF5 file cut in half (one that feeds no training job, so the rebuild takes seconds): `make run`
+    says which file does not read, rebuilds it and what reads it, with no manual step."""
+    flow = finished_workflow
+    damaged = flow.root / "results/hiragana/etl_heldout_styles_28.h5"
+    whole = damaged.read_bytes()
+    damaged.write_bytes(whole[: len(whole) // 2])
+    run = make_run(flow)
+    assert f"{damaged.relative_to(flow.root)} does not read" in run.stderr, run.stderr
+    with h5py.File(damaged, "r") as handle:
+        assert handle["images"].shape[0] > 0
+    assert damaged.with_name(damaged.name + ".unreadable").stat().st_size == len(whole) // 2
+    assert "evaluate_hiragana" in run.stderr + run.stdout  # what reads it was run again
+    assert flow.planned_jobs() == {}
 
 
 def wait_for(predicate, seconds: float, what: str) -> None:
