@@ -249,7 +249,13 @@ def test_editing_a_file_of_a_rule_reruns_it_and_what_it_feeds_only(finished_work
             path.write_bytes(original + b"\n# edited by the test\n")
         jobs, text = flow.dry_run()
         assert jobs == with_downstream(*readers), (rules, paths)
-        for path in paths:  # the reason of each rerun names the file that changed
+        # The reason of a rerun names the file that changed; Snakemake gives a job one reason, and
+        # "input files updated" wins when a job upstream of it reruns too.
+        named = [path for path in paths
+                 if any(str(path) in code_of(flow, rule) and not any(rule in feeds_closure(other) for other in readers)
+                        for rule in readers)]
+        assert named, paths  # the group's most upstream edit, at least, is seen first-hand
+        for path in named:
             assert f"'{path.relative_to(flow.root)} " in text, (path, text)
     finally:
         for path, original in originals.items():

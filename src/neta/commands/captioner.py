@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neta.commands.batch import EXIT_STATUS, print_batch
 from neta.commands.crawling import print_summary
 from neta.settings import add_settings_options, read_settings
 
@@ -63,7 +64,6 @@ def cmd_captioner_evaluate(args) -> int:
 def cmd_caption(args) -> int:
     from neta.boke.caption_photos import caption_photos
     from neta.boke.config import DecodeSettings
-    from neta.commands.batch import print_batch
     from neta.images import ImageLimits
 
     settings = read_settings(args)
@@ -73,9 +73,6 @@ def cmd_caption(args) -> int:
 
 
 def register(commands, verbs) -> None:
-    # not at the top: a module-level import would join the code= input of every stage of this module
-    from neta.commands.batch import EXIT_STATUS
-
     captioner = commands.add_parser("captioner", help="the caption / boke generator's stages")
     sub = captioner.add_subparsers(dest="captioner_command", required=True, metavar="ACTION")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+from neta.commands.batch import EXIT_STATUS, print_batch
 from neta.settings import add_settings_options, read_settings
 
 log = logging.getLogger("neta")
@@ -67,7 +68,6 @@ def cmd_hiragana_eval(args) -> int:
 
 
 def cmd_hiragana_predict(args) -> int:
-    from neta.commands.batch import print_batch
     from neta.hiragana.predict import predict_images
     from neta.images import ImageLimits
 
@@ -77,9 +77,6 @@ def cmd_hiragana_predict(args) -> int:
 
 
 def register(commands, verbs) -> None:
-    # not at the top: a module-level import would join the code= input of every stage of this module
-    from neta.commands.batch import EXIT_STATUS
-
     hiragana = commands.add_parser("hiragana", help="train and evaluate the hiragana recognizer")
     sub = hiragana.add_subparsers(dest="hiragana_command", required=True, metavar="ACTION")
 
