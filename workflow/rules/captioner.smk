@@ -98,7 +98,7 @@ rule train_captioner:
         benchmark_path("train_captioner")
     conda:
         "../../envs/neta.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=mem_mb(2048),
         runtime=runtime(60),
@@ -127,7 +127,7 @@ rule evaluate_captioner:
         benchmark_path("evaluate_captioner")
     conda:
         "../../envs/neta.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=mem_mb(1536),
         runtime=runtime(30),

@@ -6,6 +6,9 @@ from neta.commands import etl as etl_commands, hiragana as hiragana_commands
 # priority 3 on the chain to train_hiragana (one thread, ~4 min) and on the pizza chain to the
 # generators: the two long poles start first, side by side, and the short jobs fill in around them.
 # Without it the run waited for hiragana's training with one core idle (12 min 19 s, against 10 min).
+# threads is the cores a job keeps busy, not the most it could use: the evaluations and the
+# captioner's training held 2 and kept ~1 busy (benchmarks' cpu_time / s), so the run's last minutes
+# ran them one after another on 2 cores (10 min 4 s; one each, side by side, is the aim).
 
 
 rule synthetic_etl:
@@ -224,7 +227,7 @@ rule evaluate_hiragana:
         benchmark_path("evaluate_hiragana")
     conda:
         "../../envs/neta.yaml"
-    threads: 2
+    threads: 1
     # two worker processes forked from one holding torch: 1.7 GB of RSS measured in the default run
     resources:
         mem_mb=mem_mb(3072),

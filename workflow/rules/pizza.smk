@@ -376,7 +376,7 @@ rule evaluate_pizza:
         benchmark_path("evaluate_pizza")
     conda:
         "../../envs/neta.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=mem_mb(1536),
         runtime=runtime(15),
