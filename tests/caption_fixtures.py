@@ -171,3 +171,42 @@ def write_bokete(folder) -> dict:
             writer.writerow(header)
             writer.writerows(rows)
     return {"bokes_csv": folder / "bokes.csv", "bokete_manifest": images / "manifest.csv"}
+
+
+OOGIRI_FIRST_ID = 5651380
+
+
+def oogiri_photo(images: Path, number: int) -> Path:
+    """The picture of the ``number``-th odai of a :func:`write_oogiri_go` folder."""
+    return Path(images) / f"{OOGIRI_FIRST_ID + number}.jpg"
+
+
+def write_oogiri_go(folder) -> dict:
+    """jp.jsonl as Oogiri-GO's Japanese part is laid out, and images/<id>.jpg.
+
+    The I2T answers are the CAN_BOKES bokes (star their rate_sum), a picture's answers spread over the
+    file; ``image`` is the id without its extension, as in the public files, once the whole file name.
+    Besides: a T2T item (no picture), an IT2T item (a picture of its own), an I2T answer whose star is
+    null, and a blank last line.
+    """
+    folder = Path(folder)
+    images = folder / "images"
+    items = []
+    for number, (photo, bokes) in enumerate(CAN_BOKES):
+        _save(oogiri_photo(images, number), photo)
+        for text, rate_sum, *_ in bokes:
+            items.append({"type": "I2T", "question": None, "image": str(OOGIRI_FIRST_ID + number), "text": text,
+                          "star": rate_sum})
+    items[1]["image"] = oogiri_photo(images, 0).name
+    items.append({"type": "I2T", "question": None, "image": str(OOGIRI_FIRST_ID + 4),
+                  "text": "猫の集会、議題は晩ごはん", "star": None})
+    items = items[::2] + items[1::2]
+    items.insert(3, {"type": "T2T", "question": None, "image": None, "text": "校長の話が三秒で終わった", "star": 40})
+    speech = images / "7100001.png"
+    Image.open(io.BytesIO(photo_jpeg("coffee", 80))).save(speech)  # a picture of its own, not a JPEG
+    items.insert(6, {"type": "IT2T", "question": "「ちょっと、それ俺の（　）」", "image": "7100001",
+                     "text": "プリンです", "star": 11})
+    path = folder / "jp.jsonl"
+    path.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items) + "\n",
+                    encoding="utf-8")
+    return {"file": path, "images": images}

@@ -4,6 +4,7 @@ set up the way the README says (config keys, `snakemake`, then `neta caption` on
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
-from caption_fixtures import photo_jpeg, write_boke_can  # noqa: E402
+from caption_fixtures import photo_jpeg, write_boke_can, write_oogiri_go  # noqa: E402
 
 from neta.boke.metrics import METRICS  # noqa: E402
 
@@ -98,3 +99,36 @@ def test_boke_cans_set_up_as_the_readme_says(workflow_copy, tmp_path):
     assert all(isinstance(c["text"], str) and c["logprob"] <= 0 for c in result["captions"])
     proc = neta(flow, "caption", "--model", str(folder / "captioner.pt"), str(tmp_path / "missing.jpg"))
     assert proc.returncode != 0 and "missing.jpg" in proc.stderr
+
+
+def test_oogiri_go_from_a_config_override_plans_the_dataset_stages_on_its_own_paths(workflow_copy, tmp_path):
+    """README: `captioner.dataset: oogiri_go` with the file and its image folder; a dry run only."""
+    flow = workflow_copy
+    inputs = write_oogiri_go(tmp_path / "data")
+    override = (f"captioner={{dataset: oogiri_go, oogiri_go: {{file: '{inputs['file']}', "
+                f"images: '{inputs['images']}', types: [I2T, IT2T], min_star: 2}}}}")
+    target = "results/captions/oogiri_go/metrics.json"
+    jobs, text = flow.dry_run("--printshellcmds", target, "--config", override)
+    assert jobs == {"prepare_caption_dataset": 1, "extract_caption_features": 1, "train_captioner": 1,
+                    "evaluate_captioner": 1}, text
+    shells = [line.removeprefix("Shell command: ") for line in text.splitlines() if line.startswith("Shell command: ")]
+    commands = {tuple(argv[1:3]): argv for argv in map(shlex.split, shells)}
+    folder = "results/captions/oogiri_go"
+    prepare = commands[("captioner", "prepare")]
+    assert prepare[prepare.index("--out") + 1] == f"{folder}/captions.csv"
+    assert prepare[prepare.index("--manifest-out") + 1] == f"{folder}/images/manifest.csv"
+    section = json.loads(prepare[prepare.index("--settings") + 1])["captioner"]
+    assert section["dataset"] == "oogiri_go"
+    assert section["oogiri_go"] == {"file": str(inputs["file"]), "images": str(inputs["images"]),
+                                    "types": ["I2T", "IT2T"], "min_star": 2}
+    features = commands[("features", "--images")]
+    assert features[features.index("--images") + 1] == f"{folder}/images/manifest.csv"
+    assert features[features.index("--out") + 1] == f"{folder}/features.h5"
+    train = commands[("captioner", "train")]
+    assert train[train.index("--captions") + 1] == f"{folder}/captions.csv"
+    assert train[train.index("--features") + 1] == f"{folder}/features.h5"
+    assert train[train.index("--model") + 1] == f"{folder}/captioner.pt"
+    evaluate = commands[("captioner", "evaluate")]
+    assert evaluate[evaluate.index("--metrics") + 1] == f"{folder}/metrics.json"
+    # the dataset's files are the prepare job's inputs: a new answer file reruns it
+    assert str(inputs["file"]) in text and "results/bokete/" not in text

@@ -34,8 +34,8 @@ def test_english_words_lower_cased_on_boundaries():
 
 
 def test_language_resolution_and_unknown_languages():
-    datasets = ("bokete", "bokete_can", "coco", "karpathy")
-    assert [resolve_language(d, "auto") for d in datasets] == ["ja", "ja", "en", "en"]
+    datasets = ("bokete", "bokete_can", "coco", "karpathy", "oogiri_go")
+    assert [resolve_language(d, "auto") for d in datasets] == ["ja", "ja", "en", "en", "ja"]
     assert resolve_language("coco", "ja") == "ja"
     with pytest.raises(NetaError, match=r"config key captioner\.language: 'fr' is not one of"):
         validate_config({"captioner": {"language": "fr"}})

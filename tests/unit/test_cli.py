@@ -119,6 +119,7 @@ def test_a_command_imports_only_its_own_area():
     (["caption", "--model", "m.pt", "photo.jpg"], ["neta.commands.captioner"]),
     (["-q", "serve", "--port", "8001"], ["neta.commands.serve"]),
     (["parse", "dodo", "menu.html"], ["neta.commands.dodo"]),
+    (["export", "oogiri-go", "--out", "x.jsonl"], ["neta.commands.export"]),
     (["inspect", "x.h5"], []),
 ])
 def test_a_command_line_finds_its_module_by_name(argv, modules):

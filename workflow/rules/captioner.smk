@@ -1,5 +1,5 @@
 # captioner: prepare_captions (bokete) | prepare_caption_dataset → extract_caption_features (cans, COCO,
-# Karpathy) → train_captioner → evaluate_captioner
+# Karpathy, Oogiri-GO) → train_captioner → evaluate_captioner
 from neta.commands import captioner as captioner_commands, features as features_commands
 
 

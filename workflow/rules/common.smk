@@ -195,7 +195,8 @@ def cvae_path(variant, suffix):
 
 
 def caption_dataset_sources(wildcards):
-    """The files of the configured caption dataset the prepare step reads (bokete cans, COCO, Karpathy)."""
+    """The files of the configured caption dataset the prepare step reads (bokete cans, COCO, Karpathy,
+    Oogiri-GO)."""
     captioner = config["captioner"]
     dataset = captioner["dataset"]
     if dataset == "bokete_can":
@@ -208,6 +209,8 @@ def caption_dataset_sources(wildcards):
         return [*captioner["coco"]["annotations"], captioner["coco"]["images"]]
     if dataset == "karpathy":
         return [captioner["karpathy"]["file"], captioner["karpathy"]["images"]]
+    if dataset == "oogiri_go":
+        return [captioner["oogiri_go"]["file"], captioner["oogiri_go"]["images"]]
     return []
 
 

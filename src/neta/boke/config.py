@@ -31,6 +31,18 @@ class KarpathySettings(ConfigSection):
 
 
 @dataclass(frozen=True)
+class OogiriGoSettings(ConfigSection):
+    """dataset oogiri_go: an Oogiri-GO JSON-lines file, its image folder ("" for none), the games read
+    (I2T, IT2T) and the fewest stars an answer needs."""
+
+    KEY = "captioner.oogiri_go"
+    file: str
+    images: str
+    types: tuple[str, ...]
+    min_star: int
+
+
+@dataclass(frozen=True)
 class SplitSettings(ConfigSection):
     """The fractions of photos held out for validation and test."""
 

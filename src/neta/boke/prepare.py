@@ -1,4 +1,4 @@
-"""prepare_captions: one dataset (bokete, boke cans, COCO, Karpathy) into the caption table.
+"""prepare_captions: one dataset (bokete, boke cans, COCO, Karpathy, Oogiri-GO) into the caption table.
 
 Splits are drawn by photo, never by caption, so no held-out photo is seen in training.
 """
@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from neta.atomic import write_csv
-from neta.boke.config import CocoSettings, KarpathySettings, SplitSettings
+from neta.boke.config import CocoSettings, KarpathySettings, OogiriGoSettings, SplitSettings
 from neta.boke.photos import resolve_photos
 from neta.boke.sources.bokete import read_bokete, read_cans
 from neta.boke.sources.coco import read_coco, read_karpathy
+from neta.boke.sources.oogiri import read_oogiri_go
 from neta.boke.table import SPLITS, write_captions
 from neta.boke.tokens import Tokenizer, resolve_language
 from neta.errors import NetaError
@@ -59,13 +60,15 @@ def _own_split(frame: pd.DataFrame) -> dict[str, str]:
 
 def prepare_captions(dataset: str, out_csv: str | os.PathLike, *, manifest_out: str | os.PathLike | None = None,
                      bokes_csv=None, bokete_manifest=None, cans=(), coco: CocoSettings | None = None,
-                     karpathy: KarpathySettings | None = None, language: str, split: SplitSettings, seed: int,
-                     max_images: int, max_missing_ratio: float, limits: ImageLimits | None = None) -> dict:
+                     karpathy: KarpathySettings | None = None, oogiri_go: OogiriGoSettings | None = None,
+                     language: str, split: SplitSettings, seed: int, max_images: int, max_missing_ratio: float,
+                     limits: ImageLimits | None = None) -> dict:
     """Write the caption table ``out_csv`` (and, for the datasets on disk, ``manifest_out``); return counts.
 
-    ``dataset`` bokete reads ``bokes_csv`` and ``bokete_manifest``, bokete_can the ``cans``, coco and karpathy
-    the files of the ``coco`` and ``karpathy`` sections. ``split``: the held-out fractions, for a dataset
-    without its own split. ``limits``: the images section, for the photos of the datasets on disk.
+    ``dataset`` bokete reads ``bokes_csv`` and ``bokete_manifest``, bokete_can the ``cans``, coco, karpathy
+    and oogiri_go the files of the ``coco``, ``karpathy`` and ``oogiri_go`` sections. ``split``: the
+    held-out fractions, for a dataset without its own split. ``limits``: the images section, for the
+    photos of the datasets on disk.
     """
     started = time.perf_counter()
     language = resolve_language(dataset, language)
@@ -80,7 +83,7 @@ def prepare_captions(dataset: str, out_csv: str | os.PathLike, *, manifest_out: 
             raise NetaError(f"captions: dataset {dataset} needs manifest_out (the photos for the features stage) "
                             "and the images section's limits")
         frame, counts, source = _read_files(dataset, tokenize=tokenize, max_images=max_images, cans=cans, coco=coco,
-                                            karpathy=karpathy)
+                                            karpathy=karpathy, oogiri_go=oogiri_go)
         frame, manifest, photo_counts = resolve_photos(frame, manifest_out=manifest_out,
                                                        max_missing_ratio=max_missing_ratio, source=source,
                                                        limits=limits)
@@ -115,7 +118,8 @@ def prepare_captions(dataset: str, out_csv: str | os.PathLike, *, manifest_out: 
 
 
 def _read_files(dataset: str, *, tokenize, max_images: int, cans, coco: CocoSettings | None,
-                karpathy: KarpathySettings | None) -> tuple[pd.DataFrame, dict, str]:
+                karpathy: KarpathySettings | None,
+                oogiri_go: OogiriGoSettings | None) -> tuple[pd.DataFrame, dict, str]:
     """The captions of a dataset on disk (rows with ``photo`` paths not checked yet), and what to call it."""
     if dataset == "bokete_can":
         frame, counts = read_cans(cans, tokenize=tokenize, max_images=max_images)
@@ -125,6 +129,12 @@ def _read_files(dataset: str, *, tokenize, max_images: int, cans, coco: CocoSett
             raise NetaError("captioner.coco.images: no folder of COCO images given")
         frame, counts = read_coco(coco.annotations, coco.images, tokenize=tokenize, max_images=max_images)
         return frame, counts, ", ".join(map(str, coco.annotations))
+    if dataset == "oogiri_go":
+        if oogiri_go is None or not oogiri_go.file or not oogiri_go.images:
+            raise NetaError("captioner.oogiri_go: file and images must both be given")
+        frame, counts = read_oogiri_go(oogiri_go.file, oogiri_go.images, types=oogiri_go.types,
+                                       min_star=oogiri_go.min_star, tokenize=tokenize, max_images=max_images)
+        return frame, counts, str(oogiri_go.file)
     if karpathy is None or not karpathy.file or not karpathy.images:
         raise NetaError("captioner.karpathy: file and images must both be given")
     frame, counts = read_karpathy(karpathy.file, karpathy.images, tokenize=tokenize, max_images=max_images)

@@ -2,8 +2,8 @@
 
 Columns (``CAPTION_COLUMNS``): ``image_id`` the sha256 of the photo file (the id in ``features.h5``),
 ``caption`` the original text, ``tokens`` its tokens joined by single spaces, ``stars`` a number
-(bokete stars, a can's rate_sum, 0 for COCO), ``split`` train | val | test, the same for every caption
-of a photo, and ``path`` the photo file relative to the folder of the table.
+(bokete stars, a can's rate_sum, an Oogiri-GO answer's star, 0 for COCO), ``split`` train | val | test,
+the same for every caption of a photo, and ``path`` the photo file relative to the folder of the table.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import unicodedata
 from neta.errors import NetaError
 
 LANGUAGES = ("ja", "en")
-_AUTO = {"bokete": "ja", "bokete_can": "ja", "coco": "en", "karpathy": "en"}
+_AUTO = {"bokete": "ja", "bokete_can": "ja", "coco": "en", "karpathy": "en", "oogiri_go": "ja"}
 _WHITESPACE = re.compile(r"\s+")
 _ENGLISH_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 

@@ -8,8 +8,8 @@ from neta.settings import add_settings_options, read_settings
 
 # The config parts each command reads (its rule passes exactly these as --settings).
 PREPARE_KEYS = ("seed", "captioner.dataset", "captioner.cans", "captioner.coco", "captioner.karpathy",
-                "captioner.language", "captioner.max_images", "captioner.max_missing_ratio", "captioner.split",
-                "images")
+                "captioner.oogiri_go", "captioner.language", "captioner.max_images", "captioner.max_missing_ratio",
+                "captioner.split", "images")
 TRAIN_KEYS = ("seed", "device", "captioner.dataset", "captioner.language", "captioner.pairing", "captioner.top_k",
               "captioner.star_weighting", "captioner.vocab", "captioner.model", "captioner.train")
 EVALUATE_KEYS = ("seed", "device", "captioner.decode")
@@ -17,7 +17,7 @@ CAPTION_KEYS = ("device", "captioner.decode", "images")
 
 
 def cmd_captioner_prepare(args) -> int:
-    from neta.boke.config import CocoSettings, KarpathySettings, SplitSettings
+    from neta.boke.config import CocoSettings, KarpathySettings, OogiriGoSettings, SplitSettings
     from neta.boke.prepare import prepare_captions
     from neta.images import ImageLimits
 
@@ -26,7 +26,8 @@ def cmd_captioner_prepare(args) -> int:
     return print_summary(prepare_captions(
         captioner["dataset"], args.out, manifest_out=args.manifest_out, bokes_csv=args.bokes,
         bokete_manifest=args.images_manifest, cans=captioner["cans"], coco=CocoSettings.of(settings),
-        karpathy=KarpathySettings.of(settings), language=captioner["language"], split=SplitSettings.of(settings),
+        karpathy=KarpathySettings.of(settings), oogiri_go=OogiriGoSettings.of(settings),
+        language=captioner["language"], split=SplitSettings.of(settings),
         seed=settings["seed"], max_images=captioner["max_images"], max_missing_ratio=captioner["max_missing_ratio"],
         limits=ImageLimits.of(settings),
     ))
@@ -78,7 +79,8 @@ def register(commands, verbs) -> None:
 
     prepare = sub.add_parser("prepare", help="a caption dataset -> the caption table (and an image manifest)")
     prepare.add_argument("--out", required=True, help="captions.csv to write")
-    prepare.add_argument("--manifest-out", help="bokete_can, coco, karpathy: the image manifest.csv to write")
+    prepare.add_argument("--manifest-out",
+                         help="bokete_can, coco, karpathy, oogiri_go: the image manifest.csv to write")
     prepare.add_argument("--bokes", help="bokete: bokes.csv of the crawl")
     prepare.add_argument("--images-manifest", help="bokete: the download manifest.csv of its photos")
     add_settings_options(prepare, PREPARE_KEYS)
