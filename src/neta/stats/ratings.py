@@ -26,8 +26,12 @@ def agreement_text(agreement: Mapping) -> str:
 
 
 def headline(summary: Mapping) -> str:
-    return (f"{summary['judgements']} judgements ({summary['skips']} skipped besides) by "
-            f"{summary['raters']} rater{'s' if summary['raters'] != 1 else ''}")
+    return (f"{plural(summary['judgements'], 'judgement')} ({summary['skips']} skipped besides) by "
+            f"{plural(summary['raters'], 'rater')}")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def pair_rows(summary: Mapping) -> list[list]:
