@@ -125,6 +125,11 @@ class Layout:
     def pizza_manifest(self) -> str:
         return self.pizza("images/manifest.csv")
 
+    @property
+    def ratings(self) -> str:
+        """The people's judgements of the app's Rate page (SQLite): made by ``neta serve``, not by a rule."""
+        return self.results("ratings.sqlite")
+
     def generator(self, kind: str, suffix: str = ".pt") -> str:
         """A file of a pizza generator kind (a name of :data:`neta.pizza.kinds.KINDS`): its checkpoint,
         or ``_log.csv``, ``_loss.png``, ``_progress.gif``."""
