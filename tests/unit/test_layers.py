@@ -11,7 +11,7 @@ import neta
 PACKAGE = Path(neta.__file__).parent
 CORE = {"atomic", "diskspace", "images", "h5io", "settings", "device", "errors", "tables", "json_files",
         "torch_files", "fonts", "figures", "progress"}
-SHARED = {"scrape", "features"}
+SHARED = {"scrape", "features", "ratings"}
 SYSTEMS = {"hiragana", "boke", "pizza"}
 FACES = {"commands", "web", "stats", "layout", "cli", "__main__"}
 RANK = {**dict.fromkeys(CORE, 0), **dict.fromkeys(SHARED, 1), **dict.fromkeys(SYSTEMS, 2), **dict.fromkeys(FACES, 3)}
