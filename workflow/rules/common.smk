@@ -223,6 +223,24 @@ def caption_features(wildcards):
     return rules.extract_caption_features.output.h5
 
 
+def ratings_database(wildcards):
+    """The judgements of the app's Rate page (written by `neta serve`, not by a rule) when there are
+    any: the report's ratings table is made only then."""
+    return [LAYOUT.ratings] if Path(LAYOUT.ratings).exists() else []
+
+
+def ratings_log_state(wildcards):
+    """Size and time of the ratings database's write-ahead log. Judgements committed while `neta serve`
+    runs sit in the log until SQLite checkpoints it into the database file, whose time does not move
+    meanwhile; as a param this reruns the ratings table when they arrive. A param, not an input: the
+    log vanishes when the app closes the database."""
+    try:
+        stat = Path(f"{LAYOUT.ratings}-wal").stat()
+    except FileNotFoundError:
+        return "no log"
+    return f"{stat.st_size} bytes, {stat.st_mtime_ns} ns"
+
+
 def all_outputs():
     """Every file the workflow makes, intermediates too: delete one and a run rebuilds it and what
     it feeds."""
@@ -279,4 +297,6 @@ def all_outputs():
         *rules.report_gallery.output,
         *rules.progress_animations.output,
     ]
+    if ratings_database(None):
+        report_files.append(rules.ratings_summary.output.table)
     return hiragana + bokete + pizza + captions + report_files

@@ -1,7 +1,8 @@
 # report: what `snakemake --report` shows beside the stages' own figures (each tagged where it is made):
 # data_statistics (the crawls and the ETL conversion), metric_tables (each metrics.json as HTML) and
 # report_gallery (the caption gallery with its photos inlined), progress_animations (the generators'
-# progress GIFs, inlined in one page: the report shows GIFs only as downloads)
+# progress GIFs, inlined in one page: the report shows GIFs only as downloads) and ratings_summary (the
+# people's judgements of the app's Rate page as a table, made only once results/ratings.sqlite exists)
 
 
 report: "../report/workflow.rst"
@@ -168,3 +169,31 @@ rule progress_animations:
     shell:
         "neta report animations {params.gifs}"
         " --title 'Pizza generators: samples during training' --out {output.page:q} > {log:q} 2>&1"
+
+
+rule ratings_summary:
+    input:
+        db=ratings_database,
+    output:
+        table=report(
+            report_path("ratings.html"),
+            caption="../report/ratings.rst",
+            category="Boke",
+            subcategory="Evaluation",
+            labels={"figure": "human ratings"},
+        ),
+    log:
+        log_path("ratings_summary"),
+    benchmark:
+        benchmark_path("ratings_summary")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(512),
+        runtime=runtime(10),
+    params:
+        **code_params("neta.commands.ratings:cmd_ratings_summary"),
+        wal=ratings_log_state,
+    shell:
+        "neta ratings summary --db {input.db:q} --html {output.table:q} > {log:q} 2>&1"
