@@ -216,3 +216,31 @@ def test_pizza_two_ingredients_give_an_image_from_each_generator(browser, server
         assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 0
         assert figure.find_element(By.TAG_NAME, "figcaption").text.strip()
     _screenshot(browser, "pizza")
+
+
+def test_rate_three_pairs_blind_and_see_them_counted(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server["url"] + "/rate")
+    for number, choice in enumerate(("left", "right", "left"), start=1):
+        _wait_state(browser, "#pair")
+        left, right = (browser.find_element(By.ID, f"{side}-text").text for side in ("left", "right"))
+        assert left.strip() and right.strip() and left != right
+        for source in ("model_top1", "model_sample", "most_frequent", "baseline"):  # nothing says who wrote which
+            assert source not in browser.page_source
+        if number == 1:
+            photo = browser.find_element(By.ID, "rate-photo")
+            WebDriverWait(browser, WAIT_S).until(
+                lambda d, img=photo: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img))
+            _screenshot(browser, "rate")
+        browser.find_element(By.ID, f"choose-{choice}").click()
+        WebDriverWait(browser, WAIT_S).until(lambda d, n=number: d.find_element(By.ID, "rated-count").text == str(n))
+    _wait_state(browser, "#pair")
+    browser.find_element(By.ID, "nav-results").click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.current_url.endswith("/rate/results"))
+    assert browser.find_element(By.ID, "count-judgements").text == "3"
+    assert browser.find_element(By.ID, "count-mine").text == "3"
+    assert browser.find_element(By.ID, "count-raters").text == "1"
+    assert browser.find_elements(By.CSS_SELECTOR, "#win-rates tbody tr")
+    _screenshot(browser, "rate_results")

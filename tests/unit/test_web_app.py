@@ -32,6 +32,7 @@ from caption_fixtures import write_bokete  # noqa: E402
 from picture_fixtures import blank_png  # noqa: E402
 from pizza_fixtures import PIZZAS, write_pizza_data  # noqa: E402
 
+from neta.atomic import file_sha256  # noqa: E402
 from neta.boke.checkpoint import save_captioner  # noqa: E402
 from neta.boke.config import SplitSettings  # noqa: E402
 from neta.boke.dataset import FEATURE_ATTRS  # noqa: E402
@@ -52,10 +53,11 @@ from neta.images import ImageLimits  # noqa: E402
 from neta.layout import Layout  # noqa: E402
 from neta.pizza.checkpoint import save_pizza_model  # noqa: E402
 from neta.pizza.models import build_pizza_model  # noqa: E402
+from neta.ratings.store import SOURCES, RatingStore  # noqa: E402
 from neta.web.app import create_app  # noqa: E402
 
 HOSTILE = "<script>alert(1)</script>"
-PAGES = ("/data", "/boke", "/hiragana", "/pizza")
+PAGES = ("/data", "/boke", "/hiragana", "/pizza", "/rate", "/rate/results")
 WEB = Path(__file__).resolve().parents[2] / "src" / "neta" / "web"
 TRACEBACK = re.compile(r"Traceback|File \"|line \d+, in ")
 
@@ -200,7 +202,7 @@ def test_every_page_renders_with_built_artifacts(client, built):
         html = response.get_data(as_text=True)
         assert response.status_code == 200, url
         assert "missing-stage" not in html, url
-        for nav in ("nav-data", "nav-boke", "nav-hiragana", "nav-pizza"):
+        for nav in ("nav-data", "nav-boke", "nav-hiragana", "nav-pizza", "nav-rate", "nav-results"):
             assert f'id="{nav}"' in html
         assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', ""), "no external resource"
         assert "Content-Security-Policy" in response.headers
@@ -325,6 +327,129 @@ def test_photos_are_served_by_id_only(client, built):
     for bad in ("0" * 64, "../images/manifest.csv", "/etc/passwd", photo + "/.."):
         assert_error(client.post("/api/boke/generate", data={"image_id": bad}), 404, "unknown photo")
         assert_error(client.post("/api/boke/score", data={"image_id": bad, "text": "猫"}), 404)
+
+
+# --- Rate ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rating(built, tmp_path):
+    """An app over a copy of the caption generator's files, with a ratings database of its own."""
+    results = tmp_path / "results"
+    shutil.copytree(built["results"] / "bokete", results / "bokete")
+    return {"app": create_app(results, preload=False), "results": results,
+            "test_photos": list(dict.fromkeys(built["table"].query("split == 'test'")["image_id"]))}
+
+
+def _rater(client) -> str | None:
+    cookie = client.get_cookie("neta_rater")
+    return cookie.value if cookie else None
+
+
+def _judge(client, token: str, choice: str):
+    return client.post("/api/rate/judge", data={"token": token, "choice": choice})
+
+
+def test_the_rater_gets_a_random_id_in_a_cookie_once(rating):
+    client = rating["app"].test_client()
+    page = client.get("/rate")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="pair"' in html and "rate.js" in html
+    cookie = page.headers["Set-Cookie"]
+    assert cookie.startswith("neta_rater=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    rater = _rater(client)
+    assert re.fullmatch(r"[0-9a-f]{32}", rater)
+    assert "Set-Cookie" not in client.get("/rate").headers  # kept, not made again
+    assert "Set-Cookie" not in client.get("/api/rate/pair").headers and _rater(client) == rater
+    other = rating["app"].test_client()
+    other.get("/api/rate/pair")  # a first visit straight to the API gets one too
+    assert _rater(other) not in (None, rater)
+    forged = rating["app"].test_client()
+    forged.set_cookie("neta_rater", "<script>")  # not an id the app made: replaced
+    forged.get("/rate")
+    assert re.fullmatch(r"[0-9a-f]{32}", _rater(forged))
+
+
+def test_a_pair_is_a_test_photo_and_two_texts_and_never_says_their_sources(rating):
+    client = rating["app"].test_client()
+    for _ in range(12):
+        response = client.get("/api/rate/pair")
+        body = response.get_json()
+        assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+        assert set(body) == {"token", "photo", "left", "right"}
+        assert body["left"] != body["right"] and body["left"].strip() and body["right"].strip()
+        assert body["photo"] in [f"/photos/{photo}" for photo in rating["test_photos"]]
+        raw = response.get_data(as_text=True)
+        for word in (*SOURCES, "source", "stars", "checkpoint"):
+            assert word not in raw, word
+    page = client.get("/rate").get_data(as_text=True)
+    for word in ("model_top1", "model_sample", "most_frequent"):
+        assert word not in page
+
+
+def test_a_judgement_is_stored_with_both_sources_the_checkpoint_and_the_rater(rating):
+    client = rating["app"].test_client()
+    pair = client.get("/api/rate/pair").get_json()
+    answer = _judge(client, pair["token"], "left")
+    assert answer.status_code == 200 and answer.get_json()["ok"] is True and answer.get_json()["counted"] is True
+    database = rating["results"] / "ratings.sqlite"
+    with RatingStore(database) as store:
+        (judgement,) = store.judgements()
+    assert (judgement.left.text, judgement.right.text) == (pair["left"], pair["right"])
+    assert judgement.left.source in SOURCES and judgement.right.source in SOURCES
+    assert judgement.left.source != judgement.right.source
+    assert judgement.choice == "left" and judgement.kind == "boke" and judgement.rater == _rater(client)
+    assert judgement.photo == pair["photo"].rsplit("/", 1)[1]
+    assert judgement.checkpoint == file_sha256(rating["results"] / "bokete" / "captioner.pt")
+    assert answer.get_json()["judgement"] == judgement.id
+    # JSON works as well as form fields
+    second = client.get("/api/rate/pair").get_json()
+    assert client.post("/api/rate/judge", json={"token": second["token"], "choice": "neither"}).get_json()["counted"]
+
+
+def test_a_token_submitted_twice_counts_once_and_a_bad_one_is_refused(rating):
+    client = rating["app"].test_client()
+    pair = client.get("/api/rate/pair").get_json()
+    assert _judge(client, pair["token"], "right").get_json()["counted"] is True
+    again = _judge(client, pair["token"], "left")
+    assert again.status_code == 200 and again.get_json()["counted"] is False
+    with RatingStore(rating["results"] / "ratings.sqlite") as store:
+        assert [j.choice for j in store.judgements()] == ["right"]
+    assert_error(_judge(client, "x" * 32, "left"), 404, "unknown or expired")
+    assert_error(_judge(client, "../../etc/passwd", "left"), 404)
+    fresh = client.get("/api/rate/pair").get_json()
+    assert_error(_judge(client, fresh["token"], "funnier"), 400, "choice")
+    assert_error(client.post("/api/rate/judge", data={"choice": "left"}), 400, "token")
+    assert_error(client.post("/api/rate/judge", json=["left"]), 400)
+    stranger = rating["app"].test_client()
+    assert_error(_judge(stranger, fresh["token"], "left"), 403, "another rater")
+    assert _judge(client, fresh["token"], "skip").get_json()["counted"] is True  # still the owner's to judge
+    assert_error(client.get("/api/rate/judge"), 405)
+
+
+def test_results_show_the_counts_and_the_win_rates(rating):
+    client = rating["app"].test_client()
+    empty = client.get("/rate/results")
+    assert empty.status_code == 200 and 'id="no-judgements"' in empty.get_data(as_text=True)
+    assert not (rating["results"] / "ratings.sqlite").exists()  # reading makes no database
+    for choice in ("left", "right", "neither", "skip"):
+        _judge(client, client.get("/api/rate/pair").get_json()["token"], choice)
+    other = rating["app"].test_client()
+    _judge(other, other.get("/api/rate/pair").get_json()["token"], "left")
+    html = client.get("/rate/results").get_data(as_text=True)
+    assert re.search(r'id="count-judgements">4<', html) and re.search(r'id="count-skips">1<', html)
+    assert re.search(r'id="count-raters">2<', html) and re.search(r'id="count-mine">4<', html)
+    assert 'id="win-rates"' in html and 'id="source-rates"' in html and "%" in html
+    assert "Krippendorff" in html and 'id="no-judgements"' not in html
+
+
+def test_rate_without_a_captioner_shows_the_command(tmp_path):
+    client = create_app(tmp_path / "results", preload=False).test_client()
+    page = client.get("/rate").get_data(as_text=True)
+    assert 'class="missing-stage"' in page and "results/bokete/captioner.pt" in page
+    body = assert_error(client.get("/api/rate/pair"), 503, "not built")
+    assert body["command"].startswith("snakemake --cores 2 results/")
+    assert "No judgement yet" in client.get("/rate/results").get_data(as_text=True)
 
 
 # --- Hiragana and Pizza ---------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""The Flask app of ``neta serve``: four pages over results/ and the JSON API their scripts call.
+"""The Flask app of ``neta serve``: six pages over results/ and the JSON API their scripts call.
 
-Pages (GET): ``/data``, ``/boke``, ``/hiragana``, ``/pizza`` (``/`` redirects to ``/data``); photos of
-the bokete crawl at ``/photos/<image_id>``. API (POST, form data): ``/api/boke/generate``,
-``/api/boke/score``, ``/api/hiragana/predict``, ``/api/pizza/generate``.
+Pages (GET): ``/data``, ``/boke``, ``/hiragana``, ``/pizza``, ``/rate`` and its ``/rate/results`` (``/``
+redirects to ``/data``); photos of the bokete crawl at ``/photos/<image_id>``. API (POST, form data):
+``/api/boke/generate``, ``/api/boke/score``, ``/api/hiragana/predict``, ``/api/pizza/generate``,
+``/api/rate/judge``; GET ``/api/rate/pair``.
 
 Models are loaded once, at their first use or, with ``serve.preload``, when the app is made
 (:class:`Server.preload`), and reloaded only when their file changes; a lock a model serialises its
@@ -15,22 +16,26 @@ as every picture neta takes is (:func:`neta.images.open_image`: the images secti
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import logging
 import os
+import random
+import threading
 from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, jsonify, redirect, render_template, request, send_file
+from flask import Flask, g, jsonify, redirect, render_template, request, send_file
 from PIL import Image
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from neta.atomic import file_sha256
 from neta.boke.config import SamplingSettings
 from neta.errors import NetaError
 from neta.layout import Layout
 from neta.settings import subset, validate_config
-from neta.web import SETTINGS_KEYS
+from neta.web import SETTINGS_KEYS, rate
 from neta.web.artifacts import Artifacts, Results, StageBroken, StageMissing
 from neta.web.boke import BokeData, KnownVectors
 from neta.web.registry import Registry
@@ -48,6 +53,14 @@ DRAWING_FORMATS = ("PNG", "JPEG")  # a hiragana picture
 MAX_TEXT = 300  # characters of an own boke
 REAL_SHOWN = 100  # real bokes listed a photo, most starred first
 TOP_CHARS = 5
+SOURCE_LABELS = {  # the Results page's names of the Rate page's sources
+    "model_top1": "model: beam top 1",
+    "model_sample": "model: sampled",
+    "real": "real boke",
+    "baseline": "baseline stand-in: the least-starred real boke",
+    "most_frequent": "most frequent training boke",
+}
+RATE_ATTEMPTS = 10  # photos tried for a pair before the Rate page gives up (one whose sources all wrote alike)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
                                "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -59,7 +72,8 @@ SECURITY_HEADERS = {
 
 
 class Refused(Exception):
-    """A request the app refuses, with the status to answer (400, 404, 413, 415) and a message for the user."""
+    """A request the app refuses, with the status to answer (400, 403, 404, 413, 415, 503) and a message for the
+    user."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -96,6 +110,10 @@ class Server:
         self.device = settings["device"]
         self.weights_file = weights_file
         self.registry = Registry()
+        self.pairs = rate.PairBook()  # the Rate page's pairs shown and not judged yet
+        self.rng = random.SystemRandom()  # which photo, which sources, which side: nothing a rater can predict
+        self._ratings = None
+        self._ratings_lock = threading.Lock()
 
     # --- loading ---------------------------------------------------------------------------------------------
 
@@ -130,6 +148,30 @@ class Server:
         path = self.results.path(self.art.captioner)
         return self._use("captioner", (self.art.captioner,),
                          lambda: PhotoCaptioner(path, device=self.device, weights_file=self.weights_file))
+
+    def captioner_sha256(self) -> str:
+        """The sha256 of captioner.pt, stored with each judgement: which model wrote the bokes rated."""
+        return self._get("captioner sha256", (self.art.captioner,),
+                         lambda: file_sha256(self.results.path(self.art.captioner)))
+
+    def ratings(self):
+        """The ratings store (results/ratings.sqlite), opened at its first use and made if missing."""
+        from neta.ratings.store import RatingStore
+
+        with self._ratings_lock:
+            if self._ratings is not None and not self._ratings.path.is_file():  # deleted meanwhile: a new one
+                self._ratings.close()
+                self._ratings = None
+            if self._ratings is None:
+                self._ratings = RatingStore(self.results.path(self.art.ratings))
+            return self._ratings
+
+    def judgements(self, kind: str) -> list:
+        """The judgements of ``kind`` recorded so far; none when the database is not made yet (reading
+        never makes it)."""
+        if self.results.missing(self.art.ratings):
+            return []
+        return self.ratings().judgements(kind=kind)
 
     def known_vectors(self, captioner) -> KnownVectors | None:
         """The training run's vectors, or None when features.h5 is not there (the backbone makes them then)."""
@@ -184,6 +226,7 @@ class Server:
                 loaded.backbone()
                 loaded.tokenize("準備")  # MeCab's dictionary
             self.boke_data()
+            self.captioner_sha256()  # the Rate page records it with each judgement
 
         def hiragana():
             with self.hiragana():
@@ -251,6 +294,9 @@ def create_app(results_dir: str | os.PathLike = "results", *, settings: Mapping 
 
     @app.after_request
     def headers(response):
+        if g.get("new_rater"):  # a rater without the cookie (or with one the app did not make) got an id
+            response.set_cookie(rate.RATER_COOKIE, g.new_rater, max_age=rate.RATER_COOKIE_AGE_S, path="/",
+                                httponly=True, samesite="Lax")
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
@@ -300,6 +346,25 @@ def _routes(app: Flask, server: Server) -> None:
         return render_template("pizza.html", page="pizza", vocabulary=recipes["vocabulary"][1:],
                                slots=recipes["slots"], present=present,
                                absent=[StageMissing([name]) for name in absent], count=server.serve["pizzas"])
+
+    @app.get("/rate")
+    def rate_page():
+        _rater()  # the cookie comes with the page
+        missing = server.results.missing(server.art.captioner, server.art.captions, server.art.caption_photos)
+        if missing:
+            return render_template("rate.html", page="rate", missing=StageMissing(missing))
+        return render_template("rate.html", page="rate", photos=len(server.boke_data().in_split("test")))
+
+    @app.get("/rate/results")
+    def rate_results():
+        from neta.ratings.stats import summarise
+
+        judgements = server.judgements("boke")
+        summary = summarise(judgements)
+        rater = request.cookies.get(rate.RATER_COOKIE, "")
+        return render_template("rate_results.html", page="rate-results", summary=summary, labels=SOURCE_LABELS,
+                               table=_win_table(summary), mine=sum(j.rater == rater for j in judgements),
+                               checkpoints=len({j.checkpoint for j in judgements}))
 
     @app.get("/photos/<image_id>")
     def photo(image_id: str):
@@ -368,6 +433,63 @@ def _routes(app: Flask, server: Server) -> None:
             scored = captioner.score(text, vector)
         return jsonify({**scored, "image_id": image_id})
 
+    @app.get("/api/rate/pair")
+    def rate_pair():
+        """A photo of the test split and two bokes of it from two sources, which stay on the server."""
+        from neta.ratings.store import Candidate
+
+        server.results.require(server.art.captioner, server.art.captions, server.art.caption_photos)
+        rater = _rater()
+        data = server.boke_data()
+        photos = data.in_split("test")
+        if not photos:
+            raise Refused(503, "the caption table has no test photo with a downloaded file: nothing to rate")
+        for _ in range(RATE_ATTEMPTS):
+            image_id = server.rng.choice(photos)
+            with server.captioner() as captioner:
+                checkpoint = server.captioner_sha256()
+                top1, sampled = _model_bokes(server, captioner, data, image_id)
+            candidates = rate.boke_candidates(data.real.get(image_id, []), most_frequent=data.most_frequent,
+                                              top1=top1, sampled=sampled, rng=server.rng)
+            pair = rate.draw_pair(candidates, server.rng)
+            if pair is not None:
+                break
+        else:
+            raise Refused(503, f"{RATE_ATTEMPTS} test photos drawn, none with two different bokes to compare")
+        (left_source, left), (right_source, right) = pair
+        token = server.pairs.issue(rater=rater, photo=image_id, left=Candidate(left, left_source),
+                                   right=Candidate(right, right_source), checkpoint=checkpoint, kind="boke")
+        response = jsonify({"token": token, "photo": f"/photos/{image_id}", "left": left, "right": right})
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.post("/api/rate/judge")
+    def rate_judge():
+        """The rater's choice for the pair of ``token``: recorded once, with both sources and the checkpoint."""
+        from neta.ratings.store import CHOICES
+
+        fields = request.get_json(silent=True) if request.is_json else request.form
+        if not isinstance(fields, Mapping):
+            raise Refused(400, "expected a JSON object or form fields: token and choice")
+        token, choice = fields.get("token"), fields.get("choice")
+        if not isinstance(token, str) or not token:
+            raise Refused(400, "no token: give the token of the pair from /api/rate/pair")
+        if choice not in CHOICES:
+            raise Refused(400, f"choice: one of {', '.join(CHOICES)}")
+        rater = request.cookies.get(rate.RATER_COOKIE, "")
+
+        def record(shown) -> int:
+            return server.ratings().record(rater=shown.rater, photo=shown.photo, left=shown.left, right=shown.right,
+                                           checkpoint=shown.checkpoint, choice=choice, kind=shown.kind)
+
+        try:
+            judgement, counted = server.pairs.judge(token, rater, record)
+        except rate.UnknownPair:
+            raise Refused(404, "unknown or expired pair; load a new one") from None
+        except rate.OtherRater:
+            raise Refused(403, "this pair was shown to another rater (another neta_rater cookie)") from None
+        return jsonify({"ok": True, "counted": counted, "judgement": judgement})
+
     @app.post("/api/hiragana/predict")
     def hiragana_predict():
         server.results.require(server.art.hiragana)
@@ -398,6 +520,43 @@ def _routes(app: Flask, server: Server) -> None:
         return jsonify({"ingredients": names, "images": images,
                         "missing": [{"model": Path(name).stem, "command": StageMissing([name]).command}
                                     for name in absent]})
+
+
+def _rater() -> str:
+    """The rater's id: the ``neta_rater`` cookie, or a new random one (set on the response by
+    :func:`create_app`'s ``after_request``) when there is none or it is not one the app made."""
+    current = request.cookies.get(rate.RATER_COOKIE, "")
+    if rate.RATER_ID.fullmatch(current):
+        return current
+    if "new_rater" not in g:
+        g.new_rater = rate.new_rater()
+    return g.new_rater
+
+
+def _model_bokes(server: Server, captioner, data: BokeData, image_id: str) -> tuple[str | None, str | None]:
+    """The captioner's two bokes of a known photo for the Rate page: the beam's top 1 (as Generate
+    computes it) and one boke drawn at random with the app's sampling settings (as Generate again, with
+    a fresh seed). None for one that came out empty."""
+    vector = _vector(server, captioner, data, image_id, None).reshape(1, -1)
+    found = captioner.caption_vectors(vector, **server.decode)[0]
+    drawn = captioner.sample_vectors(vector, max_len=server.decode["max_len"], no_repeat=server.decode["no_repeat"],
+                                     sampling=dataclasses.replace(server.sampling, samples=1),
+                                     seed=server.rng.randrange(2**31))[0]
+    return (found[0]["text"] if found else None), (drawn[0]["text"] if drawn else None)
+
+
+def _win_table(summary: dict) -> dict:
+    """The Results page's table: each source present (rows) against each other (columns), the row's
+    win rate over the decided judgements with its Wilson 95 % interval and the judgements of the pair."""
+    sources = list(summary["sources"])
+    cells: dict[tuple[str, str], dict] = {}
+    for pair in summary["pairs"]:
+        a, b, share, ci = pair["a"], pair["b"], pair["a_rate"], pair["a_ci"]
+        cells[a, b] = {"rate": share, "ci": ci, "n": pair["n"], "wins": pair["a_wins"], "losses": pair["b_wins"]}
+        cells[b, a] = {"rate": None if share is None else 1 - share,
+                       "ci": None if ci is None else [1 - ci[1], 1 - ci[0]], "n": pair["n"],
+                       "wins": pair["b_wins"], "losses": pair["a_wins"]}
+    return {"sources": sources, "cells": cells}
 
 
 def _photo_request(server: Server, data: BokeData) -> tuple[str | None, Image.Image | None]:

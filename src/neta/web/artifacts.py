@@ -30,6 +30,7 @@ class Artifacts:
     menu: str
     recipes: str
     pizza_manifest: str
+    ratings: str  # written by the app itself (the Rate page), read by its Results page
     generators: tuple[tuple[str, str], ...]  # (checkpoint, label) in the order the page shows them
 
     @classmethod
@@ -40,6 +41,7 @@ class Artifacts:
                    features=name(layout.caption_features), vocab=name(layout.vocabulary),
                    captioner=name(layout.captioner), etl=name(layout.etl), hiragana=name(layout.hiragana_model),
                    menu=name(layout.menu), recipes=name(layout.recipes), pizza_manifest=name(layout.pizza_manifest),
+                   ratings=name(layout.ratings),
                    generators=tuple((name(layout.generator(kind.name)), kind.label) for kind in GENERATOR_KINDS))
 
 

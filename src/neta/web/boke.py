@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,11 @@ class BokeData:
 
     def __init__(self, captions_csv: str | os.PathLike, manifest_csv: str | os.PathLike) -> None:
         table = read_captions(captions_csv)
+        # the Rate page's most_frequent source: the commonest training boke word for word (of a tie, the
+        # one met first in the table); the whole split counts, a photo without a downloaded file too
+        train = table.loc[table["split"] == "train", "caption"]
+        common = Counter(text for text in train if text.strip()).most_common(1)
+        self.most_frequent: str | None = common[0][0] if common else None
         self.files: dict[str, Path] = dict(images_from(manifest_csv))
         table = table[table["image_id"].isin(self.files.keys())]
         # the training bokes as token tuples: a generated boke found here is a copy, and the page says so
@@ -40,6 +46,10 @@ class BokeData:
                       for number, image_id in enumerate(ids, start=1)]
             if photos:
                 self.groups.append({"split": split, "photos": photos})
+
+    def in_split(self, split: str) -> list[str]:
+        """The ids of the photos of ``split`` (train, val, test) that have a file, in table order."""
+        return [image_id for image_id, s in self.split.items() if s == split]
 
     def known(self, image_id: str) -> bool:
         return bool(IMAGE_ID.fullmatch(image_id)) and image_id in self.split

@@ -4,9 +4,18 @@
 const neta = {
   // POST a FormData; the JSON answer, or an Error carrying the server's message.
   async post(url, form) {
+    return neta.ask(url, { method: "POST", body: form });
+  },
+
+  // GET, never from the browser's cache; the JSON answer, or an Error carrying the server's message.
+  async get(url) {
+    return neta.ask(url, { cache: "no-store" });
+  },
+
+  async ask(url, init) {
     let response;
     try {
-      response = await fetch(url, { method: "POST", body: form, headers: { Accept: "application/json" } });
+      response = await fetch(url, { ...init, headers: { Accept: "application/json" } });
     } catch (error) {
       throw new Error("the server does not answer (" + error.message + ")");
     }
