@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
@@ -159,9 +160,14 @@ def rule_of(argv: list[str]) -> str:
     return COMMANDS[words[:2]]
 
 
-def code_of(flow, rule: str) -> set[str]:
+def code_of(flow, rule: str) -> frozenset[str]:
+    return _code_of(flow.root, rule)
+
+
+@functools.cache  # the import graph of a copy's src is walked once a rule: the tests edit no import
+def _code_of(root: Path, rule: str) -> frozenset[str]:
     handler, data = HANDLERS[rule]
-    return set(stage_code(flow.root / "src", [handler], data))
+    return frozenset(stage_code(root / "src", [handler], data))
 
 
 def test_the_run_made_every_output_and_a_second_run_does_nothing(finished_workflow):
