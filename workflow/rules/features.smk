@@ -16,7 +16,7 @@ rule extract_features:
         shard=r"\d+",
     conda:
         "../../envs/neta.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=mem_mb(2048),
         runtime=runtime(30),

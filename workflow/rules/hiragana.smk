@@ -6,9 +6,10 @@ from neta.commands import etl as etl_commands, hiragana as hiragana_commands
 # priority 3 on the chain to train_hiragana (one thread, ~4 min) and on the pizza chain to the
 # generators: the two long poles start first, side by side, and the short jobs fill in around them.
 # Without it the run waited for hiragana's training with one core idle (12 min 19 s, against 10 min).
-# threads is the cores a job keeps busy, not the most it could use: the evaluations and the
-# captioner's training held 2 and kept ~1 busy (benchmarks' cpu_time / s), so the run's last minutes
-# ran them one after another on 2 cores (10 min 4 s; one each, side by side, is the aim).
+# Every job of the default run holds one core (threads: 1): a 2-thread job waits until both cores are
+# free at once, which in a packed run happens only at the end, so convert_etl (and with it the
+# training) started at minute 5 behind the pizza generators (10 min 44 s). One a job, the two lanes
+# run side by side. `--set-threads extract_features=2` speeds a big crawl's features when alone.
 
 
 rule synthetic_etl:
@@ -47,7 +48,7 @@ rule convert_etl:
     priority: 3
     conda:
         "../../envs/neta.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=mem_mb(1024),
         runtime=runtime(10),
@@ -129,7 +130,7 @@ rule convert_etl_heldout:
         benchmark_path("convert_etl_heldout")
     conda:
         "../../envs/neta.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=mem_mb(1024),
         runtime=runtime(10),

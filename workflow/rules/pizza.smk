@@ -120,7 +120,7 @@ rule augment_pizza:
     priority: 3
     conda:
         "../../envs/neta.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=mem_mb(1536),
         runtime=runtime(15),
