@@ -378,7 +378,7 @@ rule evaluate_pizza:
         "../../envs/neta.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb(1536),
+        mem_mb=mem_mb(2304),  # 1.65 GB under Slurm's cgroup with one thread (1.5 GB was killed)
         runtime=runtime(15),
         gpu=gpu_request(),
     params:
