@@ -19,13 +19,15 @@ RESULTS = "results"
 @dataclass(frozen=True)
 class Layout:
     """The results tree of one configuration. ``caption_dataset`` (captioner.dataset) decides where the
-    caption generator's files go: beside the bokete crawl, or under ``results/captions/<dataset>/``."""
+    caption generator's files go: beside the bokete crawl, or under ``results/captions/<dataset>/``;
+    ``hiragana_network`` (hiragana.model) which checkpoint is the hiragana recognizer."""
 
     caption_dataset: str
+    hiragana_network: str
 
     @classmethod
     def of(cls, config: Mapping) -> Layout:
-        return cls(caption_dataset=config["captioner"]["dataset"])
+        return cls(caption_dataset=config["captioner"]["dataset"], hiragana_network=config["hiragana"]["model"])
 
     # --- folders -----------------------------------------------------------------------------------
     @staticmethod
@@ -81,8 +83,19 @@ class Layout:
         return self.hiragana("etl_28.h5")
 
     @property
-    def hiragana_model(self) -> str:
+    def tutorial_cnn_model(self) -> str:
+        """The seed's tutorial CNN and the softmax baseline (`neta hiragana train`)."""
         return self.hiragana("model.pt")
+
+    @property
+    def bn_cnn_model(self) -> str:
+        """The batch-normalised CNN (`neta hiragana train-bn-cnn`)."""
+        return self.hiragana("bn_cnn.pt")
+
+    @property
+    def hiragana_model(self) -> str:
+        """The recognizer hiragana.model names: what the app and the README's `neta hiragana predict` use."""
+        return self.bn_cnn_model if self.hiragana_network == "bn_cnn" else self.tutorial_cnn_model
 
     @property
     def bokes(self) -> str:
@@ -125,10 +138,11 @@ class Layout:
     def pizza_manifest(self) -> str:
         return self.pizza("images/manifest.csv")
 
-    @property
-    def ratings(self) -> str:
-        """The people's judgements of the app's Rate page (SQLite): made by ``neta serve``, not by a rule."""
-        return self.results("ratings.sqlite")
+    @staticmethod
+    def ratings() -> str:
+        """The people's judgements of the app's Rate page (SQLite): made by ``neta serve``, not by a rule;
+        its place does not depend on the config."""
+        return Layout.results("ratings.sqlite")
 
     def generator(self, kind: str, suffix: str = ".pt") -> str:
         """A file of a pizza generator kind (a name of :data:`neta.pizza.kinds.KINDS`): its checkpoint,

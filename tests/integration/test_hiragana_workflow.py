@@ -106,7 +106,7 @@ def test_predict_reads_a_picture_as_the_readme_says(finished_workflow, tmp_path)
                               stroke_width=3, stroke_fill=(25, 25, 40))
     photo = tmp_path / "photo_of_a.jpg"
     page.save(photo, quality=90)
-    proc = subprocess.run([sys.executable, "-m", "neta", "hiragana", "predict", "--model", "results/hiragana/model.pt",
+    proc = subprocess.run([sys.executable, "-m", "neta", "hiragana", "predict", "--model", "results/hiragana/bn_cnn.pt",
                            str(photo)], cwd=finished_workflow.root, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(finished_workflow.root / "src")})
     assert proc.returncode == 0, proc.stderr
@@ -115,3 +115,30 @@ def test_predict_reads_a_picture_as_the_readme_says(finished_workflow, tmp_path)
     assert result["image"] == str(photo) and len(result["top5"]) == 5
     probabilities = [entry["p"] for entry in result["top5"]]
     assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0
+
+
+def test_the_default_run_scores_the_bn_cnn_beside_the_tutorial_cnn_on_every_path(finished_workflow):
+    """hiragana.model: bn_cnn (the default) trains bn_cnn.pt and the report scores it on every test set."""
+    metrics = json.loads((finished_workflow.root / "results" / "hiragana" / "metrics.json").read_text())
+    assert metrics["recognizer"] == "bn_cnn"
+    bn_cnn, tutorial = metrics["bn_cnn"], metrics["cnn"]
+    for key in ("accuracy", "heldout_style_accuracy", "phantom_dakuten_rate", "mark_swap_rate"):
+        assert key in bn_cnn and key in tutorial, key
+    assert set(bn_cnn["layouts"]) == set(metrics["layouts"]) == {"test", "heldout_style"}
+    for name, paths in metrics["layouts"].items():
+        assert set(bn_cnn["layouts"][name]) == set(paths) >= {"ETL8B2_eval", "pictures_b64_predict"}
+    # the ETL8G layout of the test writers is the converter's own test split: the same score
+    assert bn_cnn["layouts"]["test"]["ETL8G_eval"]["accuracy"] == bn_cnn["accuracy"]
+
+
+def test_the_reproduction_setting_trains_the_tutorial_cnn_alone(workflow_copy):
+    """hiragana.model: cnn plans no batch-normalised CNN, and the report then scores model.pt alone."""
+    flow = workflow_copy
+    jobs, text = flow.dry_run("--printshellcmds", "results/hiragana/metrics.json")
+    assert jobs["train_hiragana_bn_cnn"] == 1 and "--bn-cnn-model results/hiragana/bn_cnn.pt" in text
+    config = flow.config()
+    config["hiragana"]["model"] = "cnn"
+    flow.write_config(config)
+    jobs, text = flow.dry_run("--printshellcmds", "results/hiragana/metrics.json")
+    assert "train_hiragana_bn_cnn" not in jobs and jobs["train_hiragana"] == 1
+    assert "--bn-cnn-model" not in text and "bn_cnn.pt" not in text

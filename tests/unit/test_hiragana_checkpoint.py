@@ -14,7 +14,7 @@ from neta.hiragana.checkpoint import (
     read_checkpoint,
     save_checkpoint,
 )
-from neta.hiragana.model import HiraganaCNN, SoftmaxRegression
+from neta.hiragana.model import BatchNormCNN, HiraganaCNN, SoftmaxRegression
 
 CLASSES = list("あいうえお")
 META = {
@@ -41,7 +41,7 @@ def _models():
 def saved(tmp_path):
     cnn, baseline = _models()
     path = tmp_path / "model.pt"
-    written = save_checkpoint(path, cnn=cnn, baseline=baseline, classes=CLASSES, size=16, **META)
+    written = save_checkpoint(path, network="cnn", cnn=cnn, baseline=baseline, classes=CLASSES, size=16, **META)
     return path, cnn, baseline, written
 
 
@@ -56,8 +56,9 @@ def test_save_then_load_gives_identical_weights_and_metadata(saved):
         assert back.arch == original.arch and not back.training
     assert loaded.classes == CLASSES and loaded.size == 16
     checkpoint = loaded.checkpoint
-    assert list(checkpoint) == [*REQUIRED_KEYS, "normalise", "params", "history", "baseline_history", "train",
-                                "neta_version"]
+    assert list(checkpoint) == ["network", "cnn_state_dict", "baseline_state_dict", "arch", "classes", "size",
+                                "normalise", "params", "history", "baseline_history", "train", "neta_version"]
+    assert loaded.network == checkpoint["network"] == "cnn"
     assert loaded.normalise == "ink_box"
     for key, value in META.items():
         assert checkpoint[key] == value, key
@@ -93,3 +94,44 @@ def test_damaged_or_foreign_checkpoints_name_the_file(saved, tmp_path):
     torch.save(checkpoint, mismatched)
     with pytest.raises(NetaError, match="mismatched.pt: weights do not match"):
         load_models(mismatched)
+
+
+def test_bn_cnn_checkpoint_round_trips_without_a_baseline(tmp_path):
+    torch.manual_seed(4)
+    net = BatchNormCNN(n_classes=len(CLASSES), size=16, widths=[4, 4, 8], dropout=0.2)
+    net.train()
+    net(torch.rand(8, 1, 16, 16))  # one training pass moves the batch-norm statistics off their start
+    net.eval()
+    path = tmp_path / "bn_cnn.pt"
+    meta = {key: value for key, value in META.items() if key != "baseline_history"}
+    save_checkpoint(path, network="bn_cnn", cnn=net, baseline=None, baseline_history=None, classes=CLASSES, size=16,
+                    **meta)
+    loaded = load_models(path)
+    assert loaded.network == "bn_cnn" and loaded.baseline is None
+    assert isinstance(loaded.cnn, BatchNormCNN) and not loaded.cnn.training
+    assert "baseline_state_dict" not in loaded.checkpoint and "baseline" not in loaded.checkpoint["arch"]
+    x = torch.rand(3, 1, 16, 16)
+    assert torch.equal(net(x), loaded.cnn(x))  # running statistics included
+    with pytest.raises(TypeError, match="bn_cnn"):
+        save_checkpoint(path, network="bn_cnn", cnn=_models()[0], baseline=None, baseline_history=None,
+                        classes=CLASSES, size=16, **meta)
+
+
+def test_a_checkpoint_of_an_unknown_network_names_it(saved, tmp_path):
+    path, *_ = saved
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["network"] = "transformer"
+    future = tmp_path / "future.pt"
+    torch.save(checkpoint, future)
+    with pytest.raises(NetaError, match=r"future.pt: holds a 'transformer' recognizer.*known: cnn, bn_cnn"):
+        load_models(future)
+
+
+def test_checkpoints_written_before_the_network_key_hold_the_tutorial_cnn(saved, tmp_path):
+    path, cnn, *_ = saved
+    checkpoint = torch.load(path, weights_only=True)
+    del checkpoint["network"]
+    older = tmp_path / "older.pt"
+    torch.save(checkpoint, older)
+    loaded = load_models(older)
+    assert loaded.network == "cnn" and isinstance(loaded.cnn, HiraganaCNN)

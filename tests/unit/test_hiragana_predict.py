@@ -85,9 +85,8 @@ def model(etl, tmp_path_factory):
         optimizer.step()
     baseline = SoftmaxRegression(n_inputs=SIZE * SIZE, n_classes=len(etl.classes))
     path = tmp_path_factory.mktemp("model") / "model.pt"
-    save_checkpoint(path, cnn=cnn, baseline=baseline, classes=etl.classes, size=SIZE, normalise=etl.normalise,
-                    params={}, history={},
-                    baseline_history={}, train={})
+    save_checkpoint(path, network="cnn", cnn=cnn, baseline=baseline, classes=etl.classes, size=SIZE,
+                    normalise=etl.normalise, params={}, history={}, baseline_history={}, train={})
     return path
 
 

@@ -12,9 +12,11 @@ import torch
 from neta.errors import NetaError
 from neta.h5io import write_h5
 from neta.hiragana.augment import augment_batch
-from neta.hiragana.config import HiraganaAugment, HiraganaBaseline, HiraganaTrain
+from neta.hiragana.checkpoint import load_models
+from neta.hiragana.config import HiraganaAugment, HiraganaBaseline, HiraganaBnCnn, HiraganaTrain
 from neta.hiragana.evaluate import evaluate_arrays, evaluate_hiragana, model_classes
 from neta.hiragana.train import train_hiragana
+from neta.hiragana.train_bn_cnn import train_bn_cnn
 from neta.settings import load_schema, validate_config, with_defaults
 
 CLASSES = list("あいうえおかきく")
@@ -227,7 +229,7 @@ def test_bad_inputs_fail_before_writing(tmp_path, trained):
 
 
 def test_sections_have_the_schema_keys_in_the_schema_order():
-    for cls in (HiraganaTrain, HiraganaBaseline, HiraganaAugment):
+    for cls in (HiraganaTrain, HiraganaBaseline, HiraganaAugment, HiraganaBnCnn):
         part = cls.KEY.split(".")[-1]
         assert [f.name for f in dataclasses.fields(cls)] == list(SCHEMA[part]["properties"]), cls.KEY
     section = HiraganaTrain.of(SETTINGS)
@@ -339,3 +341,63 @@ def test_the_training_command_logs_whole_lines_to_a_file(trained, tmp_path):
     # a logged window every LOG_EVERY steps of each model, a closing progress line each, a few more
     assert len(lines) <= 2 * (steps // LOG_EVERY + 1) + 10, text
     assert any(line.startswith(f"train cnn: {steps}/{steps} step (100%)") for line in lines), text
+
+
+BN_CNN = HiraganaBnCnn.of(validate_config({"hiragana": {"bn_cnn": {"widths": [8, 8, 16], "steps": 60,
+                                                                   "batch_size": 32, "lr": 0.01}}}))
+
+
+@pytest.fixture(scope="module")
+def bn_trained(trained):
+    etl, _, _ = trained
+    out = etl.parent / "bn_cnn.pt"
+    summary = train_bn_cnn(etl, out, bn_cnn=BN_CNN, augment=TRAIN_ARGS["augment"], seed=7, device="cpu", threads=1,
+                           log_every=10)
+    return out, summary
+
+
+def test_bn_cnn_learns_the_unseen_writers_and_records_its_training(trained, bn_trained):
+    etl, _, _ = trained
+    out, summary = bn_trained
+    loaded = load_models(out)
+    assert loaded.network == "bn_cnn" and loaded.baseline is None and loaded.classes == CLASSES
+    assert loaded.checkpoint["params"]["widths"] == [8, 8, 16] and loaded.checkpoint["params"]["steps"] == 60
+    history = loaded.checkpoint["history"]
+    assert history["step"] == [10, 20, 30, 40, 50, 60] and history["loss"][-1] < history["loss"][0]
+    assert max(history["lr"]) <= 0.01 and history["lr"][-1] < 0.001  # one cycle: up to the peak, then down
+    metrics = evaluate_arrays(out, *_test_split(etl), device="cpu")
+    assert metrics["cnn"]["accuracy"] > 0.8 > 4 / len(CLASSES)
+    assert "baseline" not in metrics and summary["network"] == "bn_cnn"
+
+
+def _test_split(etl):
+    from neta.hiragana.dataset import load_etl_split
+
+    test = load_etl_split(etl, "test")
+    return test.images, test.labels
+
+
+def test_bn_cnn_training_is_deterministic(trained, bn_trained, tmp_path):
+    etl, _, _ = trained
+    out, _ = bn_trained
+    again = tmp_path / "again.pt"
+    train_bn_cnn(etl, again, bn_cnn=BN_CNN, augment=TRAIN_ARGS["augment"], seed=7, device="cpu", threads=1,
+                 log_every=10)
+    first, second = (torch.load(p, weights_only=True)["cnn_state_dict"] for p in (out, again))
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_report_scores_the_bn_cnn_beside_the_tutorial_cnn(trained, bn_trained, tmp_path):
+    etl, model, _ = trained
+    out, _ = bn_trained
+    alone, paths = _evaluate(model, etl, tmp_path)
+    assert alone["recognizer"] == "cnn" and "bn_cnn" not in alone
+    both = evaluate_hiragana(model, etl, **paths, device="cpu", bn_cnn_path=out, heldout_path=etl)
+    assert both["recognizer"] == "bn_cnn"
+    assert both["cnn"]["accuracy"] == alone["cnn"]["accuracy"]  # the tutorial CNN's figures are unchanged
+    on_its_own = evaluate_arrays(out, *_test_split(etl), device="cpu")
+    assert both["bn_cnn"]["accuracy"] == on_its_own["cnn"]["accuracy"]
+    assert both["bn_cnn"]["heldout_style_accuracy"] == both["heldout_style"]["bn_cnn"]["accuracy"]
+    assert {"phantom_dakuten_rate", "mark_swap_rate", "most_confused"} <= set(both["bn_cnn"])
+    on_disk = json.loads(paths["metrics_path"].read_text(encoding="utf-8"))
+    assert on_disk["bn_cnn"]["accuracy"] == both["bn_cnn"]["accuracy"]

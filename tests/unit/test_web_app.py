@@ -47,7 +47,7 @@ from neta.h5io import write_h5  # noqa: E402
 from neta.hiragana.checkpoint import save_checkpoint  # noqa: E402
 from neta.hiragana.etl.convert import convert_etl  # noqa: E402
 from neta.hiragana.etl.synth import synth_etl  # noqa: E402
-from neta.hiragana.model import HiraganaCNN, SoftmaxRegression  # noqa: E402
+from neta.hiragana.model import BatchNormCNN, HiraganaCNN, SoftmaxRegression  # noqa: E402
 from neta.hiragana.predict import predict_images  # noqa: E402
 from neta.images import ImageLimits  # noqa: E402
 from neta.layout import Layout  # noqa: E402
@@ -115,9 +115,12 @@ def _hiragana(results: Path, scratch: Path) -> list[str]:
     torch.manual_seed(0)
     cnn = HiraganaCNN(n_classes=len(classes), size=28, init_std=0.1, bias_init=0.1, conv1=4, conv2=8, hidden=16)
     baseline = SoftmaxRegression(n_inputs=28 * 28, n_classes=len(classes))
-    save_checkpoint(folder / "model.pt", cnn=cnn, baseline=baseline, classes=classes, size=28, normalise="ink_box",
-                    params={},
-                    history={}, baseline_history={}, train={})
+    save_checkpoint(folder / "model.pt", network="cnn", cnn=cnn, baseline=baseline, classes=classes, size=28,
+                    normalise="ink_box", params={}, history={}, baseline_history={}, train={})
+    # the recognizer the app uses by default (hiragana.model: bn_cnn)
+    bn_cnn = BatchNormCNN(n_classes=len(classes), size=28, widths=[4, 4, 8], dropout=0.2)
+    save_checkpoint(folder / "bn_cnn.pt", network="bn_cnn", cnn=bn_cnn, baseline=None, classes=classes, size=28,
+                    normalise="ink_box", params={}, history={}, baseline_history=None, train={})
     return classes
 
 
@@ -221,7 +224,7 @@ def test_every_page_renders_with_built_artifacts(client, built):
 
 def test_an_empty_results_folder_shows_the_commands_that_build_each_stage(tmp_path):
     client = create_app(tmp_path / "results", preload=False).test_client()
-    for url, target in (("/boke", "results/bokete/captioner.pt"), ("/hiragana", "results/hiragana/model.pt"),
+    for url, target in (("/boke", "results/bokete/captioner.pt"), ("/hiragana", "results/hiragana/bn_cnn.pt"),
                         ("/pizza", "results/pizza/recipes.json"), ("/data", "results/hiragana/etl_28.h5")):
         response = client.get(url)
         html = response.get_data(as_text=True)
@@ -245,7 +248,8 @@ def test_the_app_looks_for_the_caption_generator_where_the_configured_dataset_pu
     assert "results/captions/coco/captioner.pt" in html and "results/bokete/captioner.pt" not in html
     body = assert_error(client.post("/api/boke/score", data={"text": "x"}), 503, "not built")
     assert "results/captions/coco/captioner.pt" in body["command"]
-    assert Layout.of({"captioner": {"dataset": "coco"}}).captioner == "results/captions/coco/captioner.pt"
+    assert Layout.of({"captioner": {"dataset": "coco"}, "hiragana": {"model": "cnn"}}).captioner == \
+        "results/captions/coco/captioner.pt"
 
 
 def test_templates_and_scripts_never_insert_text_as_markup():
@@ -464,9 +468,15 @@ def test_hiragana_predict_returns_five_characters_as_the_command_does(client, bu
     assert {t["char"] for t in top} <= set(built["classes"])
     path = tmp_path / "drawing.png"
     path.write_bytes(picture)
-    same = predict_images(built["results"] / "hiragana" / "model.pt", [path], top=5, device="cpu",
-                          limits=ImageLimits(max_pixels=50_000_000, max_side=20_000))[0]["top5"]
+    limits = ImageLimits(max_pixels=50_000_000, max_side=20_000)
+    same = predict_images(built["results"] / "hiragana" / "bn_cnn.pt", [path], top=5, device="cpu",
+                          limits=limits)[0]["top5"]
     assert top == same  # one code path: the same preprocessing and model as `neta hiragana predict`
+    # hiragana.model: cnn serves the tutorial CNN of model.pt instead
+    tutorial = create_app(built["results"], settings={"hiragana": {"model": "cnn"}}, preload=False).test_client()
+    by_tutorial = tutorial.post("/api/hiragana/predict", data={"image": upload(picture, "drawing.png")})
+    assert by_tutorial.get_json()["top5"] == predict_images(built["results"] / "hiragana" / "model.pt", [path], top=5,
+                                                            device="cpu", limits=limits)[0]["top5"] != top
     jpeg = png_bytes(Image.open(io.BytesIO(picture)).convert("RGB"), "JPEG")
     assert client.post("/api/hiragana/predict", data={"image": upload(jpeg, "d.jpg")}).status_code == 200
 
@@ -564,11 +574,11 @@ def test_an_unexpected_error_is_a_500_without_a_traceback(built, monkeypatch):
 def test_a_broken_artifact_is_503_naming_the_rebuild(built, tmp_path):
     results = tmp_path / "results"
     shutil.copytree(built["results"] / "hiragana", results / "hiragana")
-    (results / "hiragana" / "model.pt").write_bytes(b"not a checkpoint" * 10)
+    (results / "hiragana" / "bn_cnn.pt").write_bytes(b"not a checkpoint" * 10)
     client = create_app(results, preload=False).test_client()
     body = assert_error(client.post("/api/hiragana/predict", data={"image": upload(drawing(), "d.png")}), 503)
-    assert body["command"] == "snakemake --cores 2 --force results/hiragana/model.pt"
-    assert str(tmp_path) not in body["error"] and "results/hiragana/model.pt" in body["error"]
+    assert body["command"] == "snakemake --cores 2 --force results/hiragana/bn_cnn.pt"
+    assert str(tmp_path) not in body["error"] and "results/hiragana/bn_cnn.pt" in body["error"]
 
 
 # --- models load once -----------------------------------------------------------------------------------------
@@ -599,7 +609,7 @@ def test_each_model_loads_once_and_again_only_when_its_file_changes(built, tmp_p
     for _ in range(3):
         assert client.post("/api/hiragana/predict", data={"image": upload(picture, "d.png")}).status_code == 200
     assert len(made) == 1
-    model = results / "hiragana" / "model.pt"
+    model = results / "hiragana" / "bn_cnn.pt"
     os.utime(model, ns=(model.stat().st_atime_ns, model.stat().st_mtime_ns + 10**9))  # the stage reran
     assert client.post("/api/hiragana/predict", data={"image": upload(picture, "d.png")}).status_code == 200
     assert len(made) == 2

@@ -226,10 +226,24 @@ def caption_features(wildcards):
     return rules.extract_caption_features.output.h5
 
 
+def bn_cnn_model(wildcards):
+    """bn_cnn.pt when hiragana.model chooses the batch-normalised CNN (it is then trained and scored
+    beside the tutorial CNN); nothing for the exact reproduction (hiragana.model: cnn).
+    """
+    if config["hiragana"]["model"] == "bn_cnn":
+        return rules.train_hiragana_bn_cnn.output.model
+    return []
+
+
+def bn_cnn_option(wildcards, input):
+    """`neta hiragana report`'s --bn-cnn-model and its path, or nothing: quoted item by item with :q."""
+    return ["--bn-cnn-model", input.bn_cnn] if input.bn_cnn else []
+
+
 def ratings_database(wildcards):
     """The judgements of the app's Rate page (written by `neta serve`, not by a rule) when there are
     any: the report's ratings table is made only then."""
-    return [LAYOUT.ratings] if Path(LAYOUT.ratings).exists() else []
+    return [LAYOUT.ratings()] if Path(LAYOUT.ratings()).exists() else []
 
 
 def ratings_log_state(wildcards):
@@ -238,7 +252,7 @@ def ratings_log_state(wildcards):
     meanwhile; as a param this reruns the ratings table when they arrive. A param, not an input: the
     log vanishes when the app closes the database."""
     try:
-        stat = Path(f"{LAYOUT.ratings}-wal").stat()
+        stat = Path(f"{LAYOUT.ratings()}-wal").stat()
     except FileNotFoundError:
         return "no log"
     return f"{stat.st_size} bytes, {stat.st_mtime_ns} ns"
@@ -256,6 +270,8 @@ def all_outputs():
         rules.train_hiragana.output.model,
         *rules.evaluate_hiragana.output,
     ]
+    if config["hiragana"]["model"] == "bn_cnn":
+        hiragana.append(rules.train_hiragana_bn_cnn.output.model)
     if synthetic_etl():
         hiragana.insert(0, rules.synthetic_etl.output.etl_dir)
     bokete = [

@@ -65,7 +65,7 @@ rule train_hiragana:
     input:
         h5=rules.convert_etl.output.h5,
     output:
-        model=LAYOUT.hiragana_model,
+        model=LAYOUT.tutorial_cnn_model,
     log:
         log_path("train_hiragana"),
     benchmark:
@@ -91,6 +91,31 @@ rule train_hiragana:
         settings=settings(hiragana_commands.TRAIN_KEYS),
     shell:
         "neta hiragana train --etl {input.h5:q} --out {output.model:q}"
+        " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule train_hiragana_bn_cnn:
+    input:
+        h5=rules.convert_etl.output.h5,
+    output:
+        model=LAYOUT.bn_cnn_model,
+    log:
+        log_path("train_hiragana_bn_cnn"),
+    benchmark:
+        benchmark_path("train_hiragana_bn_cnn")
+    priority: 3
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1536),
+        runtime=runtime(work_minutes(config["hiragana"]["bn_cnn"]["steps"], 0.11)),
+        gpu=gpu_request(),
+    params:
+        **code_params("neta.commands.hiragana:cmd_hiragana_train_bn_cnn"),
+        settings=settings(hiragana_commands.BN_CNN_TRAIN_KEYS),
+    shell:
+        "neta hiragana train-bn-cnn --etl {input.h5:q} --out {output.model:q}"
         " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
 
@@ -195,6 +220,7 @@ rule relayout_hiragana_heldout:
 rule evaluate_hiragana:
     input:
         model=rules.train_hiragana.output.model,
+        bn_cnn=bn_cnn_model,
         h5=rules.convert_etl.output.h5,
         heldout_h5=rules.convert_etl_heldout.output.h5,
         test_layouts=rules.relayout_hiragana_tests.output.layouts,
@@ -237,8 +263,9 @@ rule evaluate_hiragana:
     params:
         **code_params("neta.commands.hiragana:cmd_hiragana_report"),
         settings=settings(hiragana_commands.REPORT_KEYS),
+        bn_cnn=bn_cnn_option,
     shell:
-        "neta hiragana report --model {input.model:q} --etl {input.h5:q}"
+        "neta hiragana report --model {input.model:q} {params.bn_cnn:q} --etl {input.h5:q}"
         " --metrics {output.metrics:q} --confusion {output.confusion:q}"
         " --filters {output.filters:q} --errors {output.errors:q}"
         " --heldout-etl {input.heldout_h5:q} --layouts test {input.test_layouts:q}"

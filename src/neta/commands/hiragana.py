@@ -12,6 +12,7 @@ log = logging.getLogger("neta")
 
 # The config parts each command reads (its rule passes exactly these as --settings).
 TRAIN_KEYS = ("seed", "device", "hiragana.train", "hiragana.baseline", "hiragana.augment")
+BN_CNN_TRAIN_KEYS = ("seed", "device", "hiragana.bn_cnn", "hiragana.augment")
 REPORT_KEYS = ("device",)
 EVAL_KEYS = ("device",)
 PREDICT_KEYS = ("device", "images")
@@ -36,6 +37,24 @@ def cmd_hiragana_train(args) -> int:
     return 0
 
 
+def cmd_hiragana_train_bn_cnn(args) -> int:
+    from neta.hiragana.config import HiraganaAugment, HiraganaBnCnn
+    from neta.hiragana.train_bn_cnn import train_bn_cnn
+
+    settings = read_settings(args)
+    summary = train_bn_cnn(
+        args.etl,
+        args.out,
+        bn_cnn=HiraganaBnCnn.of(settings),
+        augment=HiraganaAugment.of(settings),
+        seed=settings["seed"],
+        device=settings["device"],
+        threads=args.threads,
+    )
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
 def cmd_hiragana_report(args) -> int:
     from neta.device import set_threads
     from neta.hiragana.evaluate import evaluate_hiragana
@@ -50,11 +69,13 @@ def cmd_hiragana_report(args) -> int:
         filters_path=args.filters,
         errors_path=args.errors,
         device=settings["device"],
+        bn_cnn_path=args.bn_cnn_model,
         heldout_path=args.heldout_etl,
         layouts=dict(args.layouts),
         workers=args.threads,
     )
-    log.info("CNN test accuracy %.4f, baseline %.4f", metrics["cnn"]["accuracy"], metrics["baseline"]["accuracy"])
+    log.info("CNN test accuracy %.4f, baseline %.4f%s", metrics["cnn"]["accuracy"], metrics["baseline"]["accuracy"],
+             f", BN-CNN {metrics['bn_cnn']['accuracy']:.4f}" if "bn_cnn" in metrics else "")
     return 0
 
 
@@ -87,8 +108,17 @@ def register(commands, verbs) -> None:
     add_settings_options(train, TRAIN_KEYS)
     train.set_defaults(handler=cmd_hiragana_train)
 
+    train_bn = sub.add_parser("train-bn-cnn", help="train the batch-normalised CNN (hiragana.model: bn_cnn)")
+    train_bn.add_argument("--etl", required=True, help="etl_28.h5 from `neta etl convert`")
+    train_bn.add_argument("--out", required=True, help="checkpoint to write (bn_cnn.pt)")
+    train_bn.add_argument("--threads", type=int, default=1, help="CPU threads (the rule's threads:)")
+    add_settings_options(train_bn, BN_CNN_TRAIN_KEYS)
+    train_bn.set_defaults(handler=cmd_hiragana_train_bn_cnn)
+
     report = sub.add_parser("report", help="the workflow's evaluation: metrics.json and figures of the test split")
-    report.add_argument("--model", required=True)
+    report.add_argument("--model", required=True, help="model.pt (the tutorial CNN and the softmax baseline)")
+    report.add_argument("--bn-cnn-model", default=None,
+                        help="bn_cnn.pt of `neta hiragana train-bn-cnn`: scored beside model.pt's CNN")
     report.add_argument("--etl", required=True, help="etl_28.h5 (its test split is used)")
     report.add_argument("--metrics", required=True, help="metrics.json to write")
     report.add_argument("--confusion", required=True, help="confusion.png to write")
@@ -122,7 +152,8 @@ def register(commands, verbs) -> None:
     predict = sub.add_parser(
         "predict", help="print the top-5 characters of pictures of one handwritten hiragana",
         description='One JSON line a picture, in the order given: {"image", "top5"}. ' + EXIT_STATUS)
-    predict.add_argument("--model", required=True, help="model.pt of `neta hiragana train` (its size is used)")
+    predict.add_argument("--model", required=True,
+                         help="bn_cnn.pt of `neta hiragana train-bn-cnn` or model.pt of `neta hiragana train`")
     predict.add_argument("images", nargs="+", metavar="IMAGE",
                          help="PNG/JPEG: dark ink on light paper, up to images.max_pixels (--max-pixels)")
     add_settings_options(predict, PREDICT_KEYS)

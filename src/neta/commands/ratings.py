@@ -18,7 +18,7 @@ log = logging.getLogger("neta")
 def default_db() -> str:
     from neta.layout import Layout
 
-    return Layout(caption_dataset="bokete").ratings  # the ratings' place does not depend on the config
+    return Layout.ratings()
 
 
 def _judgements(db: str):

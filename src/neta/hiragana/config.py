@@ -59,3 +59,18 @@ class HiraganaBaseline(ConfigSection):
     steps: int
     lr: float
     batch_size: int
+
+
+@dataclass(frozen=True)
+class HiraganaBnCnn(ConfigSection):
+    """The batch-normalised CNN (``hiragana.model: bn_cnn``): its widths and its AdamW one-cycle training."""
+
+    KEY = "hiragana.bn_cnn"
+    widths: tuple[int, int, int]
+    dropout: float
+    steps: int
+    batch_size: int
+    lr: float  # the one-cycle schedule's peak
+    warmup: float  # share of the steps spent rising to the peak
+    weight_decay: float
+    label_smoothing: float

@@ -128,43 +128,41 @@ def voicing_errors(labels: np.ndarray, predicted: np.ndarray, classes: list[str]
 
 
 def _score(models: LoadedModels, images: np.ndarray, labels: np.ndarray, device: torch.device) -> dict:
-    """Predictions of both models and the metrics derived from them."""
+    """Predictions of the recognizer (and of model.pt's baseline) and the metrics derived from them."""
     x = to_float_batch(images).to(device)
     cnn_pred = predict(models.cnn, x).cpu().numpy()
-    base_pred = predict(models.baseline, x).cpu().numpy()
     classes = models.classes
     n_classes = len(classes)
     cnn_right = cnn_pred == labels
-    base_right = base_pred == labels
     counts = np.bincount(labels, minlength=n_classes)
-    cnn_hits = np.bincount(labels, weights=cnn_right, minlength=n_classes)
-    base_hits = np.bincount(labels, weights=base_right, minlength=n_classes)
-    per_class = {
-        char: {
-            "count": int(counts[i]),
-            # None (JSON null) rather than 0 for a class with no test sample: nothing was measured.
-            "accuracy": round(float(cnn_hits[i] / counts[i]), 6) if counts[i] else None,
-            "baseline_accuracy": round(float(base_hits[i] / counts[i]), 6) if counts[i] else None,
-        }
-        for i, char in enumerate(classes)
-    }
+
+    def per_class_accuracy(right: np.ndarray) -> list:
+        hits = np.bincount(labels, weights=right, minlength=n_classes)
+        # None (JSON null) rather than 0 for a class with no test sample: nothing was measured.
+        return [round(float(hits[i] / counts[i]), 6) if counts[i] else None for i in range(n_classes)]
+
+    cnn_by_class = per_class_accuracy(cnn_right)
+    per_class = {char: {"count": int(counts[i]), "accuracy": cnn_by_class[i]} for i, char in enumerate(classes)}
     confusion = _confusion(labels, cnn_pred, n_classes)
-    most_confused = _most_confused(confusion, classes)
-    n = int(labels.size)
     cnn_acc = float(cnn_right.mean())
-    base_acc = float(base_right.mean())
     metrics = {
         "cnn": {"accuracy": round(cnn_acc, 6), "n_correct": int(cnn_right.sum()),
                 **voicing_errors(labels, cnn_pred, classes)},
-        "baseline": {"accuracy": round(base_acc, 6), "n_correct": int(base_right.sum())},
-        "margin_points": round(100.0 * (cnn_acc - base_acc), 3),
-        "n_test": n,
+        "n_test": int(labels.size),
         "n_classes": n_classes,
         "n_classes_tested": int((counts > 0).sum()),
         "per_class": per_class,
-        "most_confused": most_confused,
-        "baseline_most_confused": _most_confused(_confusion(labels, base_pred, n_classes), classes),
+        "most_confused": _most_confused(confusion, classes),
     }
+    if models.baseline is not None:
+        base_pred = predict(models.baseline, x).cpu().numpy()
+        base_right = base_pred == labels
+        base_acc = float(base_right.mean())
+        for char, accuracy in zip(classes, per_class_accuracy(base_right), strict=True):
+            per_class[char]["baseline_accuracy"] = accuracy
+        metrics["baseline"] = {"accuracy": round(base_acc, 6), "n_correct": int(base_right.sum())}
+        metrics["margin_points"] = round(100.0 * (cnn_acc - base_acc), 3)
+        metrics["baseline_most_confused"] = _most_confused(_confusion(labels, base_pred, n_classes), classes)
     return {"metrics": metrics, "cnn_pred": cnn_pred, "confusion": confusion}
 
 
@@ -185,14 +183,17 @@ def score_heldout_styles(models: LoadedModels, etl_path: str | os.PathLike, devi
     labels = np.concatenate([p.labels for p in parts])
     writers = np.concatenate([p.writers for p in parts])
     scored = _score(models, images, labels, device)["metrics"]
-    return {
+    found = {
         "etl": str(etl_path),
         "n_images": int(labels.size),
         "n_writers": int(np.unique(writers).size),
         "cnn": {**scored["cnn"], "most_confused": scored["most_confused"]},
-        "baseline": {"accuracy": scored["baseline"]["accuracy"], "most_confused": scored["baseline_most_confused"]},
         "per_class": scored["per_class"],
     }
+    if "baseline" in scored:
+        found["baseline"] = {"accuracy": scored["baseline"]["accuracy"],
+                             "most_confused": scored["baseline_most_confused"]}
+    return found
 
 
 def evaluate_arrays(
@@ -221,26 +222,34 @@ def evaluate_arrays(
     return metrics
 
 
-def evaluate_etl_dir(
-    model_path: str | os.PathLike, etl_dir: str | os.PathLike, fmt_name: str, *, device: str, workers: int = 1
-) -> dict:
-    """`neta hiragana eval`: metrics of the model on every record of its classes in ``etl_dir``.
+def read_etl_inputs(etl_dir: str | os.PathLike, fmt_name: str, classes: list[str], size: int, normalise: str,
+                    workers: int = 1):
+    """Every record of ``classes`` in ``etl_dir`` as model inputs: (images, characters, writers).
 
-    Records are normalised as the model's training records were (the checkpoint's ``normalise``).
+    Records are normalised as a model's training records were (its checkpoint's ``normalise``).
     """
     from neta.hiragana.etl.formats import get_format
     from neta.hiragana.etl.reader import read_etl_dir
     from neta.hiragana.normalise import normalise_records
 
     fmt = get_format(fmt_name)
-    models = load_models(model_path, "cpu")
-    records = read_etl_dir(etl_dir, fmt, models.classes)
+    records = read_etl_dir(etl_dir, fmt, classes)
     if len(records) == 0:
-        raise NetaError(f"{etl_dir}: no {fmt.name} record of the model's {len(models.classes)} classes")
+        raise NetaError(f"{etl_dir}: no {fmt.name} record of the model's {len(classes)} classes")
     names = [f"{etl_dir}: {fmt.name} record {i} ({c})" for i, c in enumerate(records.chars)]
-    images = normalise_records(records.images, fmt.bits, models.size, models.normalise, names=names, workers=workers)
-    metrics = evaluate_arrays(model_path, images, records.chars, writers=records.writers, device=device)
-    metrics.update({"etl_dir": str(etl_dir), "format": fmt.name, "normalise": models.normalise})
+    images = normalise_records(records.images, fmt.bits, size, normalise, names=names, workers=workers)
+    return images, records.chars, records.writers
+
+
+def evaluate_etl_dir(
+    model_path: str | os.PathLike, etl_dir: str | os.PathLike, fmt_name: str, *, device: str, workers: int = 1
+) -> dict:
+    """`neta hiragana eval`: metrics of the model on every record of its classes in ``etl_dir``."""
+    models = load_models(model_path, "cpu")
+    images, chars, writers = read_etl_inputs(etl_dir, fmt_name, models.classes, models.size, models.normalise,
+                                             workers)
+    metrics = evaluate_arrays(model_path, images, chars, writers=writers, device=device)
+    metrics.update({"etl_dir": str(etl_dir), "format": fmt_name, "normalise": models.normalise})
     return metrics
 
 
@@ -265,36 +274,45 @@ def _prepare_many(paths: list[Path], size: int, normalise: str, workers: int) ->
         return np.stack(list(pool.map(prepare_image, paths, sizes, methods, chunksize=64)))
 
 
-def score_layouts(model_path: str | os.PathLike, layout_dir: str | os.PathLike, *, device: str, workers: int = 1
-                  ) -> dict:
-    """One writer set (``neta etl relayout``) scored in each ETL layout through ``neta hiragana eval``
-    and as pictures through ``neta hiragana predict``'s preparation and model."""
+def score_layouts(model_paths: Mapping[str, str | os.PathLike], layout_dir: str | os.PathLike, *, device: str,
+                  workers: int = 1) -> dict[str, dict]:
+    """One writer set (``neta etl relayout``) scored in each ETL layout as ``neta hiragana eval``
+    scores it and as pictures as ``neta hiragana predict`` prepares them, by each model of
+    ``model_paths`` (a name -> its checkpoint); returns a name -> {"<layout>_eval" or
+    "pictures_<set>_predict" -> its headline}.
+
+    The models must share their input size and normalisation (they were trained on one etl_28.h5):
+    every record and picture is then prepared once for all of them.
+    """
     from neta.hiragana.etl.relayout import PICTURE_SETS, read_picture_labels
-    from neta.hiragana.predict import HiraganaPredictor
 
     layout_dir = Path(layout_dir)
-    out = {}
+    models = {name: load_models(path, resolve_device(device)) for name, path in model_paths.items()}
+    first = next(iter(models.values()))
+    for name, loaded in models.items():
+        if (loaded.size, loaded.normalise, loaded.classes) != (first.size, first.normalise, first.classes):
+            raise NetaError(f"{model_paths[name]}: its input size, normalisation or classes differ from "
+                            f"{next(iter(model_paths.values()))}'s; score them one at a time")
+    dev = resolve_device(device)
+    inputs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for fmt in ("ETL8G", "ETL8B2"):
         if (layout_dir / fmt).is_dir() and any((layout_dir / fmt).iterdir()):  # no ETL8G copy of B-type input
-            out[f"{fmt}_eval"] = _brief(evaluate_etl_dir(model_path, layout_dir / fmt, fmt, device=device,
-                                                         workers=workers))
-    predictor = HiraganaPredictor(model_path, device=device)
+            images, chars, _ = read_etl_inputs(layout_dir / fmt, fmt, first.classes, first.size, first.normalise,
+                                               workers)
+            inputs[f"{fmt}_eval"] = images, _label_indices(chars, first.classes, str(layout_dir / fmt))
     # as eval does with records: pictures of characters outside the model's classes are not scored
-    rows = [row for row in read_picture_labels(layout_dir / "pictures") if row[1] in predictor.classes]
-    labels = _label_indices(np.array([char for _, char, _ in rows]), predictor.classes, str(layout_dir))
-    index = {c: i for i, c in enumerate(predictor.classes)}
+    rows = [row for row in read_picture_labels(layout_dir / "pictures") if row[1] in first.classes]
+    labels = _label_indices(np.array([char for _, char, _ in rows]), first.classes, str(layout_dir))
     for name in PICTURE_SETS:
-        images = _prepare_many([layout_dir / "pictures" / name / file for file, _, _ in rows], predictor.size,
-                               predictor.models.normalise, workers)
-        predicted = np.array([index[top[0]["char"]] for top in predictor.predict_prepared(images, top=1)])
-        confusion = _confusion(labels, predicted, len(predictor.classes))
-        found = {"accuracy": round(float((predicted == labels).mean()), 6),
-                 **voicing_errors(labels, predicted, predictor.classes)}
-        out[f"pictures_{name}_predict"] = {
-            "n": int(labels.size),
-            **{k: found[k] for k in _BRIEF_KEYS},
-            "most_confused": _most_confused(confusion, predictor.classes)[:5],
-        }
+        images = _prepare_many([layout_dir / "pictures" / name / file for file, _, _ in rows], first.size,
+                               first.normalise, workers)
+        inputs[f"pictures_{name}_predict"] = images, labels
+    out: dict[str, dict] = {}
+    for model_name, loaded in models.items():
+        out[model_name] = {}
+        for path_name, (images, index) in inputs.items():
+            scored = _score(loaded, _check_images(images, loaded.size, str(layout_dir)), index, dev)["metrics"]
+            out[model_name][path_name] = _brief(scored)
     return out
 
 
@@ -307,17 +325,21 @@ def evaluate_hiragana(
     filters_path: str | os.PathLike,
     errors_path: str | os.PathLike,
     device: str,
+    bn_cnn_path: str | os.PathLike | None = None,
     heldout_path: str | os.PathLike | None = None,
     layouts: Mapping[str, str | os.PathLike] | None = None,
     workers: int = 1,
 ) -> dict:
-    """Score both models on the writer-disjoint test split of ``etl_path``; write metrics and figures.
+    """Score the tutorial CNN and the baseline of ``model_path`` on the writer-disjoint test split of
+    ``etl_path``; write metrics and figures.
 
-    With ``heldout_path`` (an ``etl_28.h5`` of held-out style families) the metrics also hold
-    ``heldout_style`` (accuracy and most confused pairs of both models) and each model's
-    ``heldout_style_accuracy`` beside its in-distribution ``accuracy``. ``layouts`` (a name such as
-    "test" or "heldout_style" -> a ``neta etl relayout`` directory) adds ``layouts``: each writer set
-    scored in every ETL layout through eval and as pictures through predict.
+    With ``bn_cnn_path`` (bn_cnn.pt) the metrics also hold ``bn_cnn``: the batch-normalised CNN on
+    the same test sets and is the recognizer the app uses (``hiragana.model: bn_cnn``, the only
+    setting that trains it), recorded as ``recognizer``. With ``heldout_path`` (an ``etl_28.h5`` of held-out style
+    families) the metrics also hold ``heldout_style`` (accuracy and most confused pairs of both
+    models) and each model's ``heldout_style_accuracy`` beside its in-distribution ``accuracy``.
+    ``layouts`` (a name such as "test" or "heldout_style" -> a ``neta etl relayout`` directory) adds
+    ``layouts``: each writer set scored in every ETL layout through eval and as pictures through predict.
     """
     started = time.perf_counter()
     dev = resolve_device(device)
@@ -337,6 +359,7 @@ def evaluate_hiragana(
         log.warning("%s: %d writers appear in both train and test splits", etl_path, len(shared_writers))
     metrics.update(
         {
+            "recognizer": "cnn" if bn_cnn_path is None else "bn_cnn",
             "n_writers_test": int(np.unique(test.writers).size),
             "writer_disjoint": not shared_writers,
             "split": "test",
@@ -345,22 +368,40 @@ def evaluate_hiragana(
             "train_params": models.checkpoint.get("params", {}),
         }
     )
+    bn_cnn = load_models(bn_cnn_path, dev) if bn_cnn_path is not None else None
+    if bn_cnn is not None:
+        if bn_cnn.classes != models.classes:
+            raise NetaError(f"{bn_cnn_path}: its classes differ from {model_path}'s; train both on {etl_path}")
+        bn_scored = _score(bn_cnn, images, test.labels, dev)["metrics"]
+        metrics["bn_cnn"] = {**bn_scored["cnn"], "most_confused": bn_scored["most_confused"],
+                             "model": str(bn_cnn_path), "train_params": bn_cnn.checkpoint.get("params", {}),
+                             "train_seconds": bn_cnn.checkpoint.get("train", {}).get("seconds")}
     if heldout_path is not None:
         heldout = score_heldout_styles(models, heldout_path, dev)
         metrics["heldout_style"] = heldout
         for name in ("cnn", "baseline"):
             metrics[name]["heldout_style_accuracy"] = heldout[name]["accuracy"]
+        if bn_cnn is not None:
+            bn_heldout = score_heldout_styles(bn_cnn, heldout_path, dev)["cnn"]
+            heldout["bn_cnn"] = bn_heldout
+            metrics["bn_cnn"]["heldout_style_accuracy"] = bn_heldout["accuracy"]
         log.info(
-            "held-out styles (%s): CNN %.4f, baseline %.4f on %d images of %d writers",
+            "held-out styles (%s): CNN %.4f, baseline %.4f%s on %d images of %d writers",
             heldout_path, heldout["cnn"]["accuracy"], heldout["baseline"]["accuracy"],
+            f", BN-CNN {heldout['bn_cnn']['accuracy']:.4f}" if bn_cnn is not None else "",
             heldout["n_images"], heldout["n_writers"],
         )
     if layouts:
-        metrics["layouts"] = {name: score_layouts(model_path, path, device=device, workers=workers)
-                              for name, path in layouts.items()}
-        for name, scored_layouts in metrics["layouts"].items():
-            log.info("layouts of %s: %s", name,
-                     ", ".join(f"{path} {s['accuracy']:.4f}" for path, s in scored_layouts.items()))
+        paths = {"cnn": model_path, **({"bn_cnn": bn_cnn_path} if bn_cnn is not None else {})}
+        scored_layouts = {name: score_layouts(paths, path, device=device, workers=workers)
+                          for name, path in layouts.items()}
+        metrics["layouts"] = {name: found["cnn"] for name, found in scored_layouts.items()}
+        if bn_cnn is not None:
+            metrics["bn_cnn"]["layouts"] = {name: found["bn_cnn"] for name, found in scored_layouts.items()}
+        for name, found in scored_layouts.items():
+            for network, by_path in found.items():
+                log.info("layouts of %s, %s: %s", name, network,
+                         ", ".join(f"{path} {s['accuracy']:.4f}" for path, s in by_path.items()))
     write_json(metrics_path, metrics)
 
     classes = models.classes

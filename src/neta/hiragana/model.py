@@ -1,6 +1,7 @@
-"""The hiragana recognizer's two models: the TensorFlow "expert" tutorial CNN and a softmax baseline.
+"""The hiragana recognizer's models: the TensorFlow "expert" tutorial CNN (the seed's, reproduced), a
+softmax baseline, and a batch-normalised CNN (``hiragana.model: bn_cnn``, the stronger option).
 
-Both take a float batch ``(N, 1, S, S)`` in [0, 1] with ink high and return logits ``(N, C)``.
+All take a float batch ``(N, 1, S, S)`` in [0, 1] with ink high and return logits ``(N, C)``.
 """
 
 from __future__ import annotations
@@ -78,6 +79,42 @@ class HiraganaCNN(nn.Module):
         filters = self.conv1.weight[:, 0].detach().cpu()
         activations = F.relu(self.conv1(x))[0].detach().cpu()
         return filters, activations
+
+
+class BatchNormCNN(nn.Module):
+    """Three stages of two 3x3 conv -> batch norm -> ReLU, max-pooled between them, global average
+    pooling, dropout, one linear layer (``hiragana.model: bn_cnn``).
+
+    Against the tutorial CNN: batch norm lets a few thousand steps at a high learning rate converge,
+    and averaging over positions instead of a 3-million-weight dense layer on every pixel leaves it
+    far less to memorise of the synthetic writers' exact placement, so it carries better to writers
+    and styles it never saw. ``widths`` are the three stages' channels.
+    """
+
+    def __init__(self, *, n_classes: int, size: int, widths: tuple[int, int, int] | list[int], dropout: float) -> None:
+        super().__init__()
+        if size % 4:
+            raise ValueError(f"size must be a multiple of 4 (two 2x2 poolings), got {size}")
+        widths = [int(w) for w in widths]
+        if len(widths) != 3:
+            raise ValueError(f"widths: expected three stage widths, got {widths}")
+        self.arch = {"n_classes": int(n_classes), "size": int(size), "widths": widths, "dropout": float(dropout)}
+        layers: list[nn.Module] = []
+        channels = 1
+        for stage, width in enumerate(widths):
+            if stage:
+                layers.append(nn.MaxPool2d(2))
+            for _ in range(2):
+                # no conv bias: the batch norm's shift replaces it
+                layers += [nn.Conv2d(channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+                           nn.ReLU(inplace=True)]
+                channels = width
+        self.body = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(float(dropout))
+        self.head = nn.Linear(channels, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.body(x).mean(dim=(2, 3))))
 
 
 class SoftmaxRegression(nn.Module):

@@ -55,7 +55,7 @@ class EpochSampler:
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
-def _run_loop(
+def run_loop(
     name: str,
     step_fn: Callable[[int], tuple[float, float]],
     steps: int,
@@ -166,7 +166,7 @@ def train_cnn(
         return loss.item(), (logits.argmax(1) == y[idx]).float().mean().item()
 
     t0 = time.perf_counter()
-    history = _run_loop("cnn", step_fn, train.steps, log_every, lr_at, keep_at)
+    history = run_loop("cnn", step_fn, train.steps, log_every, lr_at, keep_at)
     return history, time.perf_counter() - t0
 
 
@@ -196,7 +196,7 @@ def train_baseline(
         return loss.item(), (logits.argmax(1) == y[idx]).float().mean().item()
 
     t0 = time.perf_counter()
-    history = _run_loop("baseline", step_fn, baseline.steps, log_every, lambda _s: lr, lambda _s: 1.0)
+    history = run_loop("baseline", step_fn, baseline.steps, log_every, lambda _s: lr, lambda _s: 1.0)
     return history, time.perf_counter() - t0
 
 
@@ -252,6 +252,7 @@ def write_checkpoint(
     }
     save_checkpoint(
         out_path,
+        network="cnn",
         cnn=cnn,
         baseline=baseline,
         classes=data.classes,

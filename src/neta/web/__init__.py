@@ -5,5 +5,7 @@ the ``neta serve`` command serves it with waitress. This package file imports no
 command's parser reads :data:`SETTINGS_KEYS` without loading Flask.
 """
 
-# the config parts the app reads (captioner.dataset: where the caption generator's files are)
-SETTINGS_KEYS = ("seed", "device", "captioner.dataset", "captioner.decode", "captioner.sampling", "serve", "images")
+# the config parts the app reads (captioner.dataset: where the caption generator's files are;
+# hiragana.model: which checkpoint is the recognizer)
+SETTINGS_KEYS = ("seed", "device", "captioner.dataset", "captioner.decode", "captioner.sampling", "hiragana.model",
+                 "serve", "images")

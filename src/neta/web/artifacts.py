@@ -41,7 +41,7 @@ class Artifacts:
                    features=name(layout.caption_features), vocab=name(layout.vocabulary),
                    captioner=name(layout.captioner), etl=name(layout.etl), hiragana=name(layout.hiragana_model),
                    menu=name(layout.menu), recipes=name(layout.recipes), pizza_manifest=name(layout.pizza_manifest),
-                   ratings=name(layout.ratings),
+                   ratings=name(layout.ratings()),
                    generators=tuple((name(layout.generator(kind.name)), kind.label) for kind in GENERATOR_KINDS))
 
 
