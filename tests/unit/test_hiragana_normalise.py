@@ -16,7 +16,16 @@ from neta.hiragana.etl.reader import read_etl_dir
 from neta.hiragana.etl.relayout import b_type, read_picture_labels, write_layouts
 from neta.hiragana.etl.writer import build_records, write_etl_file
 from neta.hiragana.evaluate import voiced_twins, voicing_errors
-from neta.hiragana.normalise import normalise_records
+from neta.hiragana.normalise import (
+    PEN_RANGE,
+    SUPERSAMPLE,
+    _pen_width,
+    etl_frame,
+    framed_pen_width,
+    ink_map,
+    normalise_grey,
+    normalise_records,
+)
 from neta.hiragana.predict import prepare_image
 
 CHARS = ["て", "で", "る", "ろ", "ぱ", "ば", "は"]
@@ -133,6 +142,41 @@ def test_workers_do_not_change_the_result(layouts):
     names = [str(i) for i in range(len(raw))]
     assert np.array_equal(normalise_records(raw, 4, 28, "ink_box", names=names, workers=1),
                           normalise_records(raw, 4, 28, "ink_box", names=names, workers=2))
+
+
+def pen_figure(pen: int) -> np.ndarray:
+    """Grey (paper 1) 800 x 600 picture of a character-like figure (a bar, a hooked stem, an arc) about
+    300 pixels across, drawn ``pen`` pixels wide: a hairline, a pen or a thick marker on a large canvas."""
+    image = Image.new("L", (800, 600), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(250, 200), (550, 200)], fill=0, width=pen)
+    draw.line([(400, 100), (400, 400), (330, 480)], fill=0, width=pen, joint="curve")
+    draw.arc((300, 250, 560, 500), 200, 80, fill=0, width=pen)
+    return np.asarray(image, np.float32) / 255.0
+
+
+@pytest.mark.parametrize("method", ["ink_square", "ink_box"])
+def test_a_thick_marker_and_a_hairline_are_brought_to_an_etl_writers_pen(method):
+    square = method == "ink_square"
+    widths = {pen: framed_pen_width(ink_map(pen_figure(pen), str(pen)), square=square) for pen in (4, 16, 60)}
+    # the figure drawn 16 pixels wide is framed with a writer's pen; 60 (a marker) and 4 are not
+    assert widths[60] > PEN_RANGE[1] and widths[4] < PEN_RANGE[0] <= widths[16] <= PEN_RANGE[1], widths
+    ink = {pen: normalise_grey(pen_figure(pen), 28, str(pen), method).astype(np.float32).sum() for pen in widths}
+    # as drawn, the marker's strokes would hold about three times the pen's ink at 28 pixels and the
+    # hairline's a quarter; brought to the writers' pen, all three hold about as much
+    assert 0.8 < ink[60] / ink[16] < 1.25, ink
+    assert 0.8 < ink[4] / ink[16] < 1.25, ink
+
+
+def test_the_pen_width_read_before_framing_is_the_framed_strokes_width():
+    """framed_pen_width stands in for _pen_width on the 256-pixel frame (too slow to take on every record)."""
+    greys = [pen_figure(pen) for pen in (4, 16, 60)]
+    greys += [1.0 - etl8g_cell(char, scale=scale).astype(np.float32) / 15 for char in CHARS for scale in (0.45, 0.7)]
+    for grey in greys:
+        ink = ink_map(grey, "figure")
+        for square in (True, False):
+            framed = _pen_width(etl_frame(ink.soft, ink.mask, square=square) > 0.5) / SUPERSAMPLE
+            assert framed_pen_width(ink, square=square) == pytest.approx(framed, rel=0.15, abs=0.3)
 
 
 def test_b_type_of_a_blank_record_is_blank_and_small_noise_is_not_ink():
