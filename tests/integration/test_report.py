@@ -25,7 +25,7 @@ TAGGED = {
     "results/hiragana/confusion.png": ("Hiragana", "Evaluation", "Confusion matrix of the hiragana CNN"),
     "results/hiragana/errors.png": ("Hiragana", "Evaluation", "Misclassified test images"),
     "results/hiragana/filters.png": ("Hiragana", "Model", "the 32 first-layer 5×5 filters"),
-    "results/report/hiragana_metrics.html": ("Hiragana", "Evaluation", "test accuracy of the CNN"),
+    "results/report/hiragana_metrics.html": ("Hiragana", "Evaluation", "test accuracy of the tutorial CNN"),
     "results/report/hiragana_data.png": ("Hiragana", "Data", "how many samples each of the hiragana classes"),
     "results/bokete/loss.png": ("Boke", "Training", "Training of the boke captioner"),
     "results/report/boke_gallery.html": ("Boke", "Evaluation", "top-5 beam-search bokes (beam 4"),

@@ -25,8 +25,10 @@ from test_code_inputs import HANDLERS  # noqa: E402
 # Which rules consume which: a rerun of a rule reruns these after it.
 FEEDS = {
     "synthetic_etl": ["convert_etl", "relayout_hiragana_tests"],
-    "convert_etl": ["train_hiragana", "evaluate_hiragana", "relayout_hiragana_tests", "data_statistics"],
+    "convert_etl": ["train_hiragana", "train_hiragana_bn_cnn", "evaluate_hiragana", "relayout_hiragana_tests",
+                    "data_statistics"],
     "train_hiragana": ["evaluate_hiragana"],
+    "train_hiragana_bn_cnn": ["evaluate_hiragana"],
     "evaluate_hiragana": ["metric_tables"],
     "synthetic_etl_heldout": ["convert_etl_heldout", "relayout_hiragana_heldout"],
     "relayout_hiragana_tests": ["evaluate_hiragana"],
@@ -64,6 +66,7 @@ COMMANDS = {
     ("etl", "convert"): "convert_etl",
     ("etl", "relayout"): "relayout_hiragana_tests",
     ("hiragana", "train"): "train_hiragana",
+    ("hiragana", "train-bn-cnn"): "train_hiragana_bn_cnn",
     ("hiragana", "report"): "evaluate_hiragana",
     ("snapshot", "bokete"): "bokete_snapshot",
     ("scrape", "bokete"): "scrape_bokete",
@@ -91,6 +94,7 @@ OUTPUTS = {
     "results/hiragana/etl_synthetic": "synthetic_etl",
     "results/hiragana/etl_28.h5": "convert_etl",
     "results/hiragana/model.pt": "train_hiragana",
+    "results/hiragana/bn_cnn.pt": "train_hiragana_bn_cnn",
     "results/hiragana/metrics.json": "evaluate_hiragana",
     "results/hiragana/confusion.png": "evaluate_hiragana",
     "results/hiragana/etl_heldout_styles_28.h5": "convert_etl_heldout",
@@ -303,7 +307,8 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
 @pytest.mark.parametrize("key, value, rerun", [
     ("hiragana.train.steps", 41, ["train_hiragana"]),
     ("hiragana.synth.writers", 7, ["synthetic_etl", "synthetic_etl_heldout"]),
-    ("hiragana.augment.enabled", False, ["train_hiragana"]),
+    ("hiragana.augment.enabled", False, ["train_hiragana", "train_hiragana_bn_cnn"]),
+    ("hiragana.bn_cnn.steps", 41, ["train_hiragana_bn_cnn"]),
     ("hiragana.split.test_fraction", 0.5, ["convert_etl", "convert_etl_heldout"]),
     ("bokete.min_stars", 10, ["scrape_bokete"]),
     ("features.batch_size", 4, ["extract_features"]),
@@ -327,7 +332,7 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     ("pizza.models.holdout_every", 5, ["train_cvae", "train_cvae_original", "train_gan", "train_cvae_gan",
                                        "train_ingredient_classifier"]),
     ("seed", 1, ["synthetic_etl", "synthetic_etl_heldout", "convert_etl_heldout", "bokete_snapshot", "convert_etl",
-                 "train_hiragana", "dodo_snapshot",
+                 "train_hiragana", "train_hiragana_bn_cnn", "dodo_snapshot",
                  "prepare_captions", "train_captioner", "evaluate_captioner", "train_cvae", "train_cvae_original",
                  "train_gan", "train_cvae_gan", "train_ingredient_classifier", "evaluate_pizza"]),
 ])
@@ -408,7 +413,8 @@ def test_a_nested_config_override_is_typed_and_merged_key_by_key(finished_workfl
     flow = finished_workflow
     override = "hiragana={train: {steps: 100, init_std: 0.05}, augment: {enabled: false}}"
     jobs, text = flow.dry_run("--printshellcmds", "--config", override)
-    assert jobs == with_downstream("train_hiragana"), text
+    # both CNNs train on the augmented batches
+    assert jobs == with_downstream("train_hiragana", "train_hiragana_bn_cnn"), text
     (train,) = [argv for argv in commands_of(text) if argv[:3] == ["neta", "hiragana", "train"]]
     hiragana = json_option(train, "--settings")["hiragana"]
     tiny = flow.config()["hiragana"]
