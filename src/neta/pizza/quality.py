@@ -89,5 +89,6 @@ def image_features(network: torch.nn.Module, images_uint8: np.ndarray, *, device
     for start in range(0, len(images_uint8), FEATURE_BATCH):
         batch = torch.from_numpy(np.ascontiguousarray(images_uint8[start : start + FEATURE_BATCH])).to(device)
         big = F.interpolate(batch.float(), size=(FEATURE_SIZE, FEATURE_SIZE), mode="bilinear", align_corners=False)
-        parts.append(network(big.round().clamp(0, 255).to(torch.uint8)).float().cpu().numpy())
+        big = big.round().clamp(0, 255).to(torch.uint8).contiguous(memory_format=torch.channels_last)
+        parts.append(network(big).float().cpu().numpy())
     return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
