@@ -22,7 +22,7 @@ GENERATOR_NAMES = (("cvae_a", "CVAE-A"), ("cvae_b", "CVAE-B"),
                    ("cvae_gan", "CVAE-GAN"))
 # Every output the workflow tags with report(): path -> (category, subcategory, words of its caption).
 TAGGED = {
-    "results/hiragana/confusion.png": ("Hiragana", "Evaluation", "Confusion matrix of the hiragana CNN"),
+    "results/hiragana/confusion.png": ("Hiragana", "Evaluation", "Confusion matrix of the hiragana recognizer"),
     "results/hiragana/errors.png": ("Hiragana", "Evaluation", "Misclassified test images"),
     "results/hiragana/filters.png": ("Hiragana", "Model", "the 32 first-layer 5×5 filters"),
     "results/report/hiragana_metrics.html": ("Hiragana", "Evaluation", "test accuracy of the tutorial CNN"),
