@@ -98,7 +98,7 @@ def test_damaged_or_foreign_checkpoints_name_the_file(saved, tmp_path):
 
 def test_bn_cnn_checkpoint_round_trips_without_a_baseline(tmp_path):
     torch.manual_seed(4)
-    net = BatchNormCNN(n_classes=len(CLASSES), size=16, widths=[4, 4, 8], dropout=0.2)
+    net = BatchNormCNN(n_classes=len(CLASSES), size=16, widths=[4, 4, 8], pool=2, dropout=0.2)
     net.train()
     net(torch.rand(8, 1, 16, 16))  # one training pass moves the batch-norm statistics off their start
     net.eval()

@@ -139,3 +139,29 @@ def test_keep_prob_must_be_in_0_1(bad):
 def test_keep_prob_of_one_is_allowed_and_integer_like_floats_are_steps():
     schedule = piecewise_constant([[0.0, 1], [10.0, 0.5]], key="k", low=0.0, high=1.0)
     assert schedule.steps == (0, 10) and schedule(9) == 1.0 and schedule(10) == 0.5
+
+
+
+def test_bn_cnn_averages_its_last_features_over_a_grid():
+    """pool 2: the last layer sees each channel's mean over the four (overlapping) quarters of the 7x7
+    map, so where a feature is survives; pool 1: its mean over the whole map."""
+    import torch
+
+    from neta.hiragana.model import BatchNormCNN
+
+    x = torch.rand(3, 1, 28, 28)
+    for pool in (1, 2):
+        torch.manual_seed(0)
+        net = BatchNormCNN(n_classes=5, size=28, widths=[4, 4, 8], pool=pool, dropout=0.0).eval()
+        assert net.head.in_features == 8 * pool * pool and net.arch["pool"] == pool
+        seen = []
+        net.head.register_forward_pre_hook(lambda _module, args, seen=seen: seen.append(args[0]))
+        assert net(x).shape == (3, 5)
+        maps = net.body(x)
+        assert maps.shape[-2:] == (7, 7)
+        if pool == 1:
+            want = maps.mean(dim=(2, 3))
+        else:  # adaptive pooling of 7 into 2 bins: rows and columns 0..3 and 3..6
+            want = torch.stack([maps[..., r, c].mean(dim=(2, 3)) for r in (slice(0, 4), slice(3, 7))
+                                for c in (slice(0, 4), slice(3, 7))], dim=2).flatten(1)
+        assert torch.allclose(seen[0], want, atol=1e-6), pool

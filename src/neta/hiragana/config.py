@@ -67,6 +67,7 @@ class HiraganaBnCnn(ConfigSection):
 
     KEY = "hiragana.bn_cnn"
     widths: tuple[int, int, int]
+    pool: int  # the last average pooling's grid side (1: global)
     dropout: float
     steps: int
     batch_size: int

@@ -56,7 +56,7 @@ def train_bn_cnn(
     data = read_train_split(etl_path, dev)
     # channels-last: the batch-normalised 3x3 convolutions run ~20 % faster a step on the CPU in that
     # layout (a one-channel input is the same in memory either way)
-    model = BatchNormCNN(n_classes=len(data.classes), size=data.size, widths=bn_cnn.widths,
+    model = BatchNormCNN(n_classes=len(data.classes), size=data.size, widths=bn_cnn.widths, pool=bn_cnn.pool,
                          dropout=bn_cnn.dropout).to(dev, memory_format=torch.channels_last)
     order_rng, augment_rng = bn_cnn_streams(seed)
     sampler = EpochSampler(data.x.shape[0], order_rng)
