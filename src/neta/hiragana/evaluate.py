@@ -274,12 +274,12 @@ def _prepare_many(paths: list[Path], size: int, normalise: str, workers: int) ->
         return np.stack(list(pool.map(prepare_image, paths, sizes, methods, chunksize=64)))
 
 
-def score_layouts(model_paths: Mapping[str, str | os.PathLike], layout_dir: str | os.PathLike, *, device: str,
+def score_layouts(models: Mapping[str, LoadedModels], layout_dir: str | os.PathLike, *, device: torch.device,
                   workers: int = 1) -> dict[str, dict]:
     """One writer set (``neta etl relayout``) scored in each ETL layout as ``neta hiragana eval``
-    scores it and as pictures as ``neta hiragana predict`` prepares them, by each model of
-    ``model_paths`` (a name -> its checkpoint); returns a name -> {"<layout>_eval" or
-    "pictures_<set>_predict" -> its headline}.
+    scores it and as pictures as ``neta hiragana predict`` prepares them, by each of ``models`` (a
+    name -> its loaded checkpoint); returns a name -> {"<layout>_eval" or "pictures_<set>_predict"
+    -> its headline}.
 
     The models must share their input size and normalisation (they were trained on one etl_28.h5):
     every record and picture is then prepared once for all of them.
@@ -287,13 +287,11 @@ def score_layouts(model_paths: Mapping[str, str | os.PathLike], layout_dir: str 
     from neta.hiragana.etl.relayout import PICTURE_SETS, read_picture_labels
 
     layout_dir = Path(layout_dir)
-    models = {name: load_models(path, resolve_device(device)) for name, path in model_paths.items()}
-    first = next(iter(models.values()))
+    first_name, first = next(iter(models.items()))
     for name, loaded in models.items():
         if (loaded.size, loaded.normalise, loaded.classes) != (first.size, first.normalise, first.classes):
-            raise NetaError(f"{model_paths[name]}: its input size, normalisation or classes differ from "
-                            f"{next(iter(model_paths.values()))}'s; score them one at a time")
-    dev = resolve_device(device)
+            raise NetaError(f"{name}: its input size, normalisation or classes differ from {first_name}'s; "
+                            "score them one at a time")
     inputs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for fmt in ("ETL8G", "ETL8B2"):
         if (layout_dir / fmt).is_dir() and any((layout_dir / fmt).iterdir()):  # no ETL8G copy of B-type input
@@ -311,7 +309,7 @@ def score_layouts(model_paths: Mapping[str, str | os.PathLike], layout_dir: str 
     for model_name, loaded in models.items():
         out[model_name] = {}
         for path_name, (images, index) in inputs.items():
-            scored = _score(loaded, _check_images(images, loaded.size, str(layout_dir)), index, dev)["metrics"]
+            scored = _score(loaded, _check_images(images, loaded.size, str(layout_dir)), index, device)["metrics"]
             out[model_name][path_name] = _brief(scored)
     return out
 
@@ -370,8 +368,9 @@ def evaluate_hiragana(
     )
     bn_cnn = load_models(bn_cnn_path, dev) if bn_cnn_path is not None else None
     if bn_cnn is not None:
-        if bn_cnn.classes != models.classes:
-            raise NetaError(f"{bn_cnn_path}: its classes differ from {model_path}'s; train both on {etl_path}")
+        if (bn_cnn.classes, bn_cnn.size, bn_cnn.normalise) != (models.classes, models.size, models.normalise):
+            raise NetaError(f"{bn_cnn_path}: its classes, input size or normalisation differ from {model_path}'s; "
+                            f"train both on {etl_path}")
         bn_full = _score(bn_cnn, images, test.labels, dev)
         bn_scored = bn_full["metrics"]
         metrics["bn_cnn"] = {**bn_scored["cnn"], "most_confused": bn_scored["most_confused"],
@@ -393,8 +392,9 @@ def evaluate_hiragana(
             heldout["n_images"], heldout["n_writers"],
         )
     if layouts:
-        paths = {"cnn": model_path, **({"bn_cnn": bn_cnn_path} if bn_cnn is not None else {})}
-        scored_layouts = {name: score_layouts(paths, path, device=device, workers=workers)
+        # the models loaded above, each writer set's records and pictures prepared once for both
+        loaded = {"cnn": models, **({"bn_cnn": bn_cnn} if bn_cnn is not None else {})}
+        scored_layouts = {name: score_layouts(loaded, path, device=dev, workers=workers)
                           for name, path in layouts.items()}
         metrics["layouts"] = {name: found["cnn"] for name, found in scored_layouts.items()}
         if bn_cnn is not None:
