@@ -401,3 +401,14 @@ def test_report_scores_the_bn_cnn_beside_the_tutorial_cnn(trained, bn_trained, t
     assert {"phantom_dakuten_rate", "mark_swap_rate", "most_confused"} <= set(both["bn_cnn"])
     on_disk = json.loads(paths["metrics_path"].read_text(encoding="utf-8"))
     assert on_disk["bn_cnn"]["accuracy"] == both["bn_cnn"]["accuracy"]
+
+
+def test_both_trainings_refuse_a_log_window_below_one_step_before_writing(trained, tmp_path):
+    etl, _, _ = trained
+    out = tmp_path / "never.pt"
+    with pytest.raises(ValueError, match="log_every: expected an integer >= 1, got 0"):
+        train_hiragana(etl, out, **{**TRAIN_ARGS, "log_every": 0})
+    with pytest.raises(ValueError, match="log_every: expected an integer >= 1, got 0"):
+        train_bn_cnn(etl, out, bn_cnn=BN_CNN, augment=TRAIN_ARGS["augment"], seed=7, device="cpu", threads=1,
+                     log_every=0)
+    assert not list(tmp_path.iterdir())

@@ -124,6 +124,18 @@ def read_train_split(etl_path: str | os.PathLike, dev: torch.device) -> TrainSpl
     return split
 
 
+def start_training(etl_path: str | os.PathLike, *, seed: int, device: str, threads: int, log_every: int
+                   ) -> tuple[torch.device, TrainSplit]:
+    """What every hiragana training does first: ``log_every`` checked, the threads and every seed set,
+    and the train split of ``etl_path`` read onto the resolved ``device`` (returned with it)."""
+    if log_every < 1:  # an argument of the caller's, not a config value
+        raise ValueError(f"log_every: expected an integer >= 1, got {log_every!r}")
+    set_threads(threads)
+    seed_everything(seed)
+    dev = resolve_device(device)
+    return dev, read_train_split(etl_path, dev)
+
+
 def random_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, torch.Generator]:
     """The CNN's and the baseline's batch orders and the CNN's augmentation, each a stream of its own.
 
@@ -296,16 +308,11 @@ def train_hiragana(
     Deterministic on the CPU for a given ``seed`` and ``threads``.
     """
     started = time.perf_counter()
-    if log_every < 1:  # an argument of the caller's, not a config value
-        raise ValueError(f"log_every: expected an integer >= 1, got {log_every!r}")
     schedules = (
         learning_rate_schedule(train.lr_schedule, key=f"{HiraganaTrain.KEY}.lr_schedule"),
         keep_prob_schedule(train.keep_prob_schedule, key=f"{HiraganaTrain.KEY}.keep_prob_schedule"),
     )
-    set_threads(threads)
-    seed_everything(seed)
-    dev = resolve_device(device)
-    data = read_train_split(etl_path, dev)
+    dev, data = start_training(etl_path, seed=seed, device=device, threads=threads, log_every=log_every)
 
     n_classes, size = len(data.classes), data.size
     # channels-last: the convolutions run ~8 % faster a step on the CPU in that layout (a one-channel

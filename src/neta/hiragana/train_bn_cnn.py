@@ -16,12 +16,11 @@ import torch
 import torch.nn.functional as F
 
 from neta.atomic import file_sha256
-from neta.device import resolve_device, seed_everything, set_threads
 from neta.hiragana.augment import augment_batch
 from neta.hiragana.checkpoint import save_checkpoint
 from neta.hiragana.config import HiraganaAugment, HiraganaBnCnn
 from neta.hiragana.model import BatchNormCNN, count_parameters, predict
-from neta.hiragana.train import LOG_EVERY, EpochSampler, read_train_split, run_loop
+from neta.hiragana.train import LOG_EVERY, EpochSampler, run_loop, start_training
 
 NETWORK = "bn_cnn"
 
@@ -50,10 +49,7 @@ def train_bn_cnn(
     sections. Deterministic on the CPU for a given ``seed`` and ``threads``.
     """
     started = time.perf_counter()
-    set_threads(threads)
-    seed_everything(seed)
-    dev = resolve_device(device)
-    data = read_train_split(etl_path, dev)
+    dev, data = start_training(etl_path, seed=seed, device=device, threads=threads, log_every=log_every)
     # channels-last: the batch-normalised 3x3 convolutions run ~20 % faster a step on the CPU in that
     # layout (a one-channel input is the same in memory either way)
     model = BatchNormCNN(n_classes=len(data.classes), size=data.size, widths=bn_cnn.widths, pool=bn_cnn.pool,
