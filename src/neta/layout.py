@@ -83,6 +83,11 @@ class Layout:
         return self.hiragana("etl_28.h5")
 
     @property
+    def bn_cnn_etl(self) -> str:
+        """The same records at ``hiragana.bn_cnn.size``, which the batch-normalised CNN reads."""
+        return self.hiragana("etl_bn_cnn.h5")
+
+    @property
     def tutorial_cnn_model(self) -> str:
         """The seed's tutorial CNN and the softmax baseline (`neta hiragana train`)."""
         return self.hiragana("model.pt")

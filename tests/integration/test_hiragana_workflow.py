@@ -11,6 +11,8 @@ import h5py
 import numpy as np
 import pytest
 
+from neta.hiragana.checkpoint import load_models
+
 pytestmark = pytest.mark.integration
 
 
@@ -127,8 +129,17 @@ def test_the_default_run_scores_the_bn_cnn_beside_the_tutorial_cnn_on_every_path
     assert set(bn_cnn["layouts"]) == set(metrics["layouts"]) == {"test", "heldout_style"}
     for name, paths in metrics["layouts"].items():
         assert set(bn_cnn["layouts"][name]) == set(paths) >= {"ETL8B2_eval", "pictures_b64_predict"}
-    # the ETL8G layout of the test writers is the converter's own test split: the same score
+    # the ETL8G layout of the test writers is the converter's own test split: the same score, though
+    # the BN-CNN reads them at its own size (etl_bn_cnn.h5 at convert time, the records framed once
+    # for both sizes in the report)
     assert bn_cnn["layouts"]["test"]["ETL8G_eval"]["accuracy"] == bn_cnn["accuracy"]
+    assert bn_cnn["layouts"]["heldout_style"]["ETL8G_eval"]["accuracy"] == bn_cnn["heldout_style_accuracy"]
+    hiragana = finished_workflow.root / "results" / "hiragana"
+    assert load_models(hiragana / "bn_cnn.pt").size == 56 and load_models(hiragana / "model.pt").size == 28
+    with h5py.File(hiragana / "etl_bn_cnn.h5", "r") as fine, h5py.File(hiragana / "etl_28.h5", "r") as coarse:
+        assert fine["images"].shape[1:] == (56, 56) and coarse["images"].shape[1:] == (28, 28)
+        for name in ("labels", "writers", "split"):
+            assert np.array_equal(fine[name][()], coarse[name][()]), name
 
 
 def test_the_reproduction_setting_trains_the_tutorial_cnn_alone(workflow_copy):
@@ -141,4 +152,5 @@ def test_the_reproduction_setting_trains_the_tutorial_cnn_alone(workflow_copy):
     flow.write_config(config)
     jobs, text = flow.dry_run("--printshellcmds", "results/hiragana/metrics.json")
     assert "train_hiragana_bn_cnn" not in jobs and jobs["train_hiragana"] == 1
-    assert "--bn-cnn-model" not in text and "bn_cnn.pt" not in text
+    assert "--bn-cnn-model" not in text and "bn_cnn.pt" not in text and "etl_bn_cnn.h5" not in text
+    assert not {"convert_etl_bn_cnn", "convert_etl_heldout_bn_cnn"} & set(jobs)

@@ -24,16 +24,17 @@ from test_code_inputs import HANDLERS  # noqa: E402
 
 # Which rules consume which: a rerun of a rule reruns these after it.
 FEEDS = {
-    "synthetic_etl": ["convert_etl", "relayout_hiragana_tests"],
-    "convert_etl": ["train_hiragana", "train_hiragana_bn_cnn", "evaluate_hiragana", "relayout_hiragana_tests",
-                    "data_statistics"],
+    "synthetic_etl": ["convert_etl", "convert_etl_bn_cnn", "relayout_hiragana_tests"],
+    "convert_etl": ["train_hiragana", "evaluate_hiragana", "relayout_hiragana_tests", "data_statistics"],
+    "convert_etl_bn_cnn": ["train_hiragana_bn_cnn", "evaluate_hiragana"],
     "train_hiragana": ["evaluate_hiragana"],
     "train_hiragana_bn_cnn": ["evaluate_hiragana"],
     "evaluate_hiragana": ["metric_tables"],
-    "synthetic_etl_heldout": ["convert_etl_heldout", "relayout_hiragana_heldout"],
+    "synthetic_etl_heldout": ["convert_etl_heldout", "convert_etl_heldout_bn_cnn", "relayout_hiragana_heldout"],
     "relayout_hiragana_tests": ["evaluate_hiragana"],
     "relayout_hiragana_heldout": ["evaluate_hiragana"],
     "convert_etl_heldout": ["evaluate_hiragana"],
+    "convert_etl_heldout_bn_cnn": ["evaluate_hiragana"],
     "bokete_snapshot": ["scrape_bokete", "download_bokete_images"],
     "scrape_bokete": ["download_bokete_images", "prepare_captions", "data_statistics"],
     "download_bokete_images": ["extract_features", "prepare_captions", "data_statistics"],
@@ -64,6 +65,7 @@ FEEDS = {
 COMMANDS = {
     ("etl", "synth"): "synthetic_etl",
     ("etl", "convert"): "convert_etl",
+    ("etl", "convert-bn-cnn"): "convert_etl_bn_cnn",
     ("etl", "relayout"): "relayout_hiragana_tests",
     ("hiragana", "train"): "train_hiragana",
     ("hiragana", "train-bn-cnn"): "train_hiragana_bn_cnn",
@@ -93,11 +95,13 @@ COMMANDS = {
 OUTPUTS = {
     "results/hiragana/etl_synthetic": "synthetic_etl",
     "results/hiragana/etl_28.h5": "convert_etl",
+    "results/hiragana/etl_bn_cnn.h5": "convert_etl_bn_cnn",
     "results/hiragana/model.pt": "train_hiragana",
     "results/hiragana/bn_cnn.pt": "train_hiragana_bn_cnn",
     "results/hiragana/metrics.json": "evaluate_hiragana",
     "results/hiragana/confusion.png": "evaluate_hiragana",
     "results/hiragana/etl_heldout_styles_28.h5": "convert_etl_heldout",
+    "results/hiragana/etl_heldout_styles_bn_cnn.h5": "convert_etl_heldout_bn_cnn",
     "results/hiragana/layouts_test": "relayout_hiragana_tests",
     "results/hiragana/layouts_heldout_styles": "relayout_hiragana_heldout",
     "results/bokete/snapshot": "bokete_snapshot",
@@ -155,8 +159,9 @@ def rule_of(argv: list[str]) -> str:
     words = tuple(word for word in argv if not word.startswith("-"))
     if words[:2] == ("etl", "synth") and "--heldout-styles" in argv:
         return "synthetic_etl_heldout"
-    if words[:2] == ("etl", "convert") and any("etl_heldout_styles" in word for word in argv):
-        return "convert_etl_heldout"
+    if words[:2] in (("etl", "convert"), ("etl", "convert-bn-cnn")) and any("etl_heldout_styles" in word
+                                                                           for word in argv):
+        return COMMANDS[words[:2]].replace("convert_etl", "convert_etl_heldout")
     if words[:2] == ("etl", "relayout") and "--writers-of" not in argv:
         return "relayout_hiragana_heldout"
     if words[0] == "features":
@@ -309,7 +314,12 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     ("hiragana.synth.writers", 7, ["synthetic_etl", "synthetic_etl_heldout"]),
     ("hiragana.augment.enabled", False, ["train_hiragana", "train_hiragana_bn_cnn"]),
     ("hiragana.bn_cnn.steps", 41, ["train_hiragana_bn_cnn"]),
-    ("hiragana.split.test_fraction", 0.5, ["convert_etl", "convert_etl_heldout"]),
+    ("hiragana.bn_cnn.stride", 1, ["train_hiragana_bn_cnn"]),
+    # each size is read by the converts of its own model (and the BN-CNN scales its augmentation by both)
+    ("hiragana.bn_cnn.size", 64, ["convert_etl_bn_cnn", "convert_etl_heldout_bn_cnn", "train_hiragana_bn_cnn"]),
+    ("hiragana.size", 32, ["convert_etl", "convert_etl_heldout", "train_hiragana_bn_cnn"]),
+    ("hiragana.split.test_fraction", 0.5, ["convert_etl", "convert_etl_heldout", "convert_etl_bn_cnn",
+                                           "convert_etl_heldout_bn_cnn"]),
     ("bokete.min_stars", 10, ["scrape_bokete"]),
     ("features.batch_size", 4, ["extract_features"]),
     ("bokete.contact", "Pat O'Neil <pat@example.org>; touch INJECTED", ["scrape_bokete", "download_bokete_images"]),
@@ -332,6 +342,7 @@ def test_editing_a_module_no_stage_imports_reruns_nothing(finished_workflow):
     ("pizza.models.holdout_every", 5, ["train_cvae", "train_cvae_original", "train_gan", "train_cvae_gan",
                                        "train_ingredient_classifier"]),
     ("seed", 1, ["synthetic_etl", "synthetic_etl_heldout", "convert_etl_heldout", "bokete_snapshot", "convert_etl",
+                 "convert_etl_bn_cnn", "convert_etl_heldout_bn_cnn",
                  "train_hiragana", "train_hiragana_bn_cnn", "dodo_snapshot",
                  "prepare_captions", "train_captioner", "evaluate_captioner", "train_cvae", "train_cvae_original",
                  "train_gan", "train_cvae_gan", "train_ingredient_classifier", "evaluate_pizza"]),

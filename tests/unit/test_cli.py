@@ -14,7 +14,8 @@ from neta.h5io import write_h5
 
 def test_every_subcommand_has_help():
     for argv in (["--help"], ["inspect", "--help"], ["etl", "synth", "--help"], ["etl", "convert", "--help"],
-                 ["hiragana", "train", "--help"], ["hiragana", "report", "--help"], ["hiragana", "eval", "--help"]):
+                 ["etl", "convert-bn-cnn", "--help"], ["hiragana", "train", "--help"], ["hiragana", "report", "--help"],
+                 ["hiragana", "eval", "--help"]):
         proc = subprocess.run([sys.executable, "-m", "neta", *argv], capture_output=True, text=True)
         assert proc.returncode == 0, (argv, proc.stderr)
         assert "usage: neta" in proc.stdout
@@ -174,6 +175,7 @@ def test_features_of_a_folder_of_photos_as_the_readme_shows(tmp_path):
 
 def test_train_by_hand_from_a_configfile_and_a_flag(tmp_path):
     """`neta hiragana train … --configfile config.yaml --train-steps N`, as the README shows."""
+    import h5py
     import torch
     import yaml
 
@@ -191,3 +193,19 @@ def test_train_by_hand_from_a_configfile_and_a_flag(tmp_path):
     params = checkpoint["params"]
     assert params["steps"] == 4 and params["baseline_steps"] == 3  # the flag, then the config file
     assert params["lr_schedule"] == [[0, 0.001]]
+    # the batch-normalised CNN by hand: the same records at its own size, then its training
+    assert run_neta("etl", "convert-bn-cnn", "--format", "ETL8G", "--input", "etl", "--out", "etl_bn_cnn.h5",
+                    "--configfile", str(config), cwd=tmp_path).returncode == 0
+    with h5py.File(tmp_path / "etl_bn_cnn.h5", "r") as fine, h5py.File(tmp_path / "etl_28.h5", "r") as coarse:
+        assert fine["images"].shape[1:] == (56, 56) and coarse["images"].shape[1:] == (28, 28)
+        assert np.array_equal(fine["split"][()], coarse["split"][()])
+    proc = run_neta("hiragana", "train-bn-cnn", "--etl", "etl_bn_cnn.h5", "--out", "bn_cnn.pt", "--configfile",
+                    str(config), "--bn-cnn-steps", "4", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    checkpoint = torch.load(tmp_path / "bn_cnn.pt", weights_only=True)
+    assert checkpoint["size"] == 56 and checkpoint["params"]["steps"] == 4
+    # the tutorial CNN's file is refused by the BN-CNN's training, saying which command makes its own
+    proc = run_neta("hiragana", "train-bn-cnn", "--etl", "etl_28.h5", "--out", "wrong.pt", "--configfile",
+                    str(config), "--bn-cnn-steps", "4", cwd=tmp_path)
+    assert proc.returncode != 0 and "neta etl convert-bn-cnn" in proc.stderr
+    assert not (tmp_path / "wrong.pt").exists()

@@ -68,7 +68,8 @@ def test_every_rule_tracks_its_code():
                 "dodo_snapshot", "scrape_dodo", "encode_recipes", "download_dodo_images", "augment_pizza",
                 "prepare_captions", "prepare_caption_dataset", "extract_caption_features", "train_captioner",
                 "evaluate_captioner", "train_cvae", "train_gan", "train_cvae_gan", "train_ingredient_classifier",
-                "evaluate_pizza", "synthetic_etl_heldout", "convert_etl_heldout", "relayout_hiragana_tests",
+                "evaluate_pizza", "synthetic_etl_heldout", "convert_etl_heldout", "convert_etl_bn_cnn",
+                "convert_etl_heldout_bn_cnn", "train_hiragana_bn_cnn", "relayout_hiragana_tests",
                 "relayout_hiragana_heldout", "data_statistics", "metric_tables",
                 "report_gallery", "progress_animations"}
     assert expected <= set(HANDLERS), HANDLERS

@@ -98,7 +98,7 @@ def test_damaged_or_foreign_checkpoints_name_the_file(saved, tmp_path):
 
 def test_bn_cnn_checkpoint_round_trips_without_a_baseline(tmp_path):
     torch.manual_seed(4)
-    net = BatchNormCNN(n_classes=len(CLASSES), size=16, widths=[4, 4, 8], pool=2, dropout=0.2)
+    net = BatchNormCNN(n_classes=len(CLASSES), size=16, stride=2, widths=[4, 4, 8], pool=2, dropout=0.2)
     net.train()
     net(torch.rand(8, 1, 16, 16))  # one training pass moves the batch-norm statistics off their start
     net.eval()
@@ -112,6 +112,13 @@ def test_bn_cnn_checkpoint_round_trips_without_a_baseline(tmp_path):
     assert "baseline_state_dict" not in loaded.checkpoint and "baseline" not in loaded.checkpoint["arch"]
     x = torch.rand(3, 1, 16, 16)
     assert torch.equal(net(x), loaded.cnn(x))  # running statistics included
+    assert loaded.cnn.arch["stride"] == 2
+    # a bn_cnn.pt of before the stride setting is refused by name, not guessed at
+    checkpoint = torch.load(path, weights_only=True)
+    del checkpoint["arch"]["cnn"]["stride"]
+    torch.save(checkpoint, tmp_path / "old_bn_cnn.pt")
+    with pytest.raises(NetaError, match=r"old_bn_cnn.pt: weights do not match the stored architecture.*retrain"):
+        load_models(tmp_path / "old_bn_cnn.pt")
     with pytest.raises(TypeError, match="bn_cnn"):
         save_checkpoint(path, network="bn_cnn", cnn=_models()[0], baseline=None, baseline_history=None,
                         classes=CLASSES, size=16, **meta)

@@ -152,7 +152,7 @@ def test_bn_cnn_averages_its_last_features_over_a_grid():
     x = torch.rand(3, 1, 28, 28)
     for pool in (1, 2):
         torch.manual_seed(0)
-        net = BatchNormCNN(n_classes=5, size=28, widths=[4, 4, 8], pool=pool, dropout=0.0).eval()
+        net = BatchNormCNN(n_classes=5, size=28, stride=1, widths=[4, 4, 8], pool=pool, dropout=0.0).eval()
         assert net.head.in_features == 8 * pool * pool and net.arch["pool"] == pool
         seen = []
         net.head.register_forward_pre_hook(lambda _module, args, seen=seen: seen.append(args[0]))
@@ -165,3 +165,23 @@ def test_bn_cnn_averages_its_last_features_over_a_grid():
             want = torch.stack([maps[..., r, c].mean(dim=(2, 3)) for r in (slice(0, 4), slice(3, 7))
                                 for c in (slice(0, 4), slice(3, 7))], dim=2).flatten(1)
         assert torch.allclose(seen[0], want, atol=1e-6), pool
+
+
+def test_bn_cnn_with_a_stride_two_start_reads_a_fine_image_at_the_cost_of_a_coarse_one():
+    """hiragana.bn_cnn.stride 2: a 56-pixel image, and every layer after the first works on 28 x 28
+    and less, as a 28-pixel network with stride 1 does; a size the stride and poolings do not divide
+    is refused."""
+    import pytest
+    import torch
+
+    from neta.hiragana.model import BatchNormCNN
+
+    fine = BatchNormCNN(n_classes=5, size=56, stride=2, widths=[4, 4, 8], pool=2, dropout=0.0).eval()
+    coarse = BatchNormCNN(n_classes=5, size=28, stride=1, widths=[4, 4, 8], pool=2, dropout=0.0).eval()
+    assert fine.body[0].stride == (2, 2) and all(m.stride == (1, 1) for m in fine.body[1:]
+                                                 if isinstance(m, torch.nn.Conv2d))
+    assert fine.body(torch.rand(2, 1, 56, 56)).shape == coarse.body(torch.rand(2, 1, 28, 28)).shape == (2, 8, 7, 7)
+    assert sum(p.numel() for p in fine.parameters()) == sum(p.numel() for p in coarse.parameters())
+    assert fine(torch.rand(2, 1, 56, 56)).shape == (2, 5)
+    with pytest.raises(ValueError, match="size must be a multiple of 8"):
+        BatchNormCNN(n_classes=5, size=52, stride=2, widths=[4, 4, 8], pool=2, dropout=0.0)

@@ -25,8 +25,9 @@ from neta.hiragana.normalise import (
     ink_map,
     normalise_grey,
     normalise_records,
+    normalise_records_sizes,
 )
-from neta.hiragana.predict import prepare_image
+from neta.hiragana.predict import prepare_image, prepare_image_sizes
 
 CHARS = ["て", "で", "る", "ろ", "ぱ", "ば", "は"]
 
@@ -142,6 +143,25 @@ def test_workers_do_not_change_the_result(layouts):
     names = [str(i) for i in range(len(raw))]
     assert np.array_equal(normalise_records(raw, 4, 28, "ink_box", names=names, workers=1),
                           normalise_records(raw, 4, 28, "ink_box", names=names, workers=2))
+
+
+@pytest.mark.parametrize("method", ["ink_square", "cell"])
+def test_records_and_pictures_framed_once_for_two_sizes_are_what_each_size_alone_gives(layouts, method):
+    """The report frames each record and picture once for the tutorial CNN's 28 pixels and the
+    BN-CNN's 56: the same images as normalising twice, by records, with workers, and by pictures."""
+    root, _ = layouts
+    g = read_etl_dir(root / "layouts" / "ETL8G", get_format("ETL8G"), None)
+    raw = np.concatenate([g.images] * 20)  # 280 records: enough to use the pool
+    names = [str(i) for i in range(len(raw))]
+    for workers in (1, 2):
+        both = normalise_records_sizes(raw, 4, (28, 56), method, names=names, workers=workers)
+        assert list(both) == [28, 56]
+        for size in (28, 56):
+            assert np.array_equal(both[size], normalise_records(raw, 4, size, method, names=names)), (workers, size)
+    picture = root / "layouts" / "pictures" / "b64" / read_picture_labels(root / "layouts" / "pictures")[0][0]
+    small, large = prepare_image_sizes(picture, (28, 56), "ink_square")
+    assert np.array_equal(small, prepare_image(picture, 28, "ink_square"))
+    assert np.array_equal(large, prepare_image(picture, 56, "ink_square"))
 
 
 def pen_figure(pen: int) -> np.ndarray:

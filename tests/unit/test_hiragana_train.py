@@ -74,7 +74,8 @@ def _writer_samples(rng, protos, writer_shift):
     return images, labels
 
 
-def make_etl_h5(path, seed=0):
+def make_etl_h5(path, seed=0, size=28, test_writers=TEST_WRITERS):
+    """A tiny etl_28.h5; at ``size`` 56 the same records drawn at twice the pixels (as etl_bn_cnn.h5)."""
     rng = np.random.default_rng(seed)
     protos = _prototypes(rng, len(CLASSES))
     images, labels, writers, split = [], [], [], []
@@ -83,11 +84,12 @@ def make_etl_h5(path, seed=0):
         images += imgs
         labels += labs
         writers += [w] * len(imgs)
-        split += [int(w in TEST_WRITERS)] * len(imgs)
+        split += [int(w in test_writers)] * len(imgs)
+    scale = size // 28
     write_h5(
         path,
         {
-            "images": np.stack(images),
+            "images": np.stack(images).repeat(scale, axis=1).repeat(scale, axis=2),
             "labels": np.asarray(labels, np.int16),
             "writers": np.asarray(writers, np.int32),
             "classes": np.asarray(CLASSES),
@@ -276,16 +278,34 @@ def test_config_validation_rejects_unknown_augmentation_keys():
 def test_augmentation_is_seeded_bounded_and_can_be_switched_off():
     cfg = augment_of()
     x = torch.rand(40, 1, 28, 28)
-    a = augment_batch(x, cfg, torch.Generator().manual_seed(3))
-    b = augment_batch(x, cfg, torch.Generator().manual_seed(3))
-    c = augment_batch(x, cfg, torch.Generator().manual_seed(4))
+    a = augment_batch(x, cfg, torch.Generator().manual_seed(3), pixel_scale=1.0)
+    b = augment_batch(x, cfg, torch.Generator().manual_seed(3), pixel_scale=1.0)
+    c = augment_batch(x, cfg, torch.Generator().manual_seed(4), pixel_scale=1.0)
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert a.shape == x.shape and a.min() >= 0 and a.max() <= 1
     assert not torch.equal(a, x) and torch.equal(x, x.clone())  # the input is left alone
     off = augment_of(enabled=False)
-    assert augment_batch(x, off, torch.Generator().manual_seed(3)) is x
+    assert augment_batch(x, off, torch.Generator().manual_seed(3), pixel_scale=1.0) is x
     never = augment_of(probability=0.0)
-    assert torch.equal(augment_batch(x, never, torch.Generator().manual_seed(3)), x)
+    assert torch.equal(augment_batch(x, never, torch.Generator().manual_seed(3), pixel_scale=1.0), x)
+
+
+def test_augmentation_distorts_a_finer_image_of_the_same_character_alike():
+    """hiragana.augment's elastic field and blur are pixels of a hiragana.size image: a model reading
+    images twice as fine (hiragana.bn_cnn.size) gets them doubled, so its batches show the characters
+    distorted as the tutorial CNN's do. Without the scaling its characters would bend half as far."""
+    from torch.nn.functional import avg_pool2d
+
+    cfg = augment_of(probability=1.0, elastic_p=1.0, elastic_px=2.0, elastic_grid=4, blur_p=1.0, blur_sigma=1.5,
+                     morph_p=0.0, ink_p=0.0, noise_p=0.0)
+    protos = torch.from_numpy(_prototypes(np.random.default_rng(1), 24))[:, None]
+    fine = protos.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)  # the same characters at 56 pixels
+    coarse_out = augment_batch(protos, cfg, torch.Generator().manual_seed(5), pixel_scale=1.0)
+    scaled = avg_pool2d(augment_batch(fine, cfg, torch.Generator().manual_seed(5), pixel_scale=2.0), 2)
+    unscaled = avg_pool2d(augment_batch(fine, cfg, torch.Generator().manual_seed(5), pixel_scale=1.0), 2)
+    scaled_gap = (scaled - coarse_out).abs().mean()
+    assert scaled_gap < 0.5 * (unscaled - coarse_out).abs().mean()
+    assert scaled_gap < 0.25 * (protos - coarse_out).abs().mean()  # the distortion itself is larger by far
 
 
 def test_training_with_augmentation_is_deterministic_and_eval_sees_clean_images(trained, tmp_path):
@@ -347,21 +367,27 @@ BN_CNN = HiraganaBnCnn.of(validate_config({"hiragana": {"bn_cnn": {"widths": [8,
                                                                    "batch_size": 32, "lr": 0.01}}}))
 
 
+BN_ARGS = dict(bn_cnn=BN_CNN, augment=TRAIN_ARGS["augment"], augment_size=28, seed=7, device="cpu", threads=1,
+               log_every=10)
+
+
 @pytest.fixture(scope="module")
 def bn_trained(trained):
+    """The BN-CNN trained on the same records at its own size, 56 (the schema's default)."""
     etl, _, _ = trained
+    etl_bn = make_etl_h5(etl.parent / "etl_bn_cnn.h5", size=56)
     out = etl.parent / "bn_cnn.pt"
-    summary = train_bn_cnn(etl, out, bn_cnn=BN_CNN, augment=TRAIN_ARGS["augment"], seed=7, device="cpu", threads=1,
-                           log_every=10)
-    return out, summary
+    summary = train_bn_cnn(etl_bn, out, **BN_ARGS)
+    return out, summary, etl_bn
 
 
-def test_bn_cnn_learns_the_unseen_writers_and_records_its_training(trained, bn_trained):
-    etl, _, _ = trained
-    out, summary = bn_trained
+def test_bn_cnn_learns_the_unseen_writers_and_records_its_training(bn_trained):
+    out, summary, etl = bn_trained
     loaded = load_models(out)
     assert loaded.network == "bn_cnn" and loaded.baseline is None and loaded.classes == CLASSES
+    assert loaded.size == 56 and loaded.cnn.arch["stride"] == 2
     assert loaded.checkpoint["params"]["widths"] == [8, 8, 16] and loaded.checkpoint["params"]["steps"] == 60
+    assert loaded.checkpoint["params"]["augment_size"] == 28
     history = loaded.checkpoint["history"]
     assert history["step"] == [10, 20, 30, 40, 50, 60] and history["loss"][-1] < history["loss"][0]
     assert max(history["lr"]) <= 0.01 and history["lr"][-1] < 0.001  # one cycle: up to the peak, then down
@@ -377,30 +403,51 @@ def _test_split(etl):
     return test.images, test.labels
 
 
-def test_bn_cnn_training_is_deterministic(trained, bn_trained, tmp_path):
-    etl, _, _ = trained
-    out, _ = bn_trained
+def test_bn_cnn_training_is_deterministic(bn_trained, tmp_path):
+    out, _, etl_bn = bn_trained
     again = tmp_path / "again.pt"
-    train_bn_cnn(etl, again, bn_cnn=BN_CNN, augment=TRAIN_ARGS["augment"], seed=7, device="cpu", threads=1,
-                 log_every=10)
+    train_bn_cnn(etl_bn, again, **BN_ARGS)
     first, second = (torch.load(p, weights_only=True)["cnn_state_dict"] for p in (out, again))
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
+def test_bn_cnn_refuses_records_of_another_size_before_writing(trained, tmp_path):
+    etl, _, _ = trained  # 28-pixel records, where hiragana.bn_cnn.size is 56
+    out = tmp_path / "bn_cnn.pt"
+    with pytest.raises(NetaError, match=r"etl_28.h5: holds 28-pixel images, but hiragana.bn_cnn.size is 56; "
+                                        r"convert the ETL files with `neta etl convert-bn-cnn`, which writes"):
+        train_bn_cnn(etl, out, **BN_ARGS)
+    assert not out.exists()
+
+
 def test_report_scores_the_bn_cnn_beside_the_tutorial_cnn(trained, bn_trained, tmp_path):
     etl, model, _ = trained
-    out, _ = bn_trained
+    out, _, etl_bn = bn_trained
     alone, paths = _evaluate(model, etl, tmp_path)
     assert alone["recognizer"] == "cnn" and "bn_cnn" not in alone
-    both = evaluate_hiragana(model, etl, **paths, device="cpu", bn_cnn_path=out, heldout_path=etl)
+    both = evaluate_hiragana(model, etl, **paths, device="cpu", bn_cnn_path=out, bn_cnn_etl_path=etl_bn,
+                             heldout_path=etl, bn_cnn_heldout_path=etl_bn)
     assert both["recognizer"] == "bn_cnn"
     assert both["cnn"]["accuracy"] == alone["cnn"]["accuracy"]  # the tutorial CNN's figures are unchanged
-    on_its_own = evaluate_arrays(out, *_test_split(etl), device="cpu")
+    on_its_own = evaluate_arrays(out, *_test_split(etl_bn), device="cpu")
     assert both["bn_cnn"]["accuracy"] == on_its_own["cnn"]["accuracy"]
     assert both["bn_cnn"]["heldout_style_accuracy"] == both["heldout_style"]["bn_cnn"]["accuracy"]
     assert {"phantom_dakuten_rate", "mark_swap_rate", "most_confused"} <= set(both["bn_cnn"])
     on_disk = json.loads(paths["metrics_path"].read_text(encoding="utf-8"))
     assert on_disk["bn_cnn"]["accuracy"] == both["bn_cnn"]["accuracy"]
+    # the 28-pixel file is not the BN-CNN's: refused naming it, not scored at the wrong size
+    with pytest.raises(NetaError, match=r"etl_28.h5: expected images of shape \(N, 56, 56\)"):
+        evaluate_hiragana(model, etl, **paths, device="cpu", bn_cnn_path=out)
+
+
+def test_report_refuses_bn_cnn_records_of_other_test_writers(trained, bn_trained, tmp_path):
+    etl, model, _ = trained
+    out, _, _ = bn_trained
+    # the same records, other writers held out
+    other = make_etl_h5(tmp_path / "etl_bn_cnn.h5", size=56, test_writers=TRAIN_WRITERS[: len(TEST_WRITERS)])
+    _, paths = _evaluate(model, etl, tmp_path)
+    with pytest.raises(NetaError, match=r"etl_bn_cnn.h5: its classes or test writers differ from .*etl_28.h5's"):
+        evaluate_hiragana(model, etl, **paths, device="cpu", bn_cnn_path=out, bn_cnn_etl_path=other)
 
 
 def test_both_trainings_refuse_a_log_window_below_one_step_before_writing(trained, tmp_path):
@@ -409,6 +456,5 @@ def test_both_trainings_refuse_a_log_window_below_one_step_before_writing(traine
     with pytest.raises(ValueError, match="log_every: expected an integer >= 1, got 0"):
         train_hiragana(etl, out, **{**TRAIN_ARGS, "log_every": 0})
     with pytest.raises(ValueError, match="log_every: expected an integer >= 1, got 0"):
-        train_bn_cnn(etl, out, bn_cnn=BN_CNN, augment=TRAIN_ARGS["augment"], seed=7, device="cpu", threads=1,
-                     log_every=0)
+        train_bn_cnn(etl, out, **{**BN_ARGS, "log_every": 0})
     assert not list(tmp_path.iterdir())

@@ -118,7 +118,7 @@ def _hiragana(results: Path, scratch: Path) -> list[str]:
     save_checkpoint(folder / "model.pt", network="cnn", cnn=cnn, baseline=baseline, classes=classes, size=28,
                     normalise="ink_box", params={}, history={}, baseline_history={}, train={})
     # the recognizer the app uses by default (hiragana.model: bn_cnn)
-    bn_cnn = BatchNormCNN(n_classes=len(classes), size=28, widths=[4, 4, 8], pool=2, dropout=0.2)
+    bn_cnn = BatchNormCNN(n_classes=len(classes), size=28, stride=1, widths=[4, 4, 8], pool=2, dropout=0.2)
     save_checkpoint(folder / "bn_cnn.pt", network="bn_cnn", cnn=bn_cnn, baseline=None, classes=classes, size=28,
                     normalise="ink_box", params={}, history={}, baseline_history=None, train={})
     return classes

@@ -226,18 +226,32 @@ def caption_features(wildcards):
     return rules.extract_caption_features.output.h5
 
 
-def bn_cnn_model(wildcards):
-    """bn_cnn.pt when hiragana.model chooses the batch-normalised CNN (it is then trained and scored
-    beside the tutorial CNN); nothing for the exact reproduction (hiragana.model: cnn).
+def bn_cnn_inputs(wildcards):
+    """evaluate_hiragana's inputs of the batch-normalised CNN, when hiragana.model chooses it: the
+    model and its test and held-out records at its own size; nothing for the exact reproduction.
     """
-    if config["hiragana"]["model"] == "bn_cnn":
-        return rules.train_hiragana_bn_cnn.output.model
-    return []
+    if config["hiragana"]["model"] != "bn_cnn":
+        return {}
+    return {
+        "bn_cnn": rules.train_hiragana_bn_cnn.output.model,
+        "bn_cnn_h5": rules.convert_etl_bn_cnn.output.h5,
+        "bn_cnn_heldout_h5": rules.convert_etl_heldout_bn_cnn.output.h5,
+    }
 
 
-def bn_cnn_option(wildcards, input):
-    """`neta hiragana report`'s --bn-cnn-model and its path, or nothing: quoted item by item with :q."""
-    return ["--bn-cnn-model", input.bn_cnn] if input.bn_cnn else []
+def bn_cnn_options(wildcards, input):
+    """`neta hiragana report`'s options of the batch-normalised CNN and their paths, or nothing:
+    quoted item by item with :q."""
+    if "bn_cnn" not in input.keys():
+        return []
+    return [
+        "--bn-cnn-model",
+        input.bn_cnn,
+        "--bn-cnn-etl",
+        input.bn_cnn_h5,
+        "--bn-cnn-heldout-etl",
+        input.bn_cnn_heldout_h5,
+    ]
 
 
 def ratings_database(wildcards):
@@ -271,7 +285,11 @@ def all_outputs():
         *rules.evaluate_hiragana.output,
     ]
     if config["hiragana"]["model"] == "bn_cnn":
-        hiragana.append(rules.train_hiragana_bn_cnn.output.model)
+        hiragana += [
+            rules.convert_etl_bn_cnn.output.h5,
+            rules.convert_etl_heldout_bn_cnn.output.h5,
+            rules.train_hiragana_bn_cnn.output.model,
+        ]
     if synthetic_etl():
         hiragana.insert(0, rules.synthetic_etl.output.etl_dir)
     bokete = [

@@ -1,4 +1,5 @@
 # hiragana: [synthetic_etl] → convert_etl → train_hiragana → evaluate_hiragana, which also scores
+# the recognizer (hiragana.model: bn_cnn) of convert_etl_bn_cnn → train_hiragana_bn_cnn, and
 # synthetic_etl_heldout → convert_etl_heldout: writers of style families no training writer has,
 # and both writer sets again in every layout (relayout_hiragana_*: ETL8G, ETL8B2, pictures)
 from neta.commands import etl as etl_commands, hiragana as hiragana_commands
@@ -61,6 +62,33 @@ rule convert_etl:
         " --out {output.h5:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
 
+rule convert_etl_bn_cnn:
+    input:
+        etl_dir=etl_input_dir,
+    output:
+        h5=LAYOUT.bn_cnn_etl,
+    log:
+        log_path("convert_etl_bn_cnn"),
+    benchmark:
+        benchmark_path("convert_etl_bn_cnn")
+    priority: 3
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1024),
+        runtime=runtime(10),
+    params:
+        **code_params("neta.commands.etl:cmd_etl_convert_bn_cnn"),
+        format=etl_format(),
+        settings=settings(etl_commands.CONVERT_BN_CNN_KEYS),
+    message:
+        "Converting the ETL records again at hiragana.bn_cnn.size for the batch-normalised CNN"
+    shell:
+        "neta etl convert-bn-cnn --format {params.format:q} --input {input.etl_dir:q}"
+        " --out {output.h5:q} --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
+
+
 rule train_hiragana:
     input:
         h5=rules.convert_etl.output.h5,
@@ -96,7 +124,7 @@ rule train_hiragana:
 
 rule train_hiragana_bn_cnn:
     input:
-        h5=rules.convert_etl.output.h5,
+        h5=rules.convert_etl_bn_cnn.output.h5,
     output:
         model=LAYOUT.bn_cnn_model,
     log:
@@ -167,6 +195,29 @@ rule convert_etl_heldout:
         " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
 
 
+rule convert_etl_heldout_bn_cnn:
+    input:
+        etl_dir=rules.synthetic_etl_heldout.output.etl_dir,
+    output:
+        h5=hiragana_path("etl_heldout_styles_bn_cnn.h5"),
+    log:
+        log_path("convert_etl_heldout_bn_cnn"),
+    benchmark:
+        benchmark_path("convert_etl_heldout_bn_cnn")
+    conda:
+        "../../envs/neta.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1024),
+        runtime=runtime(10),
+    params:
+        **code_params("neta.commands.etl:cmd_etl_convert_bn_cnn"),
+        settings=settings(etl_commands.CONVERT_BN_CNN_KEYS),
+    shell:
+        "neta etl convert-bn-cnn --format ETL8G --input {input.etl_dir:q} --out {output.h5:q}"
+        " --threads {threads} --settings {params.settings:q} > {log:q} 2>&1"
+
+
 rule relayout_hiragana_tests:
     input:
         etl_dir=etl_input_dir,
@@ -219,8 +270,8 @@ rule relayout_hiragana_heldout:
 
 rule evaluate_hiragana:
     input:
+        unpack(bn_cnn_inputs),
         model=rules.train_hiragana.output.model,
-        bn_cnn=bn_cnn_model,
         h5=rules.convert_etl.output.h5,
         heldout_h5=rules.convert_etl_heldout.output.h5,
         test_layouts=rules.relayout_hiragana_tests.output.layouts,
@@ -263,7 +314,7 @@ rule evaluate_hiragana:
     params:
         **code_params("neta.commands.hiragana:cmd_hiragana_report"),
         settings=settings(hiragana_commands.REPORT_KEYS),
-        bn_cnn=bn_cnn_option,
+        bn_cnn=bn_cnn_options,
     shell:
         "neta hiragana report --model {input.model:q} {params.bn_cnn:q} --etl {input.h5:q}"
         " --metrics {output.metrics:q} --confusion {output.confusion:q}"

@@ -13,6 +13,8 @@ log = logging.getLogger("neta")
 # The config parts each command reads (its rule passes exactly these as --settings).
 SYNTH_KEYS = ("seed", "hiragana.synth")
 CONVERT_KEYS = ("seed", "hiragana.size", "hiragana.classes", "hiragana.split", "hiragana.normalise")
+# the same records at the batch-normalised CNN's own size
+CONVERT_BN_CNN_KEYS = ("seed", "hiragana.bn_cnn.size", "hiragana.classes", "hiragana.split", "hiragana.normalise")
 FORMATS_HELP = "ETL8G, ETL9G, ETL8B2, ETL9B, ETL1, ETL6 or ETL7"
 
 
@@ -61,20 +63,32 @@ def cmd_etl_convert(args) -> int:
     from neta.hiragana.etl.convert import convert_etl
 
     settings = read_settings(args)
-    hiragana = settings["hiragana"]
-    summary = convert_etl(
-        args.input,
-        args.format,
-        args.out,
-        size=hiragana["size"],
-        classes=hiragana["classes"],
-        test_fraction=hiragana["split"]["test_fraction"],
-        seed=settings["seed"],
-        normalise=hiragana["normalise"],
-        workers=args.threads,
-    )
+    summary = convert_etl(args.input, args.format, args.out, size=settings["hiragana"]["size"],
+                          **_convert_options(args, settings))
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
     return 0
+
+
+def cmd_etl_convert_bn_cnn(args) -> int:
+    from neta.hiragana.etl.convert import convert_etl
+
+    settings = read_settings(args)
+    summary = convert_etl(args.input, args.format, args.out, size=settings["hiragana"]["bn_cnn"]["size"],
+                          **_convert_options(args, settings))
+    print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
+    return 0
+
+
+def _convert_options(args, settings: dict) -> dict:
+    """convert_etl's options but the size: the same for both models' records."""
+    hiragana = settings["hiragana"]
+    return {
+        "classes": hiragana["classes"],
+        "test_fraction": hiragana["split"]["test_fraction"],
+        "seed": settings["seed"],
+        "normalise": hiragana["normalise"],
+        "workers": args.threads,
+    }
 
 
 def cmd_etl_relayout(args) -> int:
@@ -108,13 +122,19 @@ def register(commands, verbs) -> None:
     add_settings_options(synth, SYNTH_KEYS)
     synth.set_defaults(handler=cmd_etl_synth)
 
-    convert = sub.add_parser("convert", help="ETL files -> HDF5 of small images, split by writer")
-    convert.add_argument("--format", required=True, help=f"format of the files in --input ({FORMATS_HELP})")
-    convert.add_argument("--input", required=True, help="directory holding the ETL files")
-    convert.add_argument("--out", required=True, help="HDF5 file to write")
-    convert.add_argument("--threads", type=int, default=1, help="processes normalising the records (speed only)")
-    add_settings_options(convert, CONVERT_KEYS)
-    convert.set_defaults(handler=cmd_etl_convert)
+    for name, keys, handler, help_text in (
+        ("convert", CONVERT_KEYS, cmd_etl_convert,
+         "ETL files -> HDF5 of small images (hiragana.size), split by writer"),
+        ("convert-bn-cnn", CONVERT_BN_CNN_KEYS, cmd_etl_convert_bn_cnn,
+         "the same as convert, at the batch-normalised CNN's size (hiragana.bn_cnn.size)"),
+    ):
+        convert = sub.add_parser(name, help=help_text)
+        convert.add_argument("--format", required=True, help=f"format of the files in --input ({FORMATS_HELP})")
+        convert.add_argument("--input", required=True, help="directory holding the ETL files")
+        convert.add_argument("--out", required=True, help="HDF5 file to write")
+        convert.add_argument("--threads", type=int, default=1, help="processes normalising the records (speed only)")
+        add_settings_options(convert, keys)
+        convert.set_defaults(handler=handler)
 
     relayout = sub.add_parser(
         "relayout",

@@ -12,7 +12,7 @@ log = logging.getLogger("neta")
 
 # The config parts each command reads (its rule passes exactly these as --settings).
 TRAIN_KEYS = ("seed", "device", "hiragana.train", "hiragana.baseline", "hiragana.augment")
-BN_CNN_TRAIN_KEYS = ("seed", "device", "hiragana.bn_cnn", "hiragana.augment")
+BN_CNN_TRAIN_KEYS = ("seed", "device", "hiragana.size", "hiragana.bn_cnn", "hiragana.augment")
 REPORT_KEYS = ("device",)
 EVAL_KEYS = ("device",)
 PREDICT_KEYS = ("device", "images")
@@ -47,6 +47,7 @@ def cmd_hiragana_train_bn_cnn(args) -> int:
         args.out,
         bn_cnn=HiraganaBnCnn.of(settings),
         augment=HiraganaAugment.of(settings),
+        augment_size=settings["hiragana"]["size"],
         seed=settings["seed"],
         device=settings["device"],
         threads=args.threads,
@@ -70,7 +71,9 @@ def cmd_hiragana_report(args) -> int:
         errors_path=args.errors,
         device=settings["device"],
         bn_cnn_path=args.bn_cnn_model,
+        bn_cnn_etl_path=args.bn_cnn_etl,
         heldout_path=args.heldout_etl,
+        bn_cnn_heldout_path=args.bn_cnn_heldout_etl,
         layouts=dict(args.layouts),
         workers=args.threads,
     )
@@ -109,7 +112,8 @@ def register(commands, verbs) -> None:
     train.set_defaults(handler=cmd_hiragana_train)
 
     train_bn = sub.add_parser("train-bn-cnn", help="train the batch-normalised CNN (hiragana.model: bn_cnn)")
-    train_bn.add_argument("--etl", required=True, help="etl_28.h5 from `neta etl convert`")
+    train_bn.add_argument("--etl", required=True,
+                          help="etl_bn_cnn.h5: the records at hiragana.bn_cnn.size (`neta etl convert-bn-cnn`)")
     train_bn.add_argument("--out", required=True, help="checkpoint to write (bn_cnn.pt)")
     train_bn.add_argument("--threads", type=int, default=1, help="CPU threads (the rule's threads:)")
     add_settings_options(train_bn, BN_CNN_TRAIN_KEYS)
@@ -120,6 +124,10 @@ def register(commands, verbs) -> None:
     report.add_argument("--bn-cnn-model", default=None,
                         help="bn_cnn.pt of `neta hiragana train-bn-cnn`: scored beside model.pt's CNN")
     report.add_argument("--etl", required=True, help="etl_28.h5 (its test split is used)")
+    report.add_argument("--bn-cnn-etl", default=None,
+                        help="the same records at the BN-CNN's size (etl_bn_cnn.h5; default: --etl)")
+    report.add_argument("--bn-cnn-heldout-etl", default=None,
+                        help="the held-out-style records at the BN-CNN's size (default: --heldout-etl)")
     report.add_argument("--metrics", required=True, help="metrics.json to write")
     report.add_argument("--confusion", required=True, help="confusion.png to write")
     report.add_argument("--filters", required=True, help="filters.png to write")

@@ -56,9 +56,12 @@ def _base_grid(height: int, width: int) -> torch.Tensor:
     return torch.stack([gx.flatten(), gy.flatten(), torch.ones(height * width)], 1)
 
 
-def augment_batch(x: torch.Tensor, cfg: HiraganaAugment, gen: torch.Generator) -> torch.Tensor:
+def augment_batch(x: torch.Tensor, cfg: HiraganaAugment, gen: torch.Generator, *, pixel_scale: float) -> torch.Tensor:
     """A randomly distorted copy of ``x`` ``(N, 1, S, S)`` in [0, 1], ink high.
 
+    ``cfg``'s elastic displacement and blur are in pixels of a ``hiragana.size`` image; ``pixel_scale``
+    is ``S`` over that size, so a model reading finer images gets the same distortion of the character.
+    (The stroke-width change stays one pixel: on a finer image, a gentler change.)
     All random numbers come from ``gen`` (a CPU generator), so a seed fixes the result on any device.
     Each distortion is computed on the images it picks only: on a CPU the cost is per pixel.
     """
@@ -107,7 +110,7 @@ def augment_batch(x: torch.Tensor, cfg: HiraganaAugment, gen: torch.Generator) -
         grid = (_base_grid(height, width) @ theta.transpose(1, 2)).view(k, height, width, 2)
         g = cfg.elastic_grid
         elastic = torch.rand(k, generator=gen) < cfg.elastic_p
-        knots = torch.randn(k, 2, g, g, generator=gen) * (2.0 * cfg.elastic_px / max(height, width))
+        knots = torch.randn(k, 2, g, g, generator=gen) * (2.0 * cfg.elastic_px * pixel_scale / max(height, width))
         knots = knots * elastic.view(k, 1, 1, 1)
         # smooth field: control points bilinearly spread over the image, as two small matrix products
         field = torch.einsum("hg,ncgf,wf->nhwc", _interp_matrix(height, g), knots, _interp_matrix(width, g))
@@ -116,17 +119,19 @@ def augment_batch(x: torch.Tensor, cfg: HiraganaAugment, gen: torch.Generator) -
             x[warp.to(dev)], grid, mode="bilinear", padding_mode="zeros", align_corners=False
         )
 
-    # blur: a Gaussian of random sigma, a separable 5-tap kernel per image (a grouped convolution)
+    # blur: a Gaussian of random sigma, a separable kernel per image (a grouped convolution)
     blur = _pick(n, cfg.blur_p, active, gen)
     if cfg.blur_sigma > 0 and blur.numel():
         b = blur.numel()
-        sigma = 0.3 + torch.rand(b, generator=gen) * max(cfg.blur_sigma - 0.3, 0.0)
-        taps = torch.arange(-2, 3, dtype=torch.float32)
+        sigma = (0.3 + torch.rand(b, generator=gen) * max(cfg.blur_sigma - 0.3, 0.0)) * pixel_scale
+        reach = max(2, math.ceil(2 * pixel_scale))  # 5 taps at the reference size, wider as sigma grows
+        taps = torch.arange(-reach, reach + 1, dtype=torch.float32)
         kernel = torch.exp(-(taps[None, :] ** 2) / (2 * sigma[:, None] ** 2))
         kernel = (kernel / kernel.sum(1, keepdim=True)).to(dev, x.dtype)
         flat = x[blur.to(dev)].view(1, b, height, width)
-        flat = F.conv2d(F.pad(flat, (2, 2, 0, 0)), kernel.view(b, 1, 1, 5), groups=b)
-        flat = F.conv2d(F.pad(flat, (0, 0, 2, 2)), kernel.view(b, 1, 5, 1), groups=b)
+        width_taps = 2 * reach + 1
+        flat = F.conv2d(F.pad(flat, (reach, reach, 0, 0)), kernel.view(b, 1, 1, width_taps), groups=b)
+        flat = F.conv2d(F.pad(flat, (0, 0, reach, reach)), kernel.view(b, 1, width_taps, 1), groups=b)
         x[blur.to(dev)] = flat.view(b, 1, height, width)
 
     # sensor noise

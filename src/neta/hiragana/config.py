@@ -66,6 +66,8 @@ class HiraganaBnCnn(ConfigSection):
     """The batch-normalised CNN (``hiragana.model: bn_cnn``): its widths and its AdamW one-cycle training."""
 
     KEY = "hiragana.bn_cnn"
+    size: int  # side of the images it reads (its own converted file)
+    stride: int  # the first convolution's
     widths: tuple[int, int, int]
     pool: int  # the last average pooling's grid side (1: global)
     dropout: float

@@ -222,22 +222,23 @@ def evaluate_arrays(
     return metrics
 
 
-def read_etl_inputs(etl_dir: str | os.PathLike, fmt_name: str, classes: list[str], size: int, normalise: str,
-                    workers: int = 1):
-    """Every record of ``classes`` in ``etl_dir`` as model inputs: (images, characters, writers).
+def read_etl_inputs(etl_dir: str | os.PathLike, fmt_name: str, classes: list[str], sizes: Sequence[int],
+                    normalise: str, workers: int = 1) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
+    """Every record of ``classes`` in ``etl_dir`` as model inputs: (a size -> images, characters, writers).
 
-    Records are normalised as a model's training records were (its checkpoint's ``normalise``).
+    Records are normalised as a model's training records were (its checkpoint's ``normalise``), once
+    for all ``sizes``.
     """
     from neta.hiragana.etl.formats import get_format
     from neta.hiragana.etl.reader import read_etl_dir
-    from neta.hiragana.normalise import normalise_records
+    from neta.hiragana.normalise import normalise_records_sizes
 
     fmt = get_format(fmt_name)
     records = read_etl_dir(etl_dir, fmt, classes)
     if len(records) == 0:
         raise NetaError(f"{etl_dir}: no {fmt.name} record of the model's {len(classes)} classes")
     names = [f"{etl_dir}: {fmt.name} record {i} ({c})" for i, c in enumerate(records.chars)]
-    images = normalise_records(records.images, fmt.bits, size, normalise, names=names, workers=workers)
+    images = normalise_records_sizes(records.images, fmt.bits, sizes, normalise, names=names, workers=workers)
     return images, records.chars, records.writers
 
 
@@ -246,9 +247,9 @@ def evaluate_etl_dir(
 ) -> dict:
     """`neta hiragana eval`: metrics of the model on every record of its classes in ``etl_dir``."""
     models = load_models(model_path, "cpu")
-    images, chars, writers = read_etl_inputs(etl_dir, fmt_name, models.classes, models.size, models.normalise,
+    images, chars, writers = read_etl_inputs(etl_dir, fmt_name, models.classes, (models.size,), models.normalise,
                                              workers)
-    metrics = evaluate_arrays(model_path, images, chars, writers=writers, device=device)
+    metrics = evaluate_arrays(model_path, images[models.size], chars, writers=writers, device=device)
     metrics.update({"etl_dir": str(etl_dir), "format": fmt_name, "normalise": models.normalise})
     return metrics
 
@@ -262,16 +263,19 @@ def _brief(scored: dict) -> dict:
     return {"n": scored["n_test"], **{k: cnn[k] for k in _BRIEF_KEYS}, "most_confused": scored["most_confused"][:5]}
 
 
-def _prepare_many(paths: list[Path], size: int, normalise: str, workers: int) -> np.ndarray:
-    from neta.hiragana.predict import prepare_image
+def _prepare_many(paths: list[Path], sizes: tuple[int, ...], normalise: str, workers: int) -> dict[int, np.ndarray]:
+    """Pictures as ``neta hiragana predict`` prepares them, at each of ``sizes`` (a size -> images)."""
+    from neta.hiragana.predict import prepare_image_sizes
 
-    sizes, methods = [size] * len(paths), [normalise] * len(paths)
+    each_sizes, methods = [sizes] * len(paths), [normalise] * len(paths)
     # a picture's products are tiny: BLAS threads only cost time (see neta.hiragana.normalise)
     if workers <= 1:
         with threadpool_limits(1):
-            return np.stack(list(map(prepare_image, paths, sizes, methods)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=threadpool_limits, initargs=(1,)) as pool:
-        return np.stack(list(pool.map(prepare_image, paths, sizes, methods, chunksize=64)))
+            prepared = list(map(prepare_image_sizes, paths, each_sizes, methods))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, initializer=threadpool_limits, initargs=(1,)) as pool:
+            prepared = list(pool.map(prepare_image_sizes, paths, each_sizes, methods, chunksize=64))
+    return {size: np.stack([images[k] for images in prepared]) for k, size in enumerate(sizes)}
 
 
 def score_layouts(models: Mapping[str, LoadedModels], layout_dir: str | os.PathLike, *, device: torch.device,
@@ -281,35 +285,37 @@ def score_layouts(models: Mapping[str, LoadedModels], layout_dir: str | os.PathL
     name -> its loaded checkpoint); returns a name -> {"<layout>_eval" or "pictures_<set>_predict"
     -> its headline}.
 
-    The models must share their input size and normalisation (they were trained on one etl_28.h5):
-    every record and picture is then prepared once for all of them.
+    The models must share their normalisation and classes; their input sizes may differ (the tutorial
+    CNN reads 28 pixels, the batch-normalised CNN 56). Every record and picture is framed once and
+    reduced to each size.
     """
     from neta.hiragana.etl.relayout import PICTURE_SETS, read_picture_labels
 
     layout_dir = Path(layout_dir)
     first_name, first = next(iter(models.items()))
     for name, loaded in models.items():
-        if (loaded.size, loaded.normalise, loaded.classes) != (first.size, first.normalise, first.classes):
-            raise NetaError(f"{name}: its input size, normalisation or classes differ from {first_name}'s; "
+        if (loaded.normalise, loaded.classes) != (first.normalise, first.classes):
+            raise NetaError(f"{name}: its normalisation or classes differ from {first_name}'s; "
                             "score them one at a time")
-    inputs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    sizes = tuple(dict.fromkeys(loaded.size for loaded in models.values()))
+    inputs: dict[str, tuple[dict[int, np.ndarray], np.ndarray]] = {}
     for fmt in ("ETL8G", "ETL8B2"):
         if (layout_dir / fmt).is_dir() and any((layout_dir / fmt).iterdir()):  # no ETL8G copy of B-type input
-            images, chars, _ = read_etl_inputs(layout_dir / fmt, fmt, first.classes, first.size, first.normalise,
-                                               workers)
+            images, chars, _ = read_etl_inputs(layout_dir / fmt, fmt, first.classes, sizes, first.normalise, workers)
             inputs[f"{fmt}_eval"] = images, _label_indices(chars, first.classes, str(layout_dir / fmt))
     # as eval does with records: pictures of characters outside the model's classes are not scored
     rows = [row for row in read_picture_labels(layout_dir / "pictures") if row[1] in first.classes]
     labels = _label_indices(np.array([char for _, char, _ in rows]), first.classes, str(layout_dir))
     for name in PICTURE_SETS:
-        images = _prepare_many([layout_dir / "pictures" / name / file for file, _, _ in rows], first.size,
+        images = _prepare_many([layout_dir / "pictures" / name / file for file, _, _ in rows], sizes,
                                first.normalise, workers)
         inputs[f"pictures_{name}_predict"] = images, labels
     out: dict[str, dict] = {}
     for model_name, loaded in models.items():
         out[model_name] = {}
         for path_name, (images, index) in inputs.items():
-            scored = _score(loaded, _check_images(images, loaded.size, str(layout_dir)), index, device)["metrics"]
+            scored = _score(loaded, _check_images(images[loaded.size], loaded.size, str(layout_dir)), index,
+                            device)["metrics"]
             out[model_name][path_name] = _brief(scored)
     return out
 
@@ -324,7 +330,9 @@ def evaluate_hiragana(
     errors_path: str | os.PathLike,
     device: str,
     bn_cnn_path: str | os.PathLike | None = None,
+    bn_cnn_etl_path: str | os.PathLike | None = None,
     heldout_path: str | os.PathLike | None = None,
+    bn_cnn_heldout_path: str | os.PathLike | None = None,
     layouts: Mapping[str, str | os.PathLike] | None = None,
     workers: int = 1,
 ) -> dict:
@@ -333,7 +341,9 @@ def evaluate_hiragana(
 
     With ``bn_cnn_path`` (bn_cnn.pt) the metrics also hold ``bn_cnn``: the batch-normalised CNN on
     the same test sets and is the recognizer the app uses (``hiragana.model: bn_cnn``, the only
-    setting that trains it), recorded as ``recognizer``. With ``heldout_path`` (an ``etl_28.h5`` of held-out style
+    setting that trains it), recorded as ``recognizer``; it reads the same records at its own size,
+    from ``bn_cnn_etl_path`` and ``bn_cnn_heldout_path`` (``etl_path`` and ``heldout_path`` when it
+    reads the tutorial CNN's size). With ``heldout_path`` (an ``etl_28.h5`` of held-out style
     families) the metrics also hold ``heldout_style`` (accuracy and most confused pairs of both
     models) and each model's ``heldout_style_accuracy`` beside its in-distribution ``accuracy``.
     ``layouts`` (a name such as "test" or "heldout_style" -> a ``neta etl relayout`` directory) adds
@@ -368,10 +378,17 @@ def evaluate_hiragana(
     )
     bn_cnn = load_models(bn_cnn_path, dev) if bn_cnn_path is not None else None
     if bn_cnn is not None:
-        if (bn_cnn.classes, bn_cnn.size, bn_cnn.normalise) != (models.classes, models.size, models.normalise):
-            raise NetaError(f"{bn_cnn_path}: its classes, input size or normalisation differ from {model_path}'s; "
-                            f"train both on {etl_path}")
-        bn_full = _score(bn_cnn, images, test.labels, dev)
+        if (bn_cnn.classes, bn_cnn.normalise) != (models.classes, models.normalise):
+            raise NetaError(f"{bn_cnn_path}: its classes or normalisation differ from {model_path}'s; "
+                            f"train both on records converted with the same hiragana settings")
+        bn_etl_path = bn_cnn_etl_path if bn_cnn_etl_path is not None else etl_path
+        bn_test = load_etl_split(bn_etl_path, "test")
+        test_writers = sorted(set(test.writers.tolist()))
+        if (bn_test.classes, sorted(set(bn_test.writers.tolist()))) != (test.classes, test_writers):
+            raise NetaError(f"{bn_etl_path}: its classes or test writers differ from {etl_path}'s; convert both "
+                            "from the same ETL files with the same hiragana.split and seed")
+        bn_images = _check_images(bn_test.images, bn_cnn.size, str(bn_etl_path))
+        bn_full = _score(bn_cnn, bn_images, bn_test.labels, dev)
         bn_scored = bn_full["metrics"]
         metrics["bn_cnn"] = {**bn_scored["cnn"], "most_confused": bn_scored["most_confused"],
                              "model": str(bn_cnn_path), "train_params": bn_cnn.checkpoint.get("params", {}),
@@ -382,7 +399,8 @@ def evaluate_hiragana(
         for name in ("cnn", "baseline"):
             metrics[name]["heldout_style_accuracy"] = heldout[name]["accuracy"]
         if bn_cnn is not None:
-            bn_heldout = score_heldout_styles(bn_cnn, heldout_path, dev)["cnn"]
+            bn_heldout = score_heldout_styles(
+                bn_cnn, bn_cnn_heldout_path if bn_cnn_heldout_path is not None else heldout_path, dev)["cnn"]
             heldout["bn_cnn"] = bn_heldout
             metrics["bn_cnn"]["heldout_style_accuracy"] = bn_heldout["accuracy"]
         log.info(
@@ -408,19 +426,20 @@ def evaluate_hiragana(
     classes = models.classes
     # the confusion matrix and the errors are the recognizer's, the one the app and predict use; the
     # filters stay the tutorial CNN's 5x5 ones, the original's figure
-    shown, shown_metrics, who = ((bn_full, metrics["bn_cnn"], "batch-normalised CNN") if bn_cnn is not None
-                                 else (scored, metrics["cnn"], "tutorial CNN"))
+    shown, shown_metrics, who, shown_images, shown_labels = (
+        (bn_full, metrics["bn_cnn"], "batch-normalised CNN", bn_images, bn_test.labels) if bn_cnn is not None
+        else (scored, metrics["cnn"], "tutorial CNN", images, test.labels))
     title = (
         f"{who}: test accuracy {shown_metrics['accuracy']:.2%} "
         f"({metrics['n_test']} samples, {metrics['n_writers_test']} unseen writers)"
     )
     save_figure(confusion_figure(shown["confusion"], classes, title), confusion_path)
 
-    wrong = np.flatnonzero(shown["cnn_pred"] != test.labels)[:MAX_ERRORS_SHOWN]
+    wrong = np.flatnonzero(shown["cnn_pred"] != shown_labels)[:MAX_ERRORS_SHOWN]
     save_figure(
         errors_figure(
-            images[wrong],
-            [classes[i] for i in test.labels[wrong]],
+            shown_images[wrong],
+            [classes[i] for i in shown_labels[wrong]],
             [classes[i] for i in shown["cnn_pred"][wrong]],
             f"{who}: misclassified test samples (true→predicted), first {len(wrong)} of "
             f"{metrics['n_test'] - shown_metrics['n_correct']}",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
@@ -459,6 +460,17 @@ def normalise_grey(grey: np.ndarray, size: int, name: str | os.PathLike, method:
 
     ``method`` is ``ink_box`` or ``ink_square``. No ink darker than the paper is a NetaError naming ``name``.
     """
+    return normalise_grey_sizes(grey, (size,), name, method)[0]
+
+
+def normalise_grey_sizes(grey: np.ndarray, sizes: Sequence[int], name: str | os.PathLike,
+                         method: str) -> list[np.ndarray]:
+    """:func:`normalise_grey` at each of ``sizes``: the framing, the costly part, is done once."""
+    framed = _normalised_frame(grey, name, method)
+    return [to_model_image(framed, size) for size in sizes]
+
+
+def _normalised_frame(grey: np.ndarray, name: str | os.PathLike, method: str) -> np.ndarray:
     ink = ink_map(grey, name)
     square = method == "ink_square"
     framed = etl_frame(ink.soft, ink.mask, square=square)
@@ -467,17 +479,20 @@ def normalise_grey(grey: np.ndarray, size: int, name: str | os.PathLike, method:
         # a thinned or thickened character has a smaller or larger box: framed again, it fills the
         # frame as every other character does
         framed = etl_frame(penned, penned > 0.5, square=square)
-    return to_model_image(framed, size)
+    return framed
 
 
-def _normalise_chunk(raw_images: np.ndarray, bits: int, size: int, names: list[str], method: str) -> np.ndarray:
+def _normalise_chunk(raw_images: np.ndarray, bits: int, sizes: tuple[int, ...], names: list[str],
+                     method: str) -> list[np.ndarray]:
     top = float((1 << bits) - 1)
-    out = np.empty((len(raw_images), size, size), np.uint8)
+    out = [np.empty((len(raw_images), size, size), np.uint8) for size in sizes]
     # one record's products are tiny: BLAS threads cost 50 times the work (3.6 ms against 0.07 ms
     # measured for the final reduction), and the workers are the parallelism
     with threadpool_limits(1):
         for i, (raw, name) in enumerate(zip(raw_images, names, strict=True)):
-            out[i] = normalise_grey(1.0 - raw.astype(np.float32) / top, size, name, method)
+            for images, image in zip(out, normalise_grey_sizes(1.0 - raw.astype(np.float32) / top, sizes, name,
+                                                               method), strict=True):
+                images[i] = image
     return out
 
 
@@ -490,23 +505,31 @@ def normalise_records(
     without ink is a NetaError naming it). ``workers`` processes share the framing (a speed setting
     only: the result does not depend on it).
     """
+    return normalise_records_sizes(raw_images, bits, (size,), method, names=names, workers=workers)[size]
+
+
+def normalise_records_sizes(
+    raw_images: np.ndarray, bits: int, sizes: Sequence[int], method: str, *, names: list[str], workers: int = 1
+) -> dict[int, np.ndarray]:
+    """:func:`normalise_records` at each of ``sizes`` (a size -> its images), each record framed once."""
     raw_images = np.asarray(raw_images)
+    sizes = tuple(dict.fromkeys(int(size) for size in sizes))
     if method == "cell":
-        return preprocess(raw_images, bits, size=size)
+        return {size: preprocess(raw_images, bits, size=size) for size in sizes}
     picture_framing(method)  # an unknown method is an error naming the key
     if raw_images.ndim != 3:
         raise ValueError(f"expected (N, H, W) images, got shape {raw_images.shape}")
     n = len(raw_images)
     if workers <= 1 or n < 256:
-        return _normalise_chunk(raw_images, bits, size, names, method)
+        return dict(zip(sizes, _normalise_chunk(raw_images, bits, sizes, names, method), strict=True))
     bounds = np.linspace(0, n, workers * 4 + 1).astype(int)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        parts = pool.map(
+        parts = list(pool.map(
             _normalise_chunk,
             [raw_images[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
             [bits] * (len(bounds) - 1),
-            [size] * (len(bounds) - 1),
+            [sizes] * (len(bounds) - 1),
             [names[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
             [method] * (len(bounds) - 1),
-        )
-        return np.concatenate(list(parts))
+        ))
+        return {size: np.concatenate([part[k] for part in parts]) for k, size in enumerate(sizes)}

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from neta.errors import NetaError
-from neta.hiragana.normalise import ETL_FRAME, SUPERSAMPLE, normalise_grey, picture_framing
+from neta.hiragana.normalise import ETL_FRAME, SUPERSAMPLE, normalise_grey_sizes, picture_framing
 from neta.images import ImageLimits, checked_image, pillow_errors
 
 MAX_SIDE = 1024  # pictures are decoded at most this large; a character needs far less
@@ -83,11 +83,19 @@ def prepare_image(picture: Picture, size: int, normalise: str, limits: ImageLimi
     ``normalise`` is the model's (its checkpoint's ``normalise``): a picture is framed as its records were.
     ``limits``: see :func:`read_grey`.
     """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise NetaError(f"image size must be a positive number of pixels, got {size!r}")
-    if size > ETL_FRAME * SUPERSAMPLE:
-        raise NetaError(f"image size {size} exceeds the {ETL_FRAME * SUPERSAMPLE}-pixel frame it is reduced from")
-    return normalise_grey(read_grey(picture, limits), int(size), picture_name(picture), picture_framing(normalise))
+    return prepare_image_sizes(picture, (size,), normalise, limits)[0]
+
+
+def prepare_image_sizes(picture: Picture, sizes: Sequence[int], normalise: str,
+                        limits: ImageLimits | None = None) -> list[np.ndarray]:
+    """:func:`prepare_image` at each of ``sizes``, the picture read and framed once."""
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise NetaError(f"image size must be a positive number of pixels, got {size!r}")
+        if size > ETL_FRAME * SUPERSAMPLE:
+            raise NetaError(f"image size {size} exceeds the {ETL_FRAME * SUPERSAMPLE}-pixel frame it is reduced from")
+    return normalise_grey_sizes(read_grey(picture, limits), [int(size) for size in sizes], picture_name(picture),
+                                picture_framing(normalise))
 
 
 # --- prediction --------------------------------------------------------------------------------

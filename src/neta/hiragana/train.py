@@ -170,7 +170,9 @@ def train_cnn(
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
         idx = torch.from_numpy(sampler.next(train.batch_size)).to(x.device)
-        batch = augment_batch(x[idx], augment, augment_rng).contiguous(memory_format=torch.channels_last)
+        # augment's pixels are given at hiragana.size, the size this CNN reads
+        batch = augment_batch(x[idx], augment, augment_rng, pixel_scale=1.0)
+        batch = batch.contiguous(memory_format=torch.channels_last)
         logits = cnn(batch, drop_p=1.0 - keep_at(step))
         loss = F.cross_entropy(logits, y[idx])
         optimizer.zero_grad(set_to_none=True)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from neta.atomic import file_sha256
+from neta.errors import NetaError
 from neta.hiragana.augment import augment_batch
 from neta.hiragana.checkpoint import save_checkpoint
 from neta.hiragana.config import HiraganaAugment, HiraganaBnCnn
@@ -38,6 +39,7 @@ def train_bn_cnn(
     *,
     bn_cnn: HiraganaBnCnn,
     augment: HiraganaAugment,
+    augment_size: int,
     seed: int,
     device: str,
     threads: int,
@@ -46,15 +48,21 @@ def train_bn_cnn(
     """Train on the train split of ``etl_path`` and write ``out_path``; return a summary.
 
     ``bn_cnn`` and ``augment`` are the validated ``hiragana.bn_cnn`` and ``hiragana.augment``
-    sections. Deterministic on the CPU for a given ``seed`` and ``threads``.
+    sections; ``augment_size`` is ``hiragana.size``, the side augment's pixel magnitudes are given at.
+    ``etl_path`` holds images of ``bn_cnn.size`` (``neta etl convert-bn-cnn``). Deterministic on the
+    CPU for a given ``seed`` and ``threads``.
     """
     started = time.perf_counter()
     dev, data = start_training(etl_path, seed=seed, device=device, threads=threads, log_every=log_every)
+    if data.size != bn_cnn.size:
+        raise NetaError(f"{etl_path}: holds {data.size}-pixel images, but hiragana.bn_cnn.size is {bn_cnn.size}; "
+                        "convert the ETL files with `neta etl convert-bn-cnn`, which writes that size")
     # channels-last: the batch-normalised 3x3 convolutions run ~20 % faster a step on the CPU in that
     # layout (a one-channel input is the same in memory either way)
-    model = BatchNormCNN(n_classes=len(data.classes), size=data.size, widths=bn_cnn.widths, pool=bn_cnn.pool,
-                         dropout=bn_cnn.dropout).to(dev, memory_format=torch.channels_last)
+    model = BatchNormCNN(n_classes=len(data.classes), size=data.size, stride=bn_cnn.stride, widths=bn_cnn.widths,
+                         pool=bn_cnn.pool, dropout=bn_cnn.dropout).to(dev, memory_format=torch.channels_last)
     order_rng, augment_rng = bn_cnn_streams(seed)
+    pixel_scale = data.size / augment_size
     sampler = EpochSampler(data.x.shape[0], order_rng)
     optimizer = torch.optim.AdamW(model.parameters(), lr=bn_cnn.lr, weight_decay=bn_cnn.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=bn_cnn.lr, total_steps=bn_cnn.steps,
@@ -63,7 +71,8 @@ def train_bn_cnn(
 
     def step_fn(step: int) -> tuple[float, float]:
         idx = torch.from_numpy(sampler.next(bn_cnn.batch_size)).to(data.x.device)
-        batch = augment_batch(data.x[idx], augment, augment_rng).contiguous(memory_format=torch.channels_last)
+        batch = augment_batch(data.x[idx], augment, augment_rng, pixel_scale=pixel_scale)
+        batch = batch.contiguous(memory_format=torch.channels_last)
         logits = model(batch)
         loss = F.cross_entropy(logits, data.y[idx], label_smoothing=bn_cnn.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
@@ -85,7 +94,8 @@ def train_bn_cnn(
         classes=data.classes,
         size=data.size,
         normalise=data.normalise,
-        params={**bn_cnn.record(), "augment": augment.record(), "seed": int(seed), "device": str(dev),
+        params={**bn_cnn.record(), "augment": augment.record(), "augment_size": int(augment_size),
+                "seed": int(seed), "device": str(dev),
                 "threads": int(threads), "optimizer": "adamw", "lr_schedule": "one-cycle"},
         history=history,
         baseline_history=None,
