@@ -77,6 +77,75 @@ def test_relayout_writes_every_layout_of_the_same_records(layouts):
         assert Image.open(out / "pictures" / "g128" / file).size == (128, 127)
 
 
+def test_a_lone_speck_of_dust_outside_the_character_is_not_ink(layouts, monkeypatch):
+    """A dot of dust in a scan's margin would set the crop's box (and read as a voicing mark at the
+    frame's edge): dropped, the picture reads as the clean one. Without the rule it does not."""
+    import neta.hiragana.normalise as normalise
+
+    root, _ = layouts
+    pictures = root / "layouts" / "pictures"
+    for file, _, _ in read_picture_labels(pictures):
+        grey = np.asarray(Image.open(pictures / "g128" / file)).copy()
+        clean = prepare_image(Image.fromarray(grey), 56, "ink_square")
+        rows, cols = np.nonzero(grey < 128)
+        # the corner farthest outside the character's box
+        y = 2 if rows.min() > grey.shape[0] - rows.max() else grey.shape[0] - 5
+        x = 2 if cols.min() > grey.shape[1] - cols.max() else grey.shape[1] - 5
+        grey[y : y + 3, x : x + 3] = 30
+        assert np.array_equal(prepare_image(Image.fromarray(grey), 56, "ink_square"), clean), file
+    monkeypatch.setattr(normalise, "STRAY_DOT", -1.0)  # no dot is dust
+    assert not np.array_equal(prepare_image(Image.fromarray(grey), 56, "ink_square"), clean)
+
+
+def test_the_dust_rule_leaves_every_mark_of_a_clean_character_alone(layouts, monkeypatch):
+    """て/で, ぱ/ば/は, る/ろ as records of both layouts and as pictures: the same inputs with the dust
+    rule and without it. The B-type ones fill their cell, where a stretched dakuten can lie far from
+    a narrow body; the rule does not apply there."""
+    import neta.hiragana.normalise as normalise
+
+    root, _ = layouts
+    out = root / "layouts"
+    pictures = out / "pictures"
+    rows = read_picture_labels(pictures)
+    g = read_etl_dir(out / "ETL8G", get_format("ETL8G"), None)
+    b = read_etl_dir(out / "ETL8B2", get_format("ETL8B2"), None)
+    names = [str(i) for i in range(len(rows))]
+
+    def inputs():
+        return (normalise_records(g.images, 4, 56, "ink_square", names=names),
+                normalise_records(b.images, 1, 56, "ink_square", names=names),
+                [prepare_image(pictures / name / file, 56, "ink_square") for file, _, _ in rows
+                 for name in ("b64", "g128")])
+
+    with_rule = inputs()
+    monkeypatch.setattr(normalise, "STRAY_DOT", -1.0)
+    without = inputs()
+    assert np.array_equal(with_rule[0], without[0]) and np.array_equal(with_rule[1], without[1])
+    assert all(np.array_equal(a, b) for a, b in zip(with_rule[2], without[2], strict=True))
+
+
+def test_the_dusty_pictures_are_the_grey_ones_with_a_few_specks_in_the_margin(layouts):
+    """pictures/dust128: a scanner's dust, one to three dark dots 3 or 5 pixels across, away from the
+    ink; every other pixel is the grey picture's."""
+    from scipy import ndimage
+
+    root, _ = layouts
+    pictures = root / "layouts" / "pictures"
+    for file, _, _ in read_picture_labels(pictures):
+        grey = np.asarray(Image.open(pictures / "g128" / file))
+        dust = np.asarray(Image.open(pictures / "dust128" / file))
+        assert dust.shape == grey.shape
+        changed = dust != grey
+        specks, count = ndimage.label(changed)
+        assert 1 <= count <= 3, file
+        # dots, not strokes: at most two 5 x 5 specks run together
+        assert all(max(s[0].stop - s[0].start, s[1].stop - s[1].start) <= 10 for s in ndimage.find_objects(specks))
+        assert changed.sum() <= 3 * 25
+        ink = grey < 128
+        near_ink = ndimage.binary_dilation(ink, iterations=6)
+        assert not (changed & near_ink).any() and (dust[changed] < 100).all()
+
+
 def test_an_etl8b2_record_and_its_picture_reach_the_model_as_one_image(layouts):
     root, _ = layouts
     out = root / "layouts"

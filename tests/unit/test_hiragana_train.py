@@ -308,6 +308,22 @@ def test_augmentation_distorts_a_finer_image_of_the_same_character_alike():
     assert scaled_gap < 0.25 * (protos - coarse_out).abs().mean()  # the distortion itself is larger by far
 
 
+def test_dust_lands_in_the_frames_outer_band_where_a_crop_puts_it():
+    """hiragana.augment.dust_p: one or two round dots in the band a crop leaves around the character
+    (a scan's dust it took in), never in the middle; at 0, none."""
+    still = dict(rotation_deg=0.0, shear=0.0, scale=0.0, aspect=0.0, translate=0.0, elastic_p=0.0, morph_p=0.0,
+                 blur_p=0.0, ink_p=0.0, noise_p=0.0, probability=1.0)
+    blank = torch.zeros(64, 1, 56, 56)
+    dusty = augment_batch(blank, augment_of(dust_p=1.0, **still), torch.Generator().manual_seed(2), pixel_scale=2.0)
+    assert (dusty.flatten(1).amax(1) >= 0.6).all()  # every image has its dot
+    middle = dusty[..., 12:-12, 12:-12]  # deeper than 0.14 of the side and a dot's radius
+    assert middle.max() == 0
+    dots = (dusty > 0.3).flatten(1).sum(1)
+    assert dots.max() <= 2 * 30  # dots, not strokes: two of radius at most 2.8 pixels
+    clean = augment_batch(blank, augment_of(dust_p=0.0, **still), torch.Generator().manual_seed(2), pixel_scale=2.0)
+    assert torch.equal(clean, blank)
+
+
 def test_training_with_augmentation_is_deterministic_and_eval_sees_clean_images(trained, tmp_path):
     etl, _, _ = trained
     args = {**TRAIN_ARGS, "augment": augment_of(), "train": dataclasses.replace(TRAIN_ARGS["train"], steps=20),

@@ -140,4 +140,24 @@ def augment_batch(x: torch.Tensor, cfg: HiraganaAugment, gen: torch.Generator, *
         std = torch.rand(noisy.numel(), generator=gen).view(-1, 1, 1, 1) * cfg.noise_std
         noise = torch.randn(noisy.numel(), 1, height, width, generator=gen) * std
         x[noisy.to(dev)] += noise.to(dev, x.dtype)
+
+    # dust: a speck on a scan is ink to the crop, which then takes it in at the edge of its box, so a
+    # lone dot lies in the frame's outer band, where a voicing mark would also be: one or two round
+    # dots there, which the label does not change
+    dusty = _pick(n, cfg.dust_p, active, gen)
+    if dusty.numel():
+        k, dots = dusty.numel(), 2
+        side = torch.randint(0, 4, (k, dots), generator=gen)
+        along = torch.rand(k, dots, generator=gen)
+        depth = 0.04 + 0.1 * torch.rand(k, dots, generator=gen)  # from the edge, a share of the side
+        radius = (0.6 + 0.8 * torch.rand(k, dots, generator=gen)) * pixel_scale
+        level = (0.6 + 0.4 * torch.rand(k, dots, generator=gen)) * (torch.rand(k, dots, generator=gen) < 0.5)
+        level[:, 0] = level[:, 0].clamp(min=0.6)  # the first dot always, the second half the time
+        y = torch.where(side == 0, depth * height, torch.where(side == 1, (1 - depth) * height, along * height))
+        x_pos = torch.where(side == 2, depth * width, torch.where(side == 3, (1 - depth) * width, along * width))
+        rows = torch.arange(height, dtype=torch.float32).view(1, 1, height, 1) + 0.5
+        cols = torch.arange(width, dtype=torch.float32).view(1, 1, 1, width) + 0.5
+        distance = ((rows - y.view(k, dots, 1, 1)) ** 2 + (cols - x_pos.view(k, dots, 1, 1)) ** 2).sqrt()
+        specks = (level.view(k, dots, 1, 1) * (radius.view(k, dots, 1, 1) + 0.5 - distance).clamp(0, 1)).amax(1)
+        x[dusty.to(dev)] = torch.maximum(x[dusty.to(dev)], specks.unsqueeze(1).to(dev, x.dtype))
     return x.clamp_(0.0, 1.0)

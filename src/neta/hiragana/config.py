@@ -49,6 +49,7 @@ class HiraganaAugment(ConfigSection):
     ink_min: float  # darkest ink kept is 1, lightest ink_min
     noise_p: float  # probability of additive noise
     noise_std: float  # its largest standard deviation (images are 0..1)
+    dust_p: float  # probability of one or two specks of dust in the outer band of the frame
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ grey (paper high) and then:
 1. the paper's brightness estimated at low resolution (a wide maximum filter, blurred) and divided
    out, so a photo's uneven light and grey paper become white paper; ink is ``1 - that``;
 2. ink separated from paper by Otsu's threshold, never lower than the paper's own noise (a robust
-   spread of the paper class) nor than :data:`MIN_CONTRAST`; specks far smaller than the pen dropped;
+   spread of the paper class) nor than :data:`MIN_CONTRAST`; specks far smaller than the pen dropped,
+   and lone dots of dust far outside the character (see :data:`STRAY_DOT`), which would set the crop;
 3. cropped to the ink's bounding box and centred on a square frame at twice the ETL8G resolution so
    that the box fills :data:`FILL` of it: stretched to a square (``ink_square``, the default: ETL8B2
    files stretch every character to fill their cell, so stretching everything makes a character the
@@ -58,6 +59,15 @@ PEN_TARGET = 3.6 * FILL / _SHEET_FILL  # ... median: the width a pen outside PEN
 INK_LEVEL = 0.88  # a fully inked pixel as a fraction of 255: median (5th..95th pct 0.74..1.0)
 MIN_CONTRAST = 0.15  # ink must be at least this much darker than the paper around it (fraction)
 MIN_EXTENT = 8  # pixels the ink must span at least, so a speck of dust is not read as a character
+# Dust on a scan: a dot (at most STRAY_DOT pen widths squared of ink) with no other ink within
+# STRAY_ALONE pen widths, farther than STRAY_GAP of the character's size (and STRAY_ALONE pens) outside
+# the box of the rest, is dropped: it would set the crop's box and read as a voicing mark. A dakuten
+# is two strokes side by side and お's or む's dot touches the character's box, so neither is alone
+# and far. Not when the rest touches the image's edge: a B-type image stretches its character to
+# fill the cell, and a dakuten can then sit far to the side of a narrow く.
+STRAY_DOT = 2.0
+STRAY_ALONE = 4.0
+STRAY_GAP = 0.1
 BACKGROUND_GRID = 128  # side of the low-resolution copy the paper brightness is estimated on
 BACKGROUND_WINDOW = 0.2  # maximum-filter window as a fraction of that copy: wider than any stroke
 BLUR_CELLS = 5  # the paper map is filtered and blurred on cells of about 1/BLUR_CELLS of that window
@@ -245,7 +255,7 @@ def ink_map(grey: np.ndarray, path: str | os.PathLike) -> Ink:
     lines = centre_lines(mask)
     pen = _centre_line_width(lines)
     smallest = max(0.25 * pen * pen, 0.002 * float(areas.sum()), 2.0)
-    mask = (areas >= smallest)[labels]
+    mask = _without_dust(labels, areas >= smallest, areas, pen)[labels]
     if not mask.any():
         raise NetaError(no_ink)
     top, bottom, left, right = _ink_box(mask)
@@ -261,6 +271,37 @@ def ink_map(grey: np.ndarray, path: str | os.PathLike) -> Ink:
     soft[top:bottom, left:right] = np.where(near, np.clip((box - paper_level) / max(ink_level - paper_level, 1e-3),
                                                           0.0, 1.0), 0.0)
     return Ink(soft, mask, lines.take(mask[lines.rows, lines.cols]))
+
+
+def _box_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """Pixels between two boxes (top, bottom, left, right; stop exclusive), 0 when they touch or overlap."""
+    return float(max(a[0] - b[1], b[0] - a[1], a[2] - b[3], b[2] - a[3], 0))
+
+
+def _without_dust(labels: np.ndarray, kept: np.ndarray, areas: np.ndarray, pen: float) -> np.ndarray:
+    """``kept`` (a bool a component of ``labels``, 0 the paper) less the lone dots of dust described
+    at :data:`STRAY_DOT`."""
+    dots = np.flatnonzero(kept & (areas <= STRAY_DOT * pen * pen))
+    rest = kept.copy()
+    rest[dots] = False
+    if not dots.size or not rest.any():
+        return kept
+    spans = np.array([[b[0].start, b[0].stop, b[1].start, b[1].stop] for b in ndimage.find_objects(labels)])
+    body = spans[np.flatnonzero(rest[1:])]
+    top, bottom, left, right = body[:, 0].min(), body[:, 1].max(), body[:, 2].min(), body[:, 3].max()
+    height, width = labels.shape
+    if top == 0 or left == 0 or bottom == height or right == width:
+        return kept
+    reach = max(STRAY_GAP * max(bottom - top, right - left), STRAY_ALONE * pen)
+    box = np.array([top, bottom, left, right])
+    others = spans[np.flatnonzero(kept[1:])]
+    out = kept.copy()
+    for k in dots:
+        dot = spans[k - 1]
+        alone = sum(_box_gap(dot, other) <= STRAY_ALONE * pen for other in others) == 1  # itself only
+        if alone and _box_gap(dot, box) > reach:
+            out[k] = False
+    return out
 
 
 # --- the ETL-like frame ------------------------------------------------------------------------

@@ -10,6 +10,8 @@ layout and through ``neta hiragana predict`` as pictures, and show whether the p
 ``ETL8B2/ETL8B2C1``     binarised at half the record's ink level and stretched to fill 64 x 63
 ``pictures/b64/*.png``  the ETL8B2 images as black-on-white pictures (64 x 63)
 ``pictures/g128/*.png`` the ETL8G cells as grey pictures, paper white (128 x 127)
+``pictures/dust128/*.png`` the same with one to three specks of dust in the margin, as a scanner with
+                        dust on its glass writes them (pen-sized dark dots, away from the ink)
 ``pictures/labels.csv`` ``file,char,writer`` of every picture
 
 Like the synthetic files they come from, these are SYNTHETIC writers, not real handwriting.
@@ -35,7 +37,10 @@ from neta.hiragana.etl.writer import build_records, write_etl_file
 
 log = logging.getLogger(__name__)
 
-PICTURE_SETS = ("b64", "g128")
+PICTURE_SETS = ("b64", "g128", "dust128")
+DUST_SPECKS = (1, 3)  # specks a dusty picture gets, fewest and most
+DUST_CLEARANCE = 6  # pixels a speck keeps from the ink's box
+DUST_SEED = 1 << 23  # seed stream of the dust, apart from every writer's
 LABELS_FILE = "labels.csv"
 INK_CUT = 0.5  # share of a record's ink level (its 95th percentile) a pixel must reach to be black
 
@@ -46,6 +51,27 @@ def binarise(raw: np.ndarray, bits: int) -> np.ndarray:
     inked = levels[levels > 0.2]
     level = float(np.percentile(inked, 95)) if inked.size else 1.0
     return levels >= max(INK_CUT * level, 0.2)
+
+
+def dusty(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A grey picture (paper 255) with specks of dust in its margin: 3 or 5 pixels across, dark,
+    at least :data:`DUST_CLEARANCE` pixels outside the ink's box, so they change no stroke."""
+    ink = grey < 128
+    out = grey.copy()
+    if not ink.any():
+        return out
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    free = np.ones(grey.shape, bool)
+    free[max(0, rows[0] - DUST_CLEARANCE) : rows[-1] + DUST_CLEARANCE + 1,
+         max(0, cols[0] - DUST_CLEARANCE) : cols[-1] + DUST_CLEARANCE + 1] = False
+    ys, xs = np.nonzero(free)
+    if not ys.size:
+        return out
+    for _ in range(int(rng.integers(DUST_SPECKS[0], DUST_SPECKS[1] + 1))):
+        k, radius = int(rng.integers(ys.size)), int(rng.integers(1, 3))
+        out[max(0, ys[k] - radius) : ys[k] + radius + 1, max(0, xs[k] - radius) : xs[k] + radius + 1] = int(
+            rng.integers(0, 100))
+    return out
 
 
 def b_type(raw: np.ndarray, bits: int, *, width: int = 64, height: int = 63) -> np.ndarray:
@@ -75,7 +101,7 @@ def write_layouts(
     b_images = np.stack([b_type(raw, fmt.bits) for raw in records.images])
     with atomic_dir(out_dir, expected_bytes=needed) as tmp:
         tmp = Path(tmp)
-        for name in ("ETL8G", "ETL8B2", "pictures/b64", "pictures/g128"):
+        for name in ("ETL8G", "ETL8B2", *(f"pictures/{name}" for name in PICTURE_SETS)):
             (tmp / name).mkdir(parents=True)
         if fmt.name == "ETL8G":
             write_etl_file(tmp / "ETL8G" / "ETL8G_01", etl8g, records)
@@ -84,13 +110,17 @@ def write_layouts(
         )
         top = float((1 << fmt.bits) - 1)
         rows = []
-        for i, (raw, b_image, char, writer) in enumerate(
-            zip(records.images, b_images, records.chars, records.writers.tolist(), strict=True)
+        for i, (raw, b_image, char, writer, code) in enumerate(
+            zip(records.images, b_images, records.chars, records.writers.tolist(), records.codes.tolist(),
+                strict=True)
         ):
             file = f"{i:05d}.png"
             Image.fromarray(((1 - b_image) * 255).astype(np.uint8)).save(tmp / "pictures" / "b64" / file)
             grey = np.rint(255.0 * (1.0 - raw.astype(np.float32) / top)).astype(np.uint8)
             Image.fromarray(grey).save(tmp / "pictures" / "g128" / file)
+            # a record's dust from its writer and character: the same specks whichever writers are chosen
+            dust = dusty(grey, np.random.default_rng([DUST_SEED, int(writer), int(code)]))
+            Image.fromarray(dust).save(tmp / "pictures" / "dust128" / file)
             rows.append((file, char, writer))
         with open(tmp / "pictures" / LABELS_FILE, "w", newline="", encoding="utf-8") as handle:
             table = csv.writer(handle)
@@ -104,9 +134,9 @@ def write_layouts(
 
 def layouts_bytes(records: int, etl8g_record: int) -> int:
     """The disk the layouts of ``records`` take: their ETL8G (``etl8g_record`` bytes each, 0 when not
-    written) and ETL8B2 records, two pictures (a few kB of PNG each: a file-system block for the 64 x 63
-    one, two for the 128 x 127 one) and a label row, with a margin."""
-    return estimate(records, etl8g_record + get_format("ETL8B2").record_size + 3 * FILE_BLOCK + 40)
+    written) and ETL8B2 records, three pictures (a few kB of PNG each: a file-system block for the 64 x 63
+    one, two for each 128 x 127 one) and a label row, with a margin."""
+    return estimate(records, etl8g_record + get_format("ETL8B2").record_size + 5 * FILE_BLOCK + 40)
 
 
 def read_picture_labels(pictures_dir: str | os.PathLike) -> list[tuple[str, str, int]]:
