@@ -284,12 +284,7 @@ def all_outputs():
         rules.train_hiragana.output.model,
         *rules.evaluate_hiragana.output,
     ]
-    if config["hiragana"]["model"] == "bn_cnn":
-        hiragana += [
-            rules.convert_etl_bn_cnn.output.h5,
-            rules.convert_etl_heldout_bn_cnn.output.h5,
-            rules.train_hiragana_bn_cnn.output.model,
-        ]
+    hiragana += list(bn_cnn_inputs(None).values())
     if synthetic_etl():
         hiragana.insert(0, rules.synthetic_etl.output.etl_dir)
     bokete = [

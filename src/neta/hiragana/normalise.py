@@ -273,9 +273,12 @@ def ink_map(grey: np.ndarray, path: str | os.PathLike) -> Ink:
     return Ink(soft, mask, lines.take(mask[lines.rows, lines.cols]))
 
 
-def _box_gap(a: np.ndarray, b: np.ndarray) -> float:
-    """Pixels between two boxes (top, bottom, left, right; stop exclusive), 0 when they touch or overlap."""
-    return float(max(a[0] - b[1], b[0] - a[1], a[2] - b[3], b[2] - a[3], 0))
+def _box_gaps(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Pixels between ``box`` and each of ``boxes`` (rows of top, bottom, left, right; stop
+    exclusive), 0 where they touch or overlap."""
+    boxes = np.atleast_2d(boxes)
+    return np.maximum.reduce([box[0] - boxes[:, 1], boxes[:, 0] - box[1], box[2] - boxes[:, 3],
+                              boxes[:, 2] - box[3], np.zeros(len(boxes), boxes.dtype)])
 
 
 def _without_dust(labels: np.ndarray, kept: np.ndarray, areas: np.ndarray, pen: float) -> np.ndarray:
@@ -298,8 +301,8 @@ def _without_dust(labels: np.ndarray, kept: np.ndarray, areas: np.ndarray, pen: 
     out = kept.copy()
     for k in dots:
         dot = spans[k - 1]
-        alone = sum(_box_gap(dot, other) <= STRAY_ALONE * pen for other in others) == 1  # itself only
-        if alone and _box_gap(dot, box) > reach:
+        alone = (_box_gaps(dot, others) <= STRAY_ALONE * pen).sum() == 1  # itself only
+        if alone and _box_gaps(dot, box)[0] > reach:
             out[k] = False
     return out
 
