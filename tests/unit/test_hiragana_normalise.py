@@ -97,10 +97,12 @@ def test_a_lone_speck_of_dust_outside_the_character_is_not_ink(layouts, monkeypa
     assert not np.array_equal(prepare_image(Image.fromarray(grey), 56, "ink_square"), clean)
 
 
-def test_the_dust_rule_leaves_every_mark_of_a_clean_character_alone(layouts, monkeypatch):
-    """て/で, ぱ/ば/は, る/ろ as records of both layouts and as pictures: the same inputs with the dust
-    rule and without it. The B-type ones fill their cell, where a stretched dakuten can lie far from
-    a narrow body; the rule does not apply there."""
+@pytest.mark.parametrize("rule_off", [("STRAY_DOT", -1.0), ("RULE_COVER", 2.0)], ids=["dust", "ruled_lines"])
+def test_the_dust_and_ruled_line_rules_leave_every_mark_of_a_clean_character_alone(layouts, monkeypatch,
+                                                                                     rule_off):
+    """て/で, ぱ/ば/は, る/ろ as records of both layouts and as pictures: the same inputs with each rule
+    and without it. The B-type ones fill their cell, where a stretched dakuten can lie far from a
+    narrow body and a long stroke runs along a side; neither rule applies there."""
     import neta.hiragana.normalise as normalise
 
     root, _ = layouts
@@ -118,7 +120,7 @@ def test_the_dust_rule_leaves_every_mark_of_a_clean_character_alone(layouts, mon
                  for name in ("b64", "g128")])
 
     with_rule = inputs()
-    monkeypatch.setattr(normalise, "STRAY_DOT", -1.0)
+    monkeypatch.setattr(normalise, *rule_off)
     without = inputs()
     assert np.array_equal(with_rule[0], without[0]) and np.array_equal(with_rule[1], without[1])
     assert all(np.array_equal(a, b) for a, b in zip(with_rule[2], without[2], strict=True))
@@ -144,6 +146,66 @@ def test_the_dusty_pictures_are_the_grey_ones_with_a_few_specks_in_the_margin(la
         ink = grey < 128
         near_ink = ndimage.binary_dilation(ink, iterations=6)
         assert not (changed & near_ink).any() and (dust[changed] < 100).all()
+
+
+def test_the_ruled_pictures_are_the_grey_ones_with_a_boxs_line_along_one_side_or_a_corner(layouts):
+    """pictures/ruled128: the line of the box a character was written in, kept by a loose crop: along
+    one side or two meeting at a corner, end to end, 1 or 2 pixels wide, at most 3 in from the edge;
+    every other pixel is the grey picture's."""
+    root, _ = layouts
+    pictures = root / "layouts" / "pictures"
+    for file, _, _ in read_picture_labels(pictures):
+        grey = np.asarray(Image.open(pictures / "g128" / file))
+        ruled = np.asarray(Image.open(pictures / "ruled128" / file))
+        assert ruled.shape == grey.shape and (ruled <= grey).all()
+        changed = ruled != grey
+        # whole lines of changed pixels (away from the corners, where two lines cross)
+        lines_across = np.flatnonzero(changed[:, 10:-10].all(axis=1))
+        lines_down = np.flatnonzero(changed[10:-10].all(axis=0))
+        above, below = bool((lines_across < 64).any()), bool((lines_across >= 64).any())
+        left, right = bool((lines_down < 64).any()), bool((lines_down >= 64).any())
+        assert 1 <= above + below + left + right <= 2 and not (above and below) and not (left and right), file
+        near_edge = np.zeros(grey.shape, bool)
+        near_edge[:5], near_edge[-5:], near_edge[:, :5], near_edge[:, -5:] = True, True, True, True  # 3 in, 2 wide
+        assert not (changed & ~near_edge).any(), file
+
+
+def test_a_ruled_line_kept_by_the_crop_is_not_ink(layouts, monkeypatch):
+    """A box's line along the picture's side would set the crop's box and shrink the character (and,
+    darker than pencil, take Otsu's threshold): taken out, the picture reads as the clean one. Without
+    the rule it does not. B-type pictures, whose long strokes run along a side, keep them."""
+    import neta.hiragana.normalise as normalise
+
+    root, _ = layouts
+    pictures = root / "layouts" / "pictures"
+    files = [file for file, _, _ in read_picture_labels(pictures)]
+    clean = [prepare_image(pictures / "g128" / f, 56, "ink_square") for f in files]
+    ruled = [prepare_image(pictures / "ruled128" / f, 56, "ink_square") for f in files]
+    for file, a, b in zip(files, clean, ruled, strict=True):
+        assert np.abs(a.astype(np.float32) - b.astype(np.float32)).mean() < 0.01 * a.astype(np.float32).mean(), file
+    monkeypatch.setattr(normalise, "RULE_COVER", 2.0)
+    unruled = [prepare_image(pictures / "ruled128" / f, 56, "ink_square") for f in files]
+    assert all(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean() > 0.1 * a.astype(np.float32).mean()
+               for a, b in zip(clean, unruled, strict=True))
+
+
+def test_a_b_type_pictures_long_stroke_along_its_side_is_not_a_ruled_line():
+    """A B-type cell stretches its character to fill it: a て's or こ's top stroke, or both of a 二's,
+    spans the cell's width at its edge, as a ruled line would. What remains touches the stroke or
+    the other edges, or nothing remains, so the strokes stay."""
+    from neta.hiragana.normalise import _ruled_lines, paper_brightness
+
+    te, ko, ni = (Image.new("L", (64, 63), 255) for _ in range(3))
+    for picture in (te, ko, ni):
+        ImageDraw.Draw(picture).line([(0, 1), (63, 1)], fill=0, width=3)
+    ImageDraw.Draw(te).line([(40, 2), (22, 30), (30, 62)], fill=0, width=3)  # joined to the stroke
+    ImageDraw.Draw(ko).line([(8, 61), (56, 61)], fill=0, width=3)  # apart from it, on the bottom edge
+    ImageDraw.Draw(ni).line([(0, 61), (63, 61)], fill=0, width=3)  # a line too: nothing remains
+    for name, picture in (("て", te), ("こ", ko), ("二", ni)):
+        grey = np.asarray(picture, np.float32)
+        ink = 1.0 - np.clip(grey / paper_brightness(grey), 0.0, 1.0)
+        assert _ruled_lines(ink) is not None, name  # the strokes look like lines ...
+        assert np.array_equal(ink_map(grey, name).mask, grey < 128), name  # ... and stay ink
 
 
 def test_an_etl8b2_record_and_its_picture_reach_the_model_as_one_image(layouts):

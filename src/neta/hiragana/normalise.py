@@ -11,6 +11,7 @@ grey (paper high) and then:
 2. ink separated from paper by Otsu's threshold, never lower than the paper's own noise (a robust
    spread of the paper class) nor than :data:`MIN_CONTRAST`; specks far smaller than the pen dropped,
    and lone dots of dust far outside the character (see :data:`STRAY_DOT`), which would set the crop;
+   before that, the lines of a ruled box along the picture's sides (see :data:`RULE_COVER`);
 3. cropped to the ink's bounding box and centred on a square frame at twice the ETL8G resolution so
    that the box fills :data:`FILL` of it: stretched to a square (``ink_square``, the default: ETL8B2
    files stretch every character to fill their cell, so stretching everything makes a character the
@@ -68,6 +69,17 @@ MIN_EXTENT = 8  # pixels the ink must span at least, so a speck of dust is not r
 STRAY_DOT = 2.0
 STRAY_ALONE = 4.0
 STRAY_GAP = 0.1
+# A ruled box's line, kept by a loose crop of a sheet, is ink to the crop: it sets the box, shrinks the
+# character, and if darker than the writing takes Otsu's threshold from it. A line inks at least
+# RULE_COVER of a side's length within RULE_DEPTH of the side (RULE_MIN_DEPTH pixels at least). It is
+# taken out only when it is thinner than RULE_THIN pens (and RULE_SOFT_EDGE pixels of antialiasing)
+# and what remains neither touches it nor any edge of the picture: a B-type image stretches its
+# character to fill the cell, and there a long top stroke of て or こ spans the side too.
+RULE_COVER = 0.9
+RULE_DEPTH = 0.06
+RULE_MIN_DEPTH = 5
+RULE_THIN = 0.8
+RULE_SOFT_EDGE = 1.5
 BACKGROUND_GRID = 128  # side of the low-resolution copy the paper brightness is estimated on
 BACKGROUND_WINDOW = 0.2  # maximum-filter window as a fraction of that copy: wider than any stroke
 BLUR_CELLS = 5  # the paper map is filtered and blurred on cells of about 1/BLUR_CELLS of that window
@@ -233,11 +245,61 @@ class Ink(NamedTuple):
 
 
 def ink_map(grey: np.ndarray, path: str | os.PathLike) -> Ink:
-    """The ink of a grey image (see :class:`Ink`), specks removed.
+    """The ink of a grey image (see :class:`Ink`), specks and a ruled box's lines removed.
 
     An image without ink darker than its paper is a NetaError naming ``path``.
     """
     ink = 1.0 - np.clip(grey / paper_brightness(grey), 0.0, 1.0)
+    ruled = _ruled_lines(ink)
+    if ruled is not None:
+        inside = ink.copy()
+        inside[ruled.band] = 0.0
+        try:
+            found = _ink_of(inside, path)
+        except NetaError:  # nothing but lines: a character's own strokes, as in a B-type image
+            found = None
+        if found is not None and _apart_from(found, ruled):
+            return found
+    return _ink_of(ink, path)
+
+
+class _Ruled(NamedTuple):
+    band: np.ndarray  # the picture's edges up to and just past the lines
+    thickness: float  # the lines' ink (pixels above MIN_CONTRAST) per pixel of their length, the thickest
+
+
+def _apart_from(found: Ink, ruled: _Ruled) -> bool:
+    """Whether the ink ``found`` once ``ruled`` was taken out is a character apart from the lines:
+    thicker than they are, clear of them, and touching no edge of the picture."""
+    if ruled.thickness > RULE_THIN * _centre_line_width(found.lines) + RULE_SOFT_EDGE:
+        return False
+    top, bottom, left, right = _ink_box(found.mask)
+    height, width = found.mask.shape
+    if top == 0 or left == 0 or bottom == height or right == width:
+        return False
+    return not (ndimage.binary_dilation(ruled.band) & found.mask).any()
+
+
+def _ruled_lines(ink: np.ndarray) -> _Ruled | None:
+    """The lines along the picture's sides that :data:`RULE_COVER` describes, None when there are none."""
+    inked = ink > MIN_CONTRAST
+    band = np.zeros(ink.shape, bool)
+    thickness = 0.0
+    # each side as rows counted from its edge: views, so marking the band's rows marks ``band``
+    for rows, marks in ((inked, band), (inked[::-1], band[::-1]), (inked.T, band.T), (inked.T[::-1], band.T[::-1])):
+        near = rows[: max(RULE_MIN_DEPTH, round(RULE_DEPTH * rows.shape[0]))]
+        # three rows at a time: a line drifts a pixel or two across a slightly turned scan
+        cover = (near[:-2] | near[1:-1] | near[2:]).mean(axis=1)
+        hits = np.flatnonzero(cover >= RULE_COVER)
+        if hits.size:
+            depth = int(hits.max()) + 2  # the last window starts at the line's last row; one more row
+            marks[:depth] = True
+            thickness = max(thickness, float(rows[:depth].sum()) / rows.shape[1])
+    return _Ruled(band, thickness) if band.any() else None
+
+
+def _ink_of(ink: np.ndarray, path: str | os.PathLike) -> Ink:
+    """:func:`ink_map` of the ink (0..1, paper low) of a picture without ruled lines."""
     no_ink = f"{path}: no writing found (expected dark ink on light paper, one character)"
     if float(ink.max()) < MIN_CONTRAST:
         raise NetaError(no_ink)

@@ -12,6 +12,8 @@ layout and through ``neta hiragana predict`` as pictures, and show whether the p
 ``pictures/g128/*.png`` the ETL8G cells as grey pictures, paper white (128 x 127)
 ``pictures/dust128/*.png`` the same with one to three specks of dust in the margin, as a scanner with
                         dust on its glass writes them (pen-sized dark dots, away from the ink)
+``pictures/ruled128/*.png`` the grey ones as crops of a box on a ruled sheet that kept the box's line
+                        along one side or two sides meeting at a corner
 ``pictures/labels.csv`` ``file,char,writer`` of every picture
 
 Like the synthetic files they come from, these are SYNTHETIC writers, not real handwriting.
@@ -37,10 +39,11 @@ from neta.hiragana.etl.writer import build_records, write_etl_file
 
 log = logging.getLogger(__name__)
 
-PICTURE_SETS = ("b64", "g128", "dust128")
+PICTURE_SETS = ("b64", "g128", "dust128", "ruled128")
 DUST_SPECKS = (1, 3)  # specks a dusty picture gets, fewest and most
 DUST_CLEARANCE = 6  # pixels a speck keeps from the ink's box
 DUST_SEED = 1 << 23  # seed stream of the dust, apart from every writer's
+RULED_SEED = 1 << 24  # ... and of the ruled lines
 LABELS_FILE = "labels.csv"
 INK_CUT = 0.5  # share of a record's ink level (its 95th percentile) a pixel must reach to be black
 
@@ -71,6 +74,26 @@ def dusty(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         k, radius = int(rng.integers(ys.size)), int(rng.integers(1, 3))
         out[max(0, ys[k] - radius) : ys[k] + radius + 1, max(0, xs[k] - radius) : xs[k] + radius + 1] = int(
             rng.integers(0, 100))
+    return out
+
+
+def ruled(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A grey picture (paper 255) as the crop of a box on a ruled sheet: the box's line, 1 or 2 pixels
+    wide and dark to mid grey, along one side of the picture or two sides meeting at a corner, up to 3
+    pixels in from the edge, from end to end."""
+    out = grey.copy()
+    height, width = grey.shape
+    first = int(rng.integers(4))  # above, below, left, right
+    sides = [first]
+    if rng.random() < 0.5:  # a side meeting it at a corner
+        sides.append(int((2 if first < 2 else 0) + rng.integers(2)))
+    for side in sides:
+        depth, thick, level = int(rng.integers(0, 4)), int(rng.integers(1, 3)), int(rng.integers(30, 130))
+        lines = out[:, ::-1] if side == 3 else out[::-1] if side == 1 else out  # a view: writes land in out
+        if side in (0, 1):
+            lines[depth : depth + thick, :] = np.minimum(lines[depth : depth + thick, :], level)
+        else:
+            lines[:, depth : depth + thick] = np.minimum(lines[:, depth : depth + thick], level)
     return out
 
 
@@ -121,6 +144,8 @@ def write_layouts(
             # a record's dust from its writer and character: the same specks whichever writers are chosen
             dust = dusty(grey, np.random.default_rng([DUST_SEED, int(writer), int(code)]))
             Image.fromarray(dust).save(tmp / "pictures" / "dust128" / file)
+            box = ruled(grey, np.random.default_rng([RULED_SEED, int(writer), int(code)]))
+            Image.fromarray(box).save(tmp / "pictures" / "ruled128" / file)
             rows.append((file, char, writer))
         with open(tmp / "pictures" / LABELS_FILE, "w", newline="", encoding="utf-8") as handle:
             table = csv.writer(handle)
@@ -134,9 +159,9 @@ def write_layouts(
 
 def layouts_bytes(records: int, etl8g_record: int) -> int:
     """The disk the layouts of ``records`` take: their ETL8G (``etl8g_record`` bytes each, 0 when not
-    written) and ETL8B2 records, three pictures (a few kB of PNG each: a file-system block for the 64 x 63
+    written) and ETL8B2 records, four pictures (a few kB of PNG each: a file-system block for the 64 x 63
     one, two for each 128 x 127 one) and a label row, with a margin."""
-    return estimate(records, etl8g_record + get_format("ETL8B2").record_size + 5 * FILE_BLOCK + 40)
+    return estimate(records, etl8g_record + get_format("ETL8B2").record_size + 7 * FILE_BLOCK + 40)
 
 
 def read_picture_labels(pictures_dir: str | os.PathLike) -> list[tuple[str, str, int]]:
