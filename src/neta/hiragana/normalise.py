@@ -71,13 +71,15 @@ STRAY_ALONE = 4.0
 STRAY_GAP = 0.1
 # A ruled box's line, kept by a loose crop of a sheet, is ink to the crop: it sets the box, shrinks the
 # character, and if darker than the writing takes Otsu's threshold from it. A line inks at least
-# RULE_COVER of a side's length within RULE_DEPTH of the side (RULE_MIN_DEPTH pixels at least). It is
+# RULE_COVER of a side's length within RULE_DEPTH of the side (RULE_MIN_DEPTH pixels at least), on
+# RULE_DRIFT of it (3 rows at least) that a scan turned by a degree makes it drift across. It is
 # taken out only when it is thinner than RULE_THIN pens (and RULE_SOFT_EDGE pixels of antialiasing)
 # and what remains neither touches it nor any edge of the picture: a B-type image stretches its
 # character to fill the cell, and there a long top stroke of て or こ spans the side too.
 RULE_COVER = 0.9
 RULE_DEPTH = 0.06
 RULE_MIN_DEPTH = 5
+RULE_DRIFT = 0.02
 RULE_THIN = 0.8
 RULE_SOFT_EDGE = 1.5
 BACKGROUND_GRID = 128  # side of the low-resolution copy the paper brightness is estimated on
@@ -287,14 +289,21 @@ def _ruled_lines(ink: np.ndarray) -> _Ruled | None:
     thickness = 0.0
     # each side as rows counted from its edge: views, so marking the band's rows marks ``band``
     for rows, marks in ((inked, band), (inked[::-1], band[::-1]), (inked.T, band.T), (inked.T[::-1], band.T[::-1])):
-        near = rows[: max(RULE_MIN_DEPTH, round(RULE_DEPTH * rows.shape[0]))]
-        # three rows at a time: a line drifts a pixel or two across a slightly turned scan
-        cover = (near[:-2] | near[1:-1] | near[2:]).mean(axis=1)
+        length = rows.shape[1]
+        drift = max(3, round(RULE_DRIFT * length))
+        near = rows[: max(RULE_MIN_DEPTH, drift, round(RULE_DEPTH * rows.shape[0]))]
+        # ``drift`` rows at a time: a line turned with the scan drifts across rows
+        cover = np.lib.stride_tricks.sliding_window_view(near, drift, axis=0).any(axis=-1).mean(axis=1)
         hits = np.flatnonzero(cover >= RULE_COVER)
-        if hits.size:
-            depth = int(hits.max()) + 2  # the last window starts at the line's last row; one more row
-            marks[:depth] = True
-            thickness = max(thickness, float(rows[:depth].sum()) / rows.shape[1])
+        if not hits.size:
+            continue
+        region = near[: int(hits.max()) + drift]
+        # the line's inner edge: each column's deepest ink there (so a turned line's too), one row more
+        inked_cols = region.any(axis=0)
+        deepest = region.shape[0] - 1 - np.argmax(region[::-1], axis=0)
+        deepest = np.where(inked_cols, deepest, int(np.median(deepest[inked_cols])))
+        marks |= np.arange(rows.shape[0])[:, None] <= deepest[None, :] + 1
+        thickness = max(thickness, float(region.sum()) / length)
     return _Ruled(band, thickness) if band.any() else None
 
 

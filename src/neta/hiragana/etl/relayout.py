@@ -13,7 +13,7 @@ layout and through ``neta hiragana predict`` as pictures, and show whether the p
 ``pictures/dust128/*.png`` the same with one to three specks of dust in the margin, as a scanner with
                         dust on its glass writes them (pen-sized dark dots, away from the ink)
 ``pictures/ruled128/*.png`` the grey ones as crops of a box on a ruled sheet that kept the box's line
-                        along one side or two sides meeting at a corner
+                        along one side or two sides meeting at a corner (a sheet scanned a little turned)
 ``pictures/labels.csv`` ``file,char,writer`` of every picture
 
 Like the synthetic files they come from, these are SYNTHETIC writers, not real handwriting.
@@ -79,21 +79,23 @@ def dusty(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def ruled(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A grey picture (paper 255) as the crop of a box on a ruled sheet: the box's line, 1 or 2 pixels
-    wide and dark to mid grey, along one side of the picture or two sides meeting at a corner, up to 3
-    pixels in from the edge, from end to end."""
+    wide and dark to mid grey, along one side of the picture or two sides meeting at a corner, from
+    end to end, about 2 pixels in from the edge and drifting up to a pixel either way across the
+    picture (a sheet scanned a little turned)."""
     out = grey.copy()
-    height, width = grey.shape
     first = int(rng.integers(4))  # above, below, left, right
     sides = [first]
     if rng.random() < 0.5:  # a side meeting it at a corner
         sides.append(int((2 if first < 2 else 0) + rng.integers(2)))
     for side in sides:
-        depth, thick, level = int(rng.integers(0, 4)), int(rng.integers(1, 3)), int(rng.integers(30, 130))
-        lines = out[:, ::-1] if side == 3 else out[::-1] if side == 1 else out  # a view: writes land in out
-        if side in (0, 1):
-            lines[depth : depth + thick, :] = np.minimum(lines[depth : depth + thick, :], level)
-        else:
-            lines[:, depth : depth + thick] = np.minimum(lines[:, depth : depth + thick], level)
+        # each side as rows counted from its edge: a view, so drawing on it draws on ``out``
+        rows = (out, out[::-1], out.T, out.T[::-1])[side]
+        along = np.arange(rows.shape[1])
+        depth, thick, level = int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(30, 130))
+        drift = rng.uniform(-2.0, 2.0) * (along / (along.size - 1) - 0.5)
+        first_row = np.clip(depth + np.rint(drift).astype(int), 0, None)
+        for k in range(thick):
+            rows[first_row + k, along] = np.minimum(rows[first_row + k, along], level)
     return out
 
 
