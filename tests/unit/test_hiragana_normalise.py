@@ -203,6 +203,51 @@ def test_a_line_turned_with_a_large_scan_is_taken_out_too(layouts):
         assert np.abs(clean - ruled).mean() < 0.01 * clean.mean(), file
 
 
+def test_a_line_the_character_nearly_touches_is_taken_out_when_it_runs_end_to_end(layouts, monkeypatch):
+    """A character written up to a pixel from its box's line: the line runs to both ends of the
+    side, as the crop cut it, so it goes, and the character keeps its ink but for the odd soft edge
+    pixel joined to the line. The picture reads as the clean one, unlike with the line kept."""
+    import neta.hiragana.normalise as normalise
+
+    def correlation(x, y):
+        x, y = x - x.mean(), y - y.mean()
+        return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
+
+    root, _ = layouts
+    pictures = root / "layouts" / "pictures"
+    taken, kept = [], []
+    for file, _, _ in read_picture_labels(pictures):
+        grey = np.asarray(Image.open(pictures / "g128" / file))
+        top = int(np.flatnonzero((grey < 128).any(axis=1))[0])
+        # the character moved up to row 5 of its picture, and the line along the top a row above it
+        grey = np.concatenate([grey[top - 5 :], np.full((top - 5, grey.shape[1]), 255, np.uint8)])
+        touched = grey.copy()
+        touched[2:4, :] = 40
+        clean = prepare_image(Image.fromarray(grey), 56, "ink_square").astype(np.float32)
+        taken.append(correlation(clean, prepare_image(Image.fromarray(touched), 56, "ink_square").astype(np.float32)))
+        monkeypatch.setattr(normalise, "RULE_COVER", 2.0)
+        kept.append(correlation(clean, prepare_image(Image.fromarray(touched), 56, "ink_square").astype(np.float32)))
+        monkeypatch.undo()
+    assert np.median(taken) > 0.95 and np.median(kept) < 0.4, (taken, kept)
+    assert all(t > k for t, k in zip(taken, kept, strict=True)), (taken, kept)
+
+
+def test_a_stroke_along_a_tight_canvas_edge_is_not_a_ruled_line():
+    """て drawn up to a canvas's top edge: its top stroke inks 92 % of the width there, as a line
+    would, and the rest is joined to it. It stops short of the canvas's ends, as a ruled line cut by
+    the crop does not, so it stays."""
+    from neta.hiragana.normalise import _ruled_lines, paper_brightness
+
+    canvas = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(canvas).line([(8, 6), (191, 6)], fill=0, width=6)
+    ImageDraw.Draw(canvas).line([(120, 8), (70, 90), (100, 170)], fill=0, width=6, joint="curve")
+    grey = np.asarray(canvas, np.float32)
+    ink = 1.0 - np.clip(grey / paper_brightness(grey), 0.0, 1.0)
+    ruled = _ruled_lines(ink)
+    assert ruled is not None and not ruled.end_to_end  # a line's candidate ...
+    assert np.array_equal(ink_map(grey, "て").mask, grey < 128)  # ... and all of it stays ink
+
+
 def test_a_b_type_pictures_long_stroke_along_its_side_is_not_a_ruled_line():
     """A B-type cell stretches its character to fill it: a て's or こ's top stroke, or both of a 二's,
     spans the cell's width at its edge, as a ruled line would. What remains touches the stroke or

@@ -74,8 +74,10 @@ STRAY_GAP = 0.1
 # RULE_COVER of a side's length within RULE_DEPTH of the side (RULE_MIN_DEPTH pixels at least), on
 # RULE_DRIFT of it (3 rows at least) that a scan turned by a degree makes it drift across. It is
 # taken out only when it is thinner than RULE_THIN pens (and RULE_SOFT_EDGE pixels of antialiasing)
-# and what remains neither touches it nor any edge of the picture: a B-type image stretches its
-# character to fill the cell, and there a long top stroke of て or こ spans the side too.
+# and what remains touches no edge of the picture: a B-type image stretches its character to fill
+# the cell, and there a long top stroke of て or こ spans the side too. What remains may touch the
+# line only if the line runs to both ends of its side, as the crop cut it: a stroke along a tight
+# canvas's edge (て's top, joined to the rest) stops short of them.
 RULE_COVER = 0.9
 RULE_DEPTH = 0.06
 RULE_MIN_DEPTH = 5
@@ -268,25 +270,27 @@ def ink_map(grey: np.ndarray, path: str | os.PathLike) -> Ink:
 class _Ruled(NamedTuple):
     band: np.ndarray  # the picture's edges up to and just past the lines
     thickness: float  # the lines' ink (pixels above MIN_CONTRAST) per pixel of their length, the thickest
+    end_to_end: bool  # every line reaches both ends of its side (to a pixel)
 
 
 def _apart_from(found: Ink, ruled: _Ruled) -> bool:
     """Whether the ink ``found`` once ``ruled`` was taken out is a character apart from the lines:
-    thicker than they are, clear of them, and touching no edge of the picture."""
+    thicker than they are, touching no edge of the picture, and clear of them unless they run from
+    end to end."""
     if ruled.thickness > RULE_THIN * _centre_line_width(found.lines) + RULE_SOFT_EDGE:
         return False
     top, bottom, left, right = _ink_box(found.mask)
     height, width = found.mask.shape
     if top == 0 or left == 0 or bottom == height or right == width:
         return False
-    return not (ndimage.binary_dilation(ruled.band) & found.mask).any()
+    return ruled.end_to_end or not (ndimage.binary_dilation(ruled.band) & found.mask).any()
 
 
 def _ruled_lines(ink: np.ndarray) -> _Ruled | None:
     """The lines along the picture's sides that :data:`RULE_COVER` describes, None when there are none."""
     inked = ink > MIN_CONTRAST
     band = np.zeros(ink.shape, bool)
-    thickness = 0.0
+    thickness, end_to_end = 0.0, True
     # each side as rows counted from its edge: views, so marking the band's rows marks ``band``
     for rows, marks in ((inked, band), (inked[::-1], band[::-1]), (inked.T, band.T), (inked.T[::-1], band.T[::-1])):
         length = rows.shape[1]
@@ -298,13 +302,18 @@ def _ruled_lines(ink: np.ndarray) -> _Ruled | None:
         if not hits.size:
             continue
         region = near[: int(hits.max()) + drift]
-        # the line's inner edge: each column's deepest ink there (so a turned line's too), one row more
+        # in each column the line is the first run of ink there (so a turned line's too), and the band
+        # ends a row past it; a character close below it keeps its own ink
         inked_cols = region.any(axis=0)
-        deepest = region.shape[0] - 1 - np.argmax(region[::-1], axis=0)
-        deepest = np.where(inked_cols, deepest, int(np.median(deepest[inked_cols])))
-        marks |= np.arange(rows.shape[0])[:, None] <= deepest[None, :] + 1
-        thickness = max(thickness, float(region.sum()) / length)
-    return _Ruled(band, thickness) if band.any() else None
+        depth = np.arange(region.shape[0])[:, None]
+        first = np.argmax(region, axis=0)
+        after = ~region & (depth > first)
+        last = np.where(after.any(axis=0), np.argmax(after, axis=0), region.shape[0]) - 1
+        last = np.where(inked_cols, last, int(np.median(last[inked_cols])))
+        marks |= np.arange(rows.shape[0])[:, None] <= last[None, :] + 1
+        thickness = max(thickness, float(np.where(inked_cols, last - first + 1, 0).sum()) / length)
+        end_to_end = end_to_end and bool(region[:, :2].any() and region[:, -2:].any())
+    return _Ruled(band, thickness, end_to_end) if band.any() else None
 
 
 def _ink_of(ink: np.ndarray, path: str | os.PathLike) -> Ink:
