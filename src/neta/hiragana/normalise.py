@@ -269,7 +269,7 @@ def ink_map(grey: np.ndarray, path: str | os.PathLike) -> Ink:
 
 class _Ruled(NamedTuple):
     band: np.ndarray  # the picture's edges up to and just past the lines
-    thickness: float  # the lines' ink (pixels above MIN_CONTRAST) per pixel of their length, the thickest
+    thickness: float  # the lines' rows of ink (above MIN_CONTRAST) per pixel of their length, the thickest
     end_to_end: bool  # every line reaches both ends of its side (to a pixel)
 
 
@@ -279,11 +279,17 @@ def _apart_from(found: Ink, ruled: _Ruled) -> bool:
     end to end."""
     if ruled.thickness > RULE_THIN * _centre_line_width(found.lines) + RULE_SOFT_EDGE:
         return False
-    top, bottom, left, right = _ink_box(found.mask)
-    height, width = found.mask.shape
-    if top == 0 or left == 0 or bottom == height or right == width:
+    if _reaches_edge(_ink_box(found.mask), found.mask.shape):
         return False
     return ruled.end_to_end or not (ndimage.binary_dilation(ruled.band) & found.mask).any()
+
+
+def _reaches_edge(box: tuple[int, int, int, int], shape: tuple[int, int]) -> bool:
+    """Whether the box (top, bottom, left, right; stop exclusive) touches an edge of an image of
+    ``shape``: then the image may be B-type, its character stretched to fill it, and neither the
+    dust rule nor the ruled-line rule applies."""
+    top, bottom, left, right = box
+    return top == 0 or left == 0 or bottom == shape[0] or right == shape[1]
 
 
 def _ruled_lines(ink: np.ndarray) -> _Ruled | None:
@@ -372,8 +378,7 @@ def _without_dust(labels: np.ndarray, kept: np.ndarray, areas: np.ndarray, pen: 
     spans = np.array([[b[0].start, b[0].stop, b[1].start, b[1].stop] for b in ndimage.find_objects(labels)])
     body = spans[np.flatnonzero(rest[1:])]
     top, bottom, left, right = body[:, 0].min(), body[:, 1].max(), body[:, 2].min(), body[:, 3].max()
-    height, width = labels.shape
-    if top == 0 or left == 0 or bottom == height or right == width:
+    if _reaches_edge((top, bottom, left, right), labels.shape):
         return kept
     reach = max(STRAY_GAP * max(bottom - top, right - left), STRAY_ALONE * pen)
     box = np.array([top, bottom, left, right])
