@@ -77,27 +77,53 @@ def test_relayout_writes_every_layout_of_the_same_records(layouts):
         assert Image.open(out / "pictures" / "g128" / file).size == (128, 127)
 
 
-def test_a_lone_speck_of_dust_outside_the_character_is_not_ink(layouts, monkeypatch):
+@pytest.mark.parametrize("side", [3, 5])
+def test_a_lone_speck_of_dust_outside_the_character_is_not_ink(layouts, monkeypatch, side):
     """A dot of dust in a scan's margin would set the crop's box (and read as a voicing mark at the
-    frame's edge): dropped, the picture reads as the clean one. Without the rule it does not."""
+    frame's edge): dropped, the picture reads as the clean one. Without the rule it does not. A
+    5-pixel speck is thicker than a fine pen and more than two pens squared of ink: a blot."""
+    import neta.hiragana.normalise as normalise
+
+    root, _ = layouts
+    pictures = root / "layouts" / "pictures"
+    pens = []
+    for file, _, _ in read_picture_labels(pictures):
+        grey = np.asarray(Image.open(pictures / "g128" / file)).copy()
+        clean = prepare_image(Image.fromarray(grey), 56, "ink_square")
+        pens.append(normalise._pen_width(normalise.ink_map(grey / 255.0, file).mask))
+        rows, cols = np.nonzero(grey < 128)
+        # the corner farthest outside the character's box
+        y = 2 if rows.min() > grey.shape[0] - rows.max() else grey.shape[0] - 2 - side
+        x = 2 if cols.min() > grey.shape[1] - cols.max() else grey.shape[1] - 2 - side
+        grey[y : y + side, x : x + side] = 30
+        assert np.array_equal(prepare_image(Image.fromarray(grey), 56, "ink_square"), clean), file
+    if side == 5:  # some of these pens are fine enough that the speck is a blot, not a small dot
+        assert min(pens) < side / np.sqrt(normalise.STRAY_DOT)
+    monkeypatch.setattr(normalise, "STRAY_ALONE", -1.0)  # no dot is alone: none is dust
+    assert not np.array_equal(prepare_image(Image.fromarray(grey), 56, "ink_square"), clean)
+
+
+def test_a_filled_handakuten_beside_the_character_is_ink(layouts):
+    """A quick handakuten can be a filled blot, as a speck of dust is: one written beside the
+    character (within the dust rule's reach) stays ink; the same blot in the far corner does not."""
     import neta.hiragana.normalise as normalise
 
     root, _ = layouts
     pictures = root / "layouts" / "pictures"
     for file, _, _ in read_picture_labels(pictures):
         grey = np.asarray(Image.open(pictures / "g128" / file)).copy()
-        clean = prepare_image(Image.fromarray(grey), 56, "ink_square")
+        pen = normalise._pen_width(normalise.ink_map(grey / 255.0, file).mask)
         rows, cols = np.nonzero(grey < 128)
-        # the corner farthest outside the character's box
-        y = 2 if rows.min() > grey.shape[0] - rows.max() else grey.shape[0] - 5
-        x = 2 if cols.min() > grey.shape[1] - cols.max() else grey.shape[1] - 5
-        grey[y : y + 3, x : x + 3] = 30
-        assert np.array_equal(prepare_image(Image.fromarray(grey), 56, "ink_square"), clean), file
-    monkeypatch.setattr(normalise, "STRAY_DOT", -1.0)  # no dot is dust
-    assert not np.array_equal(prepare_image(Image.fromarray(grey), 56, "ink_square"), clean)
+        y, x = rows.min(), cols.max() + 1 + round(1.5 * pen)
+        beside = grey.copy()
+        beside[y : y + 5, x : x + 5] = 30
+        assert normalise.ink_map(beside / 255.0, file).mask[y : y + 5, x : x + 5].all(), file
+        far = grey.copy()
+        far[-7:-2, -7:-2] = 30
+        assert not normalise.ink_map(far / 255.0, file).mask[-7:-2, -7:-2].any(), file
 
 
-@pytest.mark.parametrize("rule_off", [("STRAY_DOT", -1.0), ("RULE_COVER", 2.0)], ids=["dust", "ruled_lines"])
+@pytest.mark.parametrize("rule_off", [("STRAY_ALONE", -1.0), ("RULE_COVER", 2.0)], ids=["dust", "ruled_lines"])
 def test_the_dust_and_ruled_line_rules_leave_every_mark_of_a_clean_character_alone(layouts, monkeypatch,
                                                                                      rule_off):
     """て/で, ぱ/ば/は, る/ろ as records of both layouts and as pictures: the same inputs with each rule

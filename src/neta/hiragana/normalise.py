@@ -60,13 +60,18 @@ PEN_TARGET = 3.6 * FILL / _SHEET_FILL  # ... median: the width a pen outside PEN
 INK_LEVEL = 0.88  # a fully inked pixel as a fraction of 255: median (5th..95th pct 0.74..1.0)
 MIN_CONTRAST = 0.15  # ink must be at least this much darker than the paper around it (fraction)
 MIN_EXTENT = 8  # pixels the ink must span at least, so a speck of dust is not read as a character
-# Dust on a scan: a dot (at most STRAY_DOT pen widths squared of ink) with no other ink within
-# STRAY_ALONE pen widths, farther than STRAY_GAP of the character's size (and STRAY_ALONE pens) outside
-# the box of the rest, is dropped: it would set the crop's box and read as a voicing mark. A dakuten
-# is two strokes side by side and お's or む's dot touches the character's box, so neither is alone
-# and far. Not when the rest touches the image's edge: a B-type image stretches its character to
-# fill the cell, and a dakuten can then sit far to the side of a narrow く.
+# Dust on a scan: a dot with no other ink within STRAY_ALONE pen widths, farther than STRAY_GAP of the
+# character's size (and STRAY_ALONE pens) outside the box of the rest, is dropped: it would set the
+# crop's box and read as a voicing mark. A dot is at most STRAY_DOT pen widths squared of ink, or a
+# blot: at least STRAY_BLOT_THICK pens thick, at most STRAY_BLOT_LONG times as long as thick and no
+# longer than the gap it keeps (a speck of dust is often thicker than a fine pen; a stroke as thick as
+# the pen and that short is a dot already). A dakuten is two strokes side by side and
+# お's or む's dot touches the character's box, so neither is alone and far. Not when the rest touches
+# the image's edge: a B-type image stretches its character to fill the cell, and a dakuten can then
+# sit far to the side of a narrow く.
 STRAY_DOT = 2.0
+STRAY_BLOT_THICK = 1.25
+STRAY_BLOT_LONG = 2.0
 STRAY_ALONE = 4.0
 STRAY_GAP = 0.1
 # A ruled box's line, kept by a loose crop of a sheet, is ink to the crop: it sets the box, shrinks the
@@ -367,27 +372,50 @@ def _box_gaps(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
                               boxes[:, 2] - box[3], np.zeros(len(boxes), boxes.dtype)])
 
 
+def _blots(labels: np.ndarray, spans: np.ndarray, candidates: np.ndarray, pen: float) -> np.ndarray:
+    """Which of the ``candidates`` components of ``labels`` (``spans``: each one's top, bottom, left,
+    right) are blots as :data:`STRAY_BLOT_THICK` describes them."""
+    long = np.maximum(spans[:, 1] - spans[:, 0], spans[:, 3] - spans[:, 2])
+    blots = np.zeros_like(candidates)
+    for k in np.flatnonzero(candidates):
+        top, bottom, left, right = spans[k]
+        reach = ndimage.distance_transform_edt(np.pad(labels[top:bottom, left:right] == k, 1)).max()
+        thick = 2.0 * float(reach) - 1.0
+        blots[k] = thick >= STRAY_BLOT_THICK * pen and long[k] <= STRAY_BLOT_LONG * thick
+    return blots
+
+
 def _without_dust(labels: np.ndarray, kept: np.ndarray, areas: np.ndarray, pen: float) -> np.ndarray:
     """``kept`` (a bool a component of ``labels``, 0 the paper) less the lone dots of dust described
     at :data:`STRAY_DOT`."""
-    dots = np.flatnonzero(kept & (areas <= STRAY_DOT * pen * pen))
+    small = kept & (areas <= STRAY_DOT * pen * pen)
+    # a blot is no longer than the reach, which is at most ``longest``, so it has at most its square of
+    # ink; and it holds a disc as wide as it is thick, so half of (long / STRAY_BLOT_LONG) squared at least
+    longest = max(STRAY_GAP * max(labels.shape), STRAY_ALONE * pen)
+    maybe_blots = kept & ~small & (areas <= longest * longest)
+    if not (small | maybe_blots).any():
+        return kept
+    spans = np.array([[0, 0, 0, 0]] + [[b[0].start, b[0].stop, b[1].start, b[1].stop]
+                                       for b in ndimage.find_objects(labels)])
+    long = np.maximum(spans[:, 1] - spans[:, 0], spans[:, 3] - spans[:, 2])
+    blots = _blots(labels, spans, maybe_blots & (long <= longest) & (areas >= 0.5 * (long / STRAY_BLOT_LONG) ** 2),
+                   pen)
+    dots = np.flatnonzero(small | blots)
     rest = kept.copy()
     rest[dots] = False
     if not dots.size or not rest.any():
         return kept
-    spans = np.array([[b[0].start, b[0].stop, b[1].start, b[1].stop] for b in ndimage.find_objects(labels)])
-    body = spans[np.flatnonzero(rest[1:])]
+    body = spans[np.flatnonzero(rest)]
     top, bottom, left, right = body[:, 0].min(), body[:, 1].max(), body[:, 2].min(), body[:, 3].max()
     if _reaches_edge((top, bottom, left, right), labels.shape):
         return kept
     reach = max(STRAY_GAP * max(bottom - top, right - left), STRAY_ALONE * pen)
     box = np.array([top, bottom, left, right])
-    others = spans[np.flatnonzero(kept[1:])]
+    others = spans[np.flatnonzero(kept)]
     out = kept.copy()
     for k in dots:
-        dot = spans[k - 1]
-        alone = (_box_gaps(dot, others) <= STRAY_ALONE * pen).sum() == 1  # itself only
-        if alone and _box_gaps(dot, box)[0] > reach:
+        alone = (_box_gaps(spans[k], others) <= STRAY_ALONE * pen).sum() == 1  # itself only
+        if alone and (small[k] or long[k] <= reach) and _box_gaps(spans[k], box)[0] > reach:
             out[k] = False
     return out
 
