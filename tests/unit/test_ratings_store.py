@@ -198,6 +198,31 @@ def test_processes_each_with_its_own_store_lose_no_judgement(tmp_path):
     conn.close()
 
 
+def test_a_store_opened_while_another_connection_holds_the_write_lock_waits_for_it(tmp_path):
+    """Switching a new file to WAL needs it to itself, and SQLite refuses at once, without waiting out
+    busy_timeout, while another connection holds the write lock: the race of several processes
+    opening one new database (the test above, now and then). The store waits for the lock."""
+    import time
+
+    path = tmp_path / "ratings.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, holder.execute, ["COMMIT"])
+    started = time.monotonic()
+    release.start()
+    try:
+        with RatingStore(path) as store:
+            assert store.judgements() == []
+    finally:
+        release.join()
+        holder.close()
+    assert time.monotonic() - started >= 0.5  # it did wait for the holder
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
 def test_a_writer_killed_mid_burst_loses_no_committed_judgement_and_leaves_no_half_row(tmp_path):
     path = tmp_path / "ratings.sqlite"
     process = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "victim", "1000000"], env=_env(),

@@ -21,6 +21,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,7 +147,7 @@ class RatingStore:
             self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                          check_same_thread=False)
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._enter_wal()
             if str(mode).lower() != "wal":
                 log.warning("%s: SQLite kept journal_mode=%s (WAL not supported here)", self.path, mode)
             self._conn.execute("PRAGMA synchronous = FULL")
@@ -161,6 +162,23 @@ class RatingStore:
         except BaseException:
             self._close_quietly()
             raise
+
+    def _enter_wal(self) -> str:
+        """``PRAGMA journal_mode = WAL``, the mode it left the file in. Switching needs the file to
+        itself, and while another connection holds the write lock SQLite answers "locked" at once,
+        without waiting out ``busy_timeout``, because waiting could deadlock (two processes opening
+        the same new file). So it is retried here, with backoff, for as long as the timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = 0.005
+        while True:
+            try:
+                return self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.1)
 
     # --- schema --------------------------------------------------------------------------------------
     def _version(self) -> int:
