@@ -372,10 +372,9 @@ def _box_gaps(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
                               boxes[:, 2] - box[3], np.zeros(len(boxes), boxes.dtype)])
 
 
-def _blots(labels: np.ndarray, spans: np.ndarray, candidates: np.ndarray, pen: float) -> np.ndarray:
+def _blots(labels: np.ndarray, spans: np.ndarray, long: np.ndarray, candidates: np.ndarray, pen: float) -> np.ndarray:
     """Which of the ``candidates`` components of ``labels`` (``spans``: each one's top, bottom, left,
-    right) are blots as :data:`STRAY_BLOT_THICK` describes them."""
-    long = np.maximum(spans[:, 1] - spans[:, 0], spans[:, 3] - spans[:, 2])
+    right; ``long``: its longer side) are blots as :data:`STRAY_BLOT_THICK` describes them."""
     blots = np.zeros_like(candidates)
     for k in np.flatnonzero(candidates):
         top, bottom, left, right = spans[k]
@@ -398,8 +397,8 @@ def _without_dust(labels: np.ndarray, kept: np.ndarray, areas: np.ndarray, pen: 
     spans = np.array([[0, 0, 0, 0]] + [[b[0].start, b[0].stop, b[1].start, b[1].stop]
                                        for b in ndimage.find_objects(labels)])
     long = np.maximum(spans[:, 1] - spans[:, 0], spans[:, 3] - spans[:, 2])
-    blots = _blots(labels, spans, maybe_blots & (long <= longest) & (areas >= 0.5 * (long / STRAY_BLOT_LONG) ** 2),
-                   pen)
+    candidates = maybe_blots & (long <= longest) & (areas >= 0.5 * (long / STRAY_BLOT_LONG) ** 2)
+    blots = _blots(labels, spans, long, candidates, pen)
     dots = np.flatnonzero(small | blots)
     rest = kept.copy()
     rest[dots] = False
