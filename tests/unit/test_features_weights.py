@@ -73,12 +73,41 @@ def test_missing_default_weights_say_which_file_and_how_to_get_it(monkeypatch, o
     assert "URLError" not in message  # the offline default is never downloaded
 
 
-def test_missing_weights_of_another_backbone_after_a_failed_download(offline):
+def test_missing_weights_of_another_backbone_are_not_downloaded_by_a_stage(offline, monkeypatch):
+    """A stage never reaches the network: it names the file and the one command that downloads it."""
+    def no_download(*args, **kwargs):
+        raise AssertionError("a stage tried to download weights")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
     with pytest.raises(NetaError, match=re.escape(str(offline / "resnet18-f37072fd.pth"))) as error:
         build_extractor("resnet18", "pooled", weights_file=None)
     message = str(error.value)
-    assert "URLError" in message and "run once where download.pytorch.org can be reached" in message
+    assert "`neta weights fetch --backbone resnet18`" in message and "URLError" not in message
     assert "pip install" not in message
+
+
+def test_weights_fetch_offline_is_one_error_naming_the_url(offline, capsys):
+    from neta.cli import main
+
+    assert main(["weights", "fetch", "--backbone", "resnet18"]) == 2
+    err = capsys.readouterr().err
+    assert "https://download.pytorch.org/models/resnet18-f37072fd.pth" in err and "URLError" in err
+    assert not (offline / "resnet18-f37072fd.pth").exists()
+
+
+def test_weights_fetch_keeps_a_checked_copy_in_the_cache(offline, capsys):
+    import json
+
+    from neta.cli import main
+
+    offline.mkdir(parents=True)
+    shutil.copy(packaged_weights_path("mobilenet_v2"), offline / MOBILENET_FILE)
+    assert main(["weights", "fetch", "--backbone", "mobilenet_v2"]) == 0  # no network: the copy is used
+    summary = json.loads(capsys.readouterr().out)
+    assert summary == {"backbone": "mobilenet_v2", "weights": str(offline / MOBILENET_FILE),
+                       "sha256": KNOWN_SHA256[MOBILENET_FILE]}
+    assert main(["weights", "fetch", "--backbone", "no_such_net"]) == 2
+    assert "is not a known backbone" in capsys.readouterr().err
 
 
 def test_the_hub_cache_is_used_when_the_package_is_not_installed(monkeypatch, offline):

