@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from neta.hiragana.checkpoint import load_models
+from neta.hiragana.etl.synth import read_writer_hands
 
 pytestmark = pytest.mark.integration
 
@@ -135,6 +136,15 @@ def test_the_default_run_scores_the_bn_cnn_beside_the_tutorial_cnn_on_every_path
     assert bn_cnn["layouts"]["test"]["ETL8G_eval"]["accuracy"] == bn_cnn["accuracy"]
     assert bn_cnn["layouts"]["heldout_style"]["ETL8G_eval"]["accuracy"] == bn_cnn["heldout_style_accuracy"]
     hiragana = finished_workflow.root / "results" / "hiragana"
+    # every path is broken down by the hands of the synthetic writers (their font, or their family)
+    hands = set(read_writer_hands(hiragana / "etl_heldout_styles").values())
+    for layouts in (metrics["layouts"], bn_cnn["layouts"]):
+        for path, scored in layouts["heldout_style"].items():
+            by_hand = scored["by_hand"]
+            assert set(by_hand) == hands, path
+            right = sum(hand["accuracy"] * hand["n"] for hand in by_hand.values())
+            assert sum(hand["n"] for hand in by_hand.values()) == scored["n"], path
+            assert right / scored["n"] == pytest.approx(scored["accuracy"], abs=1e-5), path
     assert load_models(hiragana / "bn_cnn.pt").size == 56 and load_models(hiragana / "model.pt").size == 28
     with h5py.File(hiragana / "etl_bn_cnn.h5", "r") as fine, h5py.File(hiragana / "etl_28.h5", "r") as coarse:
         assert fine["images"].shape[1:] == (56, 56) and coarse["images"].shape[1:] == (28, 28)

@@ -290,3 +290,13 @@ def test_writer_tables_before_the_font_column_still_read(tmp_path):
     (tmp_path / WRITERS_TABLE).write_text("writer,family\nx,ballpoint\n")
     with pytest.raises(NetaError, match="malformed"):
         read_writer_families(tmp_path)
+
+
+def test_a_writers_hand_is_its_font_or_else_its_family(tmp_path):
+    from neta.hiragana.etl.synth import WRITERS_TABLE, read_writer_hands
+
+    assert read_writer_hands(tmp_path) == {}  # real ETL files: no table
+    (tmp_path / WRITERS_TABLE).write_text("writer,family,font\n1,ballpoint,\n2,font,slackside-one\n3,pencil,\n")
+    assert read_writer_hands(tmp_path) == {1: "ballpoint", 2: "slackside-one", 3: "pencil"}
+    (tmp_path / WRITERS_TABLE).write_text("writer,family\n1,brush\n")
+    assert read_writer_hands(tmp_path) == {1: "brush"}

@@ -20,6 +20,7 @@ from neta.errors import NetaError
 from neta.figures import save_figure
 from neta.hiragana.checkpoint import LoadedModels, load_models, model_classes
 from neta.hiragana.dataset import load_etl_split, to_float_batch
+from neta.hiragana.etl.synth import read_writer_hands
 from neta.hiragana.figures import confusion_figure, errors_figure, filters_figure
 from neta.hiragana.model import predict
 
@@ -298,26 +299,43 @@ def score_layouts(models: Mapping[str, LoadedModels], layout_dir: str | os.PathL
             raise NetaError(f"{name}: its normalisation or classes differ from {first_name}'s; "
                             "score them one at a time")
     sizes = tuple(dict.fromkeys(loaded.size for loaded in models.values()))
-    inputs: dict[str, tuple[dict[int, np.ndarray], np.ndarray]] = {}
+    inputs: dict[str, tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]] = {}
     for fmt in ("ETL8G", "ETL8B2"):
         if (layout_dir / fmt).is_dir() and any((layout_dir / fmt).iterdir()):  # no ETL8G copy of B-type input
-            images, chars, _ = read_etl_inputs(layout_dir / fmt, fmt, first.classes, sizes, first.normalise, workers)
-            inputs[f"{fmt}_eval"] = images, _label_indices(chars, first.classes, str(layout_dir / fmt))
+            images, chars, writers = read_etl_inputs(layout_dir / fmt, fmt, first.classes, sizes, first.normalise,
+                                                     workers)
+            inputs[f"{fmt}_eval"] = images, _label_indices(chars, first.classes, str(layout_dir / fmt)), writers
     # as eval does with records: pictures of characters outside the model's classes are not scored
     rows = [row for row in read_picture_labels(layout_dir / "pictures") if row[1] in first.classes]
     labels = _label_indices(np.array([char for _, char, _ in rows]), first.classes, str(layout_dir))
+    writers = np.array([writer for _, _, writer in rows])
     for name in PICTURE_SETS:
-        images = _prepare_many([layout_dir / "pictures" / name / file for file, _, _ in rows], sizes,
-                               first.normalise, workers)
-        inputs[f"pictures_{name}_predict"] = images, labels
+        # a scan set pictures some of the records (relayout's SCAN_EVERY): those it holds
+        held = np.array([(layout_dir / "pictures" / name / file).is_file() for file, _, _ in rows], bool)
+        if not held.any():
+            raise NetaError(f"{layout_dir / 'pictures' / name}: no picture of the records in labels.csv; "
+                            "rerun `neta etl relayout`")
+        files = [layout_dir / "pictures" / name / file for (file, _, _), h in zip(rows, held, strict=True) if h]
+        images = _prepare_many(files, sizes, first.normalise, workers)
+        inputs[f"pictures_{name}_predict"] = images, labels[held], writers[held]
+    hands = read_writer_hands(layout_dir)
     out: dict[str, dict] = {}
     for model_name, loaded in models.items():
         out[model_name] = {}
-        for path_name, (images, index) in inputs.items():
+        for path_name, (images, index, writers) in inputs.items():
             scored = _score(loaded, _check_images(images[loaded.size], loaded.size, str(layout_dir)), index,
-                            device)["metrics"]
-            out[model_name][path_name] = _brief(scored)
+                            device)
+            out[model_name][path_name] = _brief(scored["metrics"])
+            if hands:
+                out[model_name][path_name]["by_hand"] = _by_hand(scored["cnn_pred"] == index, writers, hands)
     return out
+
+
+def _by_hand(right: np.ndarray, writers: np.ndarray, hands: Mapping[int, str]) -> dict[str, dict]:
+    """Accuracy per hand (a synthetic writer's font, or its style family), hands in name order."""
+    names = np.array([hands.get(int(w), "unknown") for w in writers])
+    return {hand: {"n": int((names == hand).sum()), "accuracy": round(float(right[names == hand].mean()), 6)}
+            for hand in sorted(set(names.tolist()))}
 
 
 def evaluate_hiragana(

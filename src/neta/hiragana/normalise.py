@@ -18,7 +18,8 @@ grey (paper high) and then:
    same whichever file or picture it came from) or keeping its aspect ratio (``ink_box``);
 4. a pen far thicker or thinner than the ETL writers' (:data:`PEN_RANGE`, 128-pixel frame units,
    see :func:`_pen_width`) thinned by erosion or thickened by dilation to the writers' median width,
-   so a marker on a large canvas looks like a pen on an ETL sheet, and the character framed again;
+   so a marker on a large canvas looks like a pen on an ETL sheet (no stroke is thinned below that
+   width, so a brush's thin sweeps stay), and the character framed again;
 5. inked at the ETL writers' typical level (:data:`INK_LEVEL`) and area-averaged to the model's size.
 
 ``method="cell"`` keeps the seed's plain area-averaged resize of the whole ETL cell for the exact
@@ -74,6 +75,17 @@ STRAY_BLOT_THICK = 1.25
 STRAY_BLOT_LONG = 2.0
 STRAY_ALONE = 4.0
 STRAY_GAP = 0.1
+# A character cut loosely from a sheet of writing may keep a piece of its neighbour's stroke, cut by
+# the picture's edge; to the crop it is ink, so the character shrinks beside it. A component that
+# touches an edge is dropped when what remains of the ink keeps clear of every edge, it is at most
+# FRAGMENT_LONG of the character's size long, keeps a gap of FRAGMENT_GAP of that size (and a pen)
+# from the character's box, and the edge cuts it: at least FRAGMENT_CUT pens of it lie on the edge's
+# line, and FRAGMENT_SQUARE_CUT of what lies on the line half a pen further in (a stroke's rounded end
+# that only reaches the edge, as a crop tight at a dakuten leaves it, has fewer there than further in).
+FRAGMENT_LONG = 0.35
+FRAGMENT_GAP = 0.1
+FRAGMENT_CUT = 0.8
+FRAGMENT_SQUARE_CUT = 0.7
 # A ruled box's line, kept by a loose crop of a sheet, is ink to the crop: it sets the box, shrinks the
 # character, and if darker than the writing takes Otsu's threshold from it. A line inks at least
 # RULE_COVER of a side's length within RULE_DEPTH of the side (RULE_MIN_DEPTH pixels at least), on
@@ -346,7 +358,8 @@ def _ink_of(ink: np.ndarray, path: str | os.PathLike) -> Ink:
     lines = centre_lines(mask)
     pen = _centre_line_width(lines)
     smallest = max(0.25 * pen * pen, 0.002 * float(areas.sum()), 2.0)
-    mask = _without_dust(labels, areas >= smallest, areas, pen)[labels]
+    kept = _without_edge_fragments(labels, areas >= smallest, pen)
+    mask = _without_dust(labels, kept, areas, pen)[labels]
     if not mask.any():
         raise NetaError(no_ink)
     top, bottom, left, right = _ink_box(mask)
@@ -382,6 +395,51 @@ def _blots(labels: np.ndarray, spans: np.ndarray, long: np.ndarray, candidates: 
         thick = 2.0 * float(reach) - 1.0
         blots[k] = thick >= STRAY_BLOT_THICK * pen and long[k] <= STRAY_BLOT_LONG * thick
     return blots
+
+
+def _without_edge_fragments(labels: np.ndarray, kept: np.ndarray, pen: float) -> np.ndarray:
+    """``kept`` (a bool a component of ``labels``, 0 the paper) less the pieces of a neighbour's strokes
+    that a loose crop cut at the picture's edge, as :data:`FRAGMENT_LONG` describes them."""
+    shape = labels.shape
+    at_edge = np.zeros_like(kept)
+    for line in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        at_edge[line] = True
+    at_edge &= kept  # the paper (label 0) is never kept
+    if not at_edge.any():
+        return kept
+    spans = np.array([[0, 0, 0, 0]] + [[b[0].start, b[0].stop, b[1].start, b[1].stop]
+                                       for b in ndimage.find_objects(labels)])
+    long = np.maximum(spans[:, 1] - spans[:, 0], spans[:, 3] - spans[:, 2])
+    inked = spans[np.flatnonzero(kept)]
+    whole = max(inked[:, 1].max() - inked[:, 0].min(), inked[:, 3].max() - inked[:, 2].min())
+    short = at_edge & (long <= FRAGMENT_LONG * whole)
+    rest = np.flatnonzero(kept & ~short)
+    if not short.any() or not rest.size:
+        return kept
+    body = spans[rest]
+    box = np.array([body[:, 0].min(), body[:, 1].max(), body[:, 2].min(), body[:, 3].max()])
+    if _reaches_edge(tuple(box), shape):  # a tight crop or a B-type image: the character's own strokes
+        return kept
+    size = max(box[1] - box[0], box[3] - box[2])
+    out = kept.copy()
+    for k in np.flatnonzero(short):
+        if (long[k] <= FRAGMENT_LONG * size and _box_gaps(spans[k], box)[0] >= max(FRAGMENT_GAP * size, pen)
+                and _cut_by_edge(labels == k, pen)):
+            out[k] = False
+    return out
+
+
+def _cut_by_edge(component: np.ndarray, pen: float) -> bool:
+    """Whether the picture's edge cuts ``component``: on some edge line it has at least FRAGMENT_CUT
+    pens of ink, and about as much as half a pen further in (FRAGMENT_SQUARE_CUT). A stroke whose
+    rounded end only reaches the edge, as a tight crop leaves a dakuten, has a few pixels there and
+    more further in."""
+    depth = max(1, int(round(pen / 2.0)))
+    for lines in (component, component[::-1], component.T, component.T[::-1]):
+        edge, inside = int(lines[0].sum()), int(lines[min(depth, lines.shape[0] - 1)].sum())
+        if edge >= FRAGMENT_CUT * pen and edge >= FRAGMENT_SQUARE_CUT * inside:
+            return True
+    return False
 
 
 def _without_dust(labels: np.ndarray, kept: np.ndarray, areas: np.ndarray, pen: float) -> np.ndarray:
@@ -527,6 +585,8 @@ def normalise_pen(frame: np.ndarray, width: float) -> np.ndarray:
     dilating it) gives the same line drawn with a narrower (or wider) pen, joins and ends included;
     both are done with a distance transform, which keeps a one-pixel soft edge. (Redrawing along a
     skeleton was tried: the skeleton's spurs into a square stroke end read as dakuten at 28 pixels.)
+    ``width`` is the median stroke's; thinning brings no stroke below PEN_TARGET, so the thin strokes
+    of a pen that swells and thins are kept, not erased with the median's erosion.
     """
     if PEN_RANGE[0] <= width <= PEN_RANGE[1]:
         return frame
@@ -548,12 +608,23 @@ def normalise_pen(frame: np.ndarray, width: float) -> np.ndarray:
     # the mask), so interpolated back to the frame it still cuts a one-pixel soft edge, within about
     # a frame pixel (a ninth of the model's pixel) of where the frame's own would.
     inked = _resize(frame[top:bottom, left:right], box_w // PEN_CELL, box_h // PEN_CELL) > 0.5
-    distance = ndimage.distance_transform_edt(inked if change < 0 else ~inked).astype(np.float32)
+    cell_distance = ndimage.distance_transform_edt(inked if change < 0 else ~inked).astype(np.float32)
     # a cell's distance is 1 at the edge, which lies half a cell further out; a frame pixel's, half a pixel
-    distance = PEN_CELL * _resize(distance, box_w, box_h) - (PEN_CELL - 1) / 2.0
+    edge = (PEN_CELL - 1) / 2.0
     if change < 0:
-        penned = np.clip(distance + change, 0.0, 1.0)
+        # A stroke is thinned at most to PEN_TARGET: the erosion the median stroke needs would wipe out
+        # the strokes much thinner than it, such as a brush's or a felt tip's thin sweeps, or the
+        # strokes across the stretch of a narrow character (ink_square widens one direction only).
+        # A stroke's half width is the largest distance within the erosion's reach of a cell. (Reaching
+        # further, to the centre of the widest stroke the erosion thins, finds a thick stroke from the
+        # thin ones beside it and takes them: a brush-like handwriting font lost more of its strokes.)
+        reach = 2 * int(np.ceil(-change / PEN_CELL)) + 1
+        widest = ndimage.maximum_filter1d(ndimage.maximum_filter1d(cell_distance, reach, axis=0), reach, axis=1)
+        erosion = np.minimum(-change, np.maximum(PEN_CELL * widest - edge - PEN_TARGET * SUPERSAMPLE / 2.0, 0.0))
+        # both fields are smooth, so they are interpolated to the frame as one (the resize is linear)
+        penned = np.clip(_resize(PEN_CELL * cell_distance - erosion, box_w, box_h) - edge, 0.0, 1.0)
     else:
+        distance = PEN_CELL * _resize(cell_distance, box_w, box_h) - edge
         penned = np.clip(1.0 + change - distance, 0.0, 1.0)
     out = np.zeros_like(frame)
     out[top:bottom, left:right] = penned

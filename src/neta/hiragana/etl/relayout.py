@@ -7,14 +7,18 @@ all of them, so the evaluation can score one writer set through ``neta hiragana 
 layout and through ``neta hiragana predict`` as pictures, and show whether the paths agree:
 
 ``ETL8G/ETL8G_01``      the records as they are
-``ETL8B2/ETL8B2C1``     binarised at half the record's ink level and stretched to fill 64 x 63
+``ETL8B2/ETL8B2C1``     binarised as AIST made its B-type files and stretched to fill 64 x 63
 ``pictures/b64/*.png``  the ETL8B2 images as black-on-white pictures (64 x 63)
 ``pictures/g128/*.png`` the ETL8G cells as grey pictures, paper white (128 x 127)
 ``pictures/dust128/*.png`` the same with one to three specks of dust in the margin, as a scanner with
                         dust on its glass writes them (pen-sized dark dots, away from the ink)
 ``pictures/ruled128/*.png`` the grey ones as crops of a box on a ruled sheet that kept the box's line
                         along one side or two sides meeting at a corner (a sheet scanned a little turned)
-``pictures/labels.csv`` ``file,char,writer`` of every picture
+``pictures/neighbour128/*.png`` the grey ones as loose crops of a line of writing: the last few pixels
+                        of a neighbouring character (another of the writer's) enter at the left or right
+``pictures/labels.csv`` ``file,char,writer`` of every record; the scan sets (dust, ruled, neighbour)
+                        hold every other record's picture (:data:`SCAN_EVERY`)
+``SYNTH_WRITERS.csv``   the synthetic writers' families and fonts, copied when the records come with it
 
 Like the synthetic files they come from, these are SYNTHETIC writers, not real handwriting.
 """
@@ -24,10 +28,13 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
+from skimage.filters import threshold_otsu
 
 from neta.atomic import atomic_dir
 from neta.diskspace import FILE_BLOCK, estimate, require_free_space
@@ -35,25 +42,39 @@ from neta.errors import NetaError
 from neta.hiragana.etl.formats import get_format
 from neta.hiragana.etl.jis import HIRAGANA_75
 from neta.hiragana.etl.reader import read_etl_dir
+from neta.hiragana.etl.synth import WRITERS_TABLE
 from neta.hiragana.etl.writer import build_records, write_etl_file
 
 log = logging.getLogger(__name__)
 
-PICTURE_SETS = ("b64", "g128", "dust128", "ruled128")
+PICTURE_SETS = ("b64", "g128", "dust128", "ruled128", "neighbour128")
+# the scan sets (dust, ruled lines, neighbours) picture every other record: each writer the classes of
+# one parity of writer id plus code, so every class of every writer set, at half the evaluation's time
+SCAN_SETS = ("dust128", "ruled128", "neighbour128")
+SCAN_EVERY = 2
 DUST_SPECKS = (1, 3)  # specks a dusty picture gets, fewest and most
 DUST_CLEARANCE = 6  # pixels a speck keeps from the ink's box
 DUST_SEED = 1 << 23  # seed stream of the dust, apart from every writer's
 RULED_SEED = 1 << 24  # ... and of the ruled lines
+NEIGHBOUR_SEED = 1 << 25  # ... and of the neighbours
+NEIGHBOUR_REACH = (4, 16)  # columns of its neighbour's ink a loose crop keeps, fewest and most
+NEIGHBOUR_INK = 200  # a grey picture's pixel darker than this is ink, to find the neighbour's edge
 LABELS_FILE = "labels.csv"
-INK_CUT = 0.5  # share of a record's ink level (its 95th percentile) a pixel must reach to be black
+# AIST made ETL9B from ETL9G with the threshold T = λ h + (1 - λ) μ, h Otsu's threshold of a record and
+# μ its mean level, λ = 0.4 (the ETL9 page of etlcdb.db.aist.go.jp); ETL8B2 is made from ETL8G's
+# records the same way, its page giving no rule of its own. μ lies near the paper, so T sits below
+# Otsu's: strokes come out full and a faint pencil's are not broken.
+BINARY_OTSU_SHARE = 0.4
+SPECK = 4  # pixels: paper noise at most this large sets no box (a B-type character fills its cell)
 
 
 def binarise(raw: np.ndarray, bits: int) -> np.ndarray:
-    """(H, W) levels -> bool ink mask: at least INK_CUT of the record's ink level, and above noise."""
-    levels = raw.astype(np.float32) / float((1 << bits) - 1)
-    inked = levels[levels > 0.2]
-    level = float(np.percentile(inked, 95)) if inked.size else 1.0
-    return levels >= max(INK_CUT * level, 0.2)
+    """(H, W) levels -> bool ink mask by AIST's rule for its B-type files (see BINARY_OTSU_SHARE)."""
+    levels = raw.astype(np.float32)
+    if float(levels.max()) <= float(levels.min()):
+        return np.zeros(levels.shape, bool)
+    mixed = BINARY_OTSU_SHARE * threshold_otsu(levels) + (1.0 - BINARY_OTSU_SHARE) * float(levels.mean())
+    return levels > mixed
 
 
 def dusty(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -99,21 +120,50 @@ def ruled(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def neighboured(grey: np.ndarray, neighbour: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A grey picture (paper 255) as a loose crop from a line of writing: the last few columns of ink
+    of ``neighbour`` (another character of the writer, a grey picture of the same size) enter at the
+    left or right edge, as the character before or after it."""
+    columns = np.flatnonzero((neighbour < NEIGHBOUR_INK).any(axis=0))
+    if not columns.size:
+        return grey.copy()
+    reach = int(rng.integers(NEIGHBOUR_REACH[0], NEIGHBOUR_REACH[1] + 1))
+    width = grey.shape[1]
+    shift = reach - (columns[-1] + 1) if rng.random() < 0.5 else width - reach - columns[0]
+    moved = np.full_like(neighbour, 255)
+    if shift >= 0:
+        moved[:, shift:] = neighbour[:, : width - shift]
+    else:
+        moved[:, : width + shift] = neighbour[:, -shift:]
+    return np.minimum(grey, moved)
+
+
 def b_type(raw: np.ndarray, bits: int, *, width: int = 64, height: int = 63) -> np.ndarray:
     """One record as an ETL8B-style image: (height, width) uint8 0/1, the ink's box stretched to fill it."""
     mask = binarise(raw, bits)
     if not mask.any():
         return np.zeros((height, width), np.uint8)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    labels, _ = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    body = (sizes > SPECK)[labels] if sizes.max() > SPECK else mask  # the box of the writing, not of the noise
+    rows, cols = np.flatnonzero(body.any(axis=1)), np.flatnonzero(body.any(axis=0))
     crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32)
     stretched = np.asarray(Image.fromarray(crop).resize((width, height), Image.BILINEAR), dtype=np.float32)
     return (stretched >= 0.5).astype(np.uint8)
 
 
+def _save(picture: np.ndarray, path: Path) -> None:
+    # the fastest zlib level: these PNGs are read once, and writing them took most of the relayout
+    Image.fromarray(picture).save(path, compress_level=1)
+
+
 def write_layouts(
-    etl_dir: str | os.PathLike, fmt_name: str, out_dir: str | os.PathLike, *, writers=None
+    etl_dir: str | os.PathLike, fmt_name: str, out_dir: str | os.PathLike, *, writers=None,
+    scan_every: int = SCAN_EVERY,
 ) -> dict:
-    """Write the hiragana records of ``writers`` (all when None) in ``etl_dir`` in every layout above."""
+    """Write the hiragana records of ``writers`` (all when None) in ``etl_dir`` in every layout above;
+    the scan sets picture the records whose writer id plus code is a multiple of ``scan_every``."""
     fmt = get_format(fmt_name)
     records = read_etl_dir(etl_dir, fmt, list(HIRAGANA_75))
     if writers is not None:
@@ -135,24 +185,32 @@ def write_layouts(
         )
         top = float((1 << fmt.bits) - 1)
         rows = []
-        for i, (raw, b_image, char, writer, code) in enumerate(
-            zip(records.images, b_images, records.chars, records.writers.tolist(), records.codes.tolist(),
-                strict=True)
+        greys = np.rint(255.0 * (1.0 - records.images.astype(np.float32) / top)).astype(np.uint8)
+        for i, (grey, b_image, char, writer, code) in enumerate(
+            zip(greys, b_images, records.chars, records.writers.tolist(), records.codes.tolist(), strict=True)
         ):
             file = f"{i:05d}.png"
-            Image.fromarray(((1 - b_image) * 255).astype(np.uint8)).save(tmp / "pictures" / "b64" / file)
-            grey = np.rint(255.0 * (1.0 - raw.astype(np.float32) / top)).astype(np.uint8)
-            Image.fromarray(grey).save(tmp / "pictures" / "g128" / file)
-            # a record's dust from its writer and character: the same specks whichever writers are chosen
-            dust = dusty(grey, np.random.default_rng([DUST_SEED, int(writer), int(code)]))
-            Image.fromarray(dust).save(tmp / "pictures" / "dust128" / file)
-            box = ruled(grey, np.random.default_rng([RULED_SEED, int(writer), int(code)]))
-            Image.fromarray(box).save(tmp / "pictures" / "ruled128" / file)
+            _save(((1 - b_image) * 255).astype(np.uint8), tmp / "pictures" / "b64" / file)
+            _save(grey, tmp / "pictures" / "g128" / file)
             rows.append((file, char, writer))
+            if (int(writer) + int(code)) % scan_every:
+                continue
+            # a record's dust from its writer and character: the same specks whichever writers are chosen
+            _save(dusty(grey, np.random.default_rng([DUST_SEED, int(writer), int(code)])),
+                  tmp / "pictures" / "dust128" / file)
+            _save(ruled(grey, np.random.default_rng([RULED_SEED, int(writer), int(code)])),
+                  tmp / "pictures" / "ruled128" / file)
+            # the neighbour: another of the writer's characters, the same whichever writers are chosen
+            pick = np.random.default_rng([NEIGHBOUR_SEED, int(writer), int(code)])
+            same = np.flatnonzero((records.writers == writer) & (records.codes != code))
+            neighbour = greys[same[int(pick.integers(same.size))]] if same.size else np.full_like(grey, 255)
+            _save(neighboured(grey, neighbour, pick), tmp / "pictures" / "neighbour128" / file)
         with open(tmp / "pictures" / LABELS_FILE, "w", newline="", encoding="utf-8") as handle:
             table = csv.writer(handle)
             table.writerow(("file", "char", "writer"))
             table.writerows(rows)
+        if (Path(etl_dir) / WRITERS_TABLE).is_file():  # the hands, so a score can be broken down by them
+            shutil.copyfile(Path(etl_dir) / WRITERS_TABLE, tmp / WRITERS_TABLE)
     summary = {"out": str(out_dir), "records": len(records), "writers": int(np.unique(records.writers).size)}
     log.info("relayout: %d records of %d writers from %s -> %s", summary["records"], summary["writers"], etl_dir,
              out_dir)
@@ -161,9 +219,9 @@ def write_layouts(
 
 def layouts_bytes(records: int, etl8g_record: int) -> int:
     """The disk the layouts of ``records`` take: their ETL8G (``etl8g_record`` bytes each, 0 when not
-    written) and ETL8B2 records, four pictures (a few kB of PNG each: a file-system block for the 64 x 63
+    written) and ETL8B2 records, five pictures (a few kB of PNG each: a file-system block for the 64 x 63
     one, two for each 128 x 127 one) and a label row, with a margin."""
-    return estimate(records, etl8g_record + get_format("ETL8B2").record_size + 7 * FILE_BLOCK + 40)
+    return estimate(records, etl8g_record + get_format("ETL8B2").record_size + 9 * FILE_BLOCK + 40)
 
 
 def read_picture_labels(pictures_dir: str | os.PathLike) -> list[tuple[str, str, int]]:

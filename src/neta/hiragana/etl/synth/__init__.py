@@ -59,6 +59,7 @@ from neta.hiragana.etl.synth.write import (
     WRITERS_TABLE,
     read_writer_families,
     read_writer_fonts,
+    read_writer_hands,
     synth_bytes,
     synth_etl,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "check_families",
     "read_writer_families",
     "read_writer_fonts",
+    "read_writer_hands",
     "synth_bytes",
     "synth_etl",
     "training_families",

@@ -56,7 +56,7 @@ HANDFONTS = tuple(
     HandFont(name, "5.3.0")
     for name in (
         "yomogi", "zen-kurenaido", "klee-one", "hachi-maru-pop", "yusei-magic", "yuji-syuku", "yuji-boku",
-        "yuji-mai", "kiwi-maru", "kaisei-decol", "stick", "darumadrop-one",
+        "yuji-mai", "kiwi-maru", "kaisei-decol", "stick", "darumadrop-one", "slackside-one",
     )
 )
 BASE_FONT = "ipaexgothic"  # IPAexGothic's name among the fonts a writer may take; always installed

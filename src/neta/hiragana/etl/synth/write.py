@@ -221,6 +221,12 @@ def read_writer_fonts(etl_dir: str | os.PathLike) -> dict[int, str]:
     return {int(row[0]): row[2] for row in _writer_rows(etl_dir) if len(row) == 3 and row[2]}
 
 
+def read_writer_hands(etl_dir: str | os.PathLike) -> dict[int, str]:
+    """Writer id -> the hand a writer wrote with: its font for a font writer, else its style family;
+    {} for real ETL files."""
+    return {int(row[0]): (row[2] if len(row) == 3 and row[2] else row[1]) for row in _writer_rows(etl_dir)}
+
+
 def _writer_fields(w: int, style: WriterStyle, readings: np.ndarray, serial: int) -> dict[str, np.ndarray]:
     n = readings.size
     pos = np.arange(n)
