@@ -180,7 +180,10 @@ def test_position_scale_pen_and_format_do_not_matter(pictures):
 
 def test_transparency_is_white_paper_and_exif_orientation_is_applied(pictures):
     opaque = prepare_image(pictures["opaque.png"], SIZE, NORMALISE).astype(np.int16)
-    assert np.abs(prepare_image(pictures["transparent.png"], SIZE, NORMALISE) - opaque).max() <= 12
+    # the two differ in their strokes' antialiasing only: the thick pen's thinning, interpolated from
+    # 2-pixel cells, may move an edge pixel by a few levels (transparency read as black would not be close)
+    difference = np.abs(prepare_image(pictures["transparent.png"], SIZE, NORMALISE) - opaque)
+    assert difference.max() <= 16 and difference.mean() < 0.5
     rotated = prepare_image(pictures["rotated.jpg"], SIZE, NORMALISE).astype(np.float32)
     upright = np.abs(rotated - opaque).mean()
     assert upright < 3  # upright again (JPEG noise aside)
