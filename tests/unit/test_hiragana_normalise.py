@@ -80,6 +80,17 @@ def test_relayout_writes_every_layout_of_the_same_records(layouts):
         assert Image.open(out / "pictures" / "g128" / file).size == (128, 127)
 
 
+def test_relayout_reads_the_writer_table_without_importing_the_synthesis():
+    """The synthesis loads fonts and strokes (its import alone held ~650 MB); the relayout, which a
+    cluster runs in a 1 GB job, reads the writer table from its own small module."""
+    import subprocess
+    import sys
+
+    probe = "import sys, neta.hiragana.etl.relayout; print('neta.hiragana.etl.synth' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
 def test_by_default_the_scan_sets_picture_every_other_record_and_are_scored_on_those(layouts, tmp_path,
                                                                                     monkeypatch):
     """The scan sets (dust, ruled lines, neighbours) hold half the records, by the parity of writer id

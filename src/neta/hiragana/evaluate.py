@@ -20,7 +20,7 @@ from neta.errors import NetaError
 from neta.figures import save_figure
 from neta.hiragana.checkpoint import LoadedModels, load_models, model_classes
 from neta.hiragana.dataset import load_etl_split, to_float_batch
-from neta.hiragana.etl.synth import read_writer_hands
+from neta.hiragana.etl.writers_table import read_writer_hands
 from neta.hiragana.figures import confusion_figure, errors_figure, filters_figure
 from neta.hiragana.model import predict
 

@@ -42,8 +42,8 @@ from neta.errors import NetaError
 from neta.hiragana.etl.formats import get_format
 from neta.hiragana.etl.jis import HIRAGANA_75
 from neta.hiragana.etl.reader import read_etl_dir
-from neta.hiragana.etl.synth import WRITERS_TABLE
 from neta.hiragana.etl.writer import build_records, write_etl_file
+from neta.hiragana.etl.writers_table import WRITERS_TABLE
 
 log = logging.getLogger(__name__)
 

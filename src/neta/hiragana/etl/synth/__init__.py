@@ -55,13 +55,12 @@ from neta.hiragana.etl.synth.styles import (
     training_families,
     writer_family,
 )
-from neta.hiragana.etl.synth.write import (
+from neta.hiragana.etl.synth.write import synth_bytes, synth_etl
+from neta.hiragana.etl.writers_table import (
     WRITERS_TABLE,
     read_writer_families,
     read_writer_fonts,
     read_writer_hands,
-    synth_bytes,
-    synth_etl,
 )
 
 __all__ = [

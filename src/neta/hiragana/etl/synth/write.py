@@ -29,12 +29,12 @@ from neta.hiragana.etl.synth.sheet import CHARS_PER_WRITER, reading_of, sheet_co
 from neta.hiragana.etl.synth.styles import FAMILIES, WriterStyle, check_families, writer_family, writer_style
 from neta.hiragana.etl.synth.warp import _pen_index, normal_pen, pen_variants, warp_glyphs
 from neta.hiragana.etl.writer import build_records, write_etl_file
+from neta.hiragana.etl.writers_table import WRITERS_TABLE
 from neta.progress import progress
 
 log = logging.getLogger(__name__)
 
 WRITERS_PER_FILE = 5  # as in the real ETL8G_01 .. ETL8G_33
-WRITERS_TABLE = "SYNTH_WRITERS.csv"  # beside the ETL files: writer id -> family, font (ignored by the reader)
 _OVERSAMPLE = 2  # font glyphs are brought to the normal pen at this multiple of the ETL resolution
 
 
@@ -196,35 +196,6 @@ def font_pens(name: str, chars: list[str], font_dir: Path) -> np.ndarray:
         raise NetaError(f"font {name} is not installed in {font_dir}; run {INSTALL_COMMAND}")
     size = 100.0 * glyph_extent(chars) / glyph_extent(chars, files)
     return pen_variants(normal_pen(glyph_templates(chars, files, size, _OVERSAMPLE), _OVERSAMPLE))
-
-
-def _writer_rows(etl_dir: str | os.PathLike) -> list[list[str]]:
-    path = Path(etl_dir) / WRITERS_TABLE
-    if not path.is_file():
-        return []
-    # tables written before the font column have two fields a row
-    rows = [row.split(",") for row in path.read_text(encoding="utf-8").split()[1:]]
-    bad = next((",".join(row) for row in rows if len(row) not in (2, 3) or not row[0].isdigit()), None)
-    if bad is not None:
-        raise NetaError(f"{path}: malformed writer table (row {bad!r}); rerun `neta etl synth`")
-    return rows
-
-
-def read_writer_families(etl_dir: str | os.PathLike) -> dict[int, str]:
-    """Writer id -> style family from a synthetic set's :data:`WRITERS_TABLE`; {} for real ETL files."""
-    return {int(row[0]): row[1] for row in _writer_rows(etl_dir)}
-
-
-def read_writer_fonts(etl_dir: str | os.PathLike) -> dict[int, str]:
-    """Writer id -> font, for the writers who wrote from a font (the ``font`` family, or every writer
-    without KanjiVG); {} for real ETL files and for tables written before fonts were recorded."""
-    return {int(row[0]): row[2] for row in _writer_rows(etl_dir) if len(row) == 3 and row[2]}
-
-
-def read_writer_hands(etl_dir: str | os.PathLike) -> dict[int, str]:
-    """Writer id -> the hand a writer wrote with: its font for a font writer, else its style family;
-    {} for real ETL files."""
-    return {int(row[0]): (row[2] if len(row) == 3 and row[2] else row[1]) for row in _writer_rows(etl_dir)}
 
 
 def _writer_fields(w: int, style: WriterStyle, readings: np.ndarray, serial: int) -> dict[str, np.ndarray]:
