@@ -79,19 +79,20 @@ class ExtractorInfo:
                                  "(x - mean) / std"}
 
 
-def imagenet_weights(backbone: str):
-    """torchvision's ImageNet weights member that ``backbone`` is built with."""
+def _known(backbone: str) -> Backbone:
     if backbone not in _SPECS:
         raise NetaError(f"features.backbone: {backbone!r} is not a known backbone; choose one of "
                         f"{', '.join(BACKBONES)}")
-    return torchvision.models.get_weight(_SPECS[backbone].weights)
+    return _SPECS[backbone]
+
+
+def imagenet_weights(backbone: str):
+    """torchvision's ImageNet weights member that ``backbone`` is built with."""
+    return torchvision.models.get_weight(_known(backbone).weights)
 
 
 def backbone_spec(backbone: str, layer: str) -> Backbone:
-    if backbone not in _SPECS:
-        raise NetaError(f"features.backbone: {backbone!r} is not a known backbone; choose one of "
-                        f"{', '.join(BACKBONES)}")
-    spec = _SPECS[backbone]
+    spec = _known(backbone)
     if layer not in spec.layers:
         raise NetaError(f"features.layer: {backbone} has no layer {layer!r}; its layers are {', '.join(spec.layers)} "
                         f"(fc7 is VGG's: {', '.join(b for b in BACKBONES if 'fc7' in _SPECS[b].layers)})")

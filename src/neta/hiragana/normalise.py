@@ -377,6 +377,19 @@ def _ink_of(ink: np.ndarray, path: str | os.PathLike) -> Ink:
     return Ink(soft, mask, lines.take(mask[lines.rows, lines.cols]))
 
 
+def _component_spans(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each component's box (rows of top, bottom, left, right; stop exclusive; row 0 the paper's, empty)
+    and its longer side."""
+    spans = np.array([[0, 0, 0, 0]] + [[b[0].start, b[0].stop, b[1].start, b[1].stop]
+                                       for b in ndimage.find_objects(labels)])
+    return spans, np.maximum(spans[:, 1] - spans[:, 0], spans[:, 3] - spans[:, 2])
+
+
+def _union_box(boxes: np.ndarray) -> np.ndarray:
+    """The box (top, bottom, left, right) around all of ``boxes``, rows as :func:`_component_spans`'."""
+    return np.array([boxes[:, 0].min(), boxes[:, 1].max(), boxes[:, 2].min(), boxes[:, 3].max()])
+
+
 def _box_gaps(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Pixels between ``box`` and each of ``boxes`` (rows of top, bottom, left, right; stop
     exclusive), 0 where they touch or overlap."""
@@ -407,17 +420,14 @@ def _without_edge_fragments(labels: np.ndarray, kept: np.ndarray, pen: float) ->
     at_edge &= kept  # the paper (label 0) is never kept
     if not at_edge.any():
         return kept
-    spans = np.array([[0, 0, 0, 0]] + [[b[0].start, b[0].stop, b[1].start, b[1].stop]
-                                       for b in ndimage.find_objects(labels)])
-    long = np.maximum(spans[:, 1] - spans[:, 0], spans[:, 3] - spans[:, 2])
-    inked = spans[np.flatnonzero(kept)]
-    whole = max(inked[:, 1].max() - inked[:, 0].min(), inked[:, 3].max() - inked[:, 2].min())
+    spans, long = _component_spans(labels)
+    inked = _union_box(spans[kept])
+    whole = max(inked[1] - inked[0], inked[3] - inked[2])
     short = at_edge & (long <= FRAGMENT_LONG * whole)
-    rest = np.flatnonzero(kept & ~short)
-    if not short.any() or not rest.size:
+    rest = kept & ~short
+    if not short.any() or not rest.any():
         return kept
-    body = spans[rest]
-    box = np.array([body[:, 0].min(), body[:, 1].max(), body[:, 2].min(), body[:, 3].max()])
+    box = _union_box(spans[rest])
     if _reaches_edge(tuple(box), shape):  # a tight crop or a B-type image: the character's own strokes
         return kept
     size = max(box[1] - box[0], box[3] - box[2])
@@ -452,9 +462,7 @@ def _without_dust(labels: np.ndarray, kept: np.ndarray, areas: np.ndarray, pen: 
     maybe_blots = kept & ~small & (areas <= longest * longest)
     if not (small | maybe_blots).any():
         return kept
-    spans = np.array([[0, 0, 0, 0]] + [[b[0].start, b[0].stop, b[1].start, b[1].stop]
-                                       for b in ndimage.find_objects(labels)])
-    long = np.maximum(spans[:, 1] - spans[:, 0], spans[:, 3] - spans[:, 2])
+    spans, long = _component_spans(labels)
     candidates = maybe_blots & (long <= longest) & (areas >= 0.5 * (long / STRAY_BLOT_LONG) ** 2)
     blots = _blots(labels, spans, long, candidates, pen)
     dots = np.flatnonzero(small | blots)
@@ -462,12 +470,11 @@ def _without_dust(labels: np.ndarray, kept: np.ndarray, areas: np.ndarray, pen: 
     rest[dots] = False
     if not dots.size or not rest.any():
         return kept
-    body = spans[np.flatnonzero(rest)]
-    top, bottom, left, right = body[:, 0].min(), body[:, 1].max(), body[:, 2].min(), body[:, 3].max()
+    box = _union_box(spans[rest])
+    top, bottom, left, right = box
     if _reaches_edge((top, bottom, left, right), labels.shape):
         return kept
     reach = max(STRAY_GAP * max(bottom - top, right - left), STRAY_ALONE * pen)
-    box = np.array([top, bottom, left, right])
     others = spans[np.flatnonzero(kept)]
     out = kept.copy()
     for k in dots:
