@@ -130,6 +130,36 @@ def test_by_default_the_scan_sets_picture_every_other_record_and_are_scored_on_t
     assert [char for _, char in held] in labels_seen.values()  # each picture with its own label
 
 
+def test_a_picture_set_whose_inputs_are_a_record_layouts_is_scored_once(layouts, tmp_path, monkeypatch):
+    """g128 pictures reach the model as the ETL8G records do, byte for byte, and b64 as the ETL8B2
+    records: each pair is scored once and reported under both names; every other set on its own."""
+    import torch
+
+    from neta.hiragana import evaluate
+    from neta.hiragana.checkpoint import LoadedModels
+
+    root, _ = layouts
+    write_layouts(root / "etl", "ETL8G", tmp_path / "layouts")
+    scored = []
+    real_score = evaluate._score
+
+    def counted(loaded, images, labels, device):
+        scored.append(images.copy())
+        return real_score(loaded, images, labels, device)
+
+    monkeypatch.setattr(evaluate, "_score", counted)
+    classes = sorted(set(CHARS))
+    loaded = LoadedModels(cnn=torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, len(classes))),
+                          baseline=None, network="cnn", classes=classes, size=28, checkpoint={},
+                          normalise="ink_square")
+    paths = evaluate.score_layouts({"cnn": loaded}, tmp_path / "layouts", device=torch.device("cpu"))["cnn"]
+    assert len(paths) == 7 and len(scored) == 5
+    assert paths["pictures_g128_predict"] == paths["ETL8G_eval"]
+    assert paths["pictures_b64_predict"] == paths["ETL8B2_eval"]
+    # no two of the inputs scored are the same
+    assert all(not np.array_equal(a, b) for i, a in enumerate(scored) for b in scored[i + 1 :])
+
+
 @pytest.mark.parametrize("side", [3, 5])
 def test_a_lone_speck_of_dust_outside_the_character_is_not_ink(layouts, monkeypatch, side):
     """A dot of dust in a scan's margin would set the crop's box (and read as a voicing mark at the

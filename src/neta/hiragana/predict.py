@@ -132,8 +132,9 @@ class HiraganaPredictor:
     def predict(self, pictures: Sequence[Picture], *, top: int) -> list[list[dict]]:
         """One list a picture, in order: ``[{"char", "p"}, ...]``, the ``top`` most probable, best first.
 
-        ``p`` is the CNN's softmax probability. Every picture is read and checked before the model
-        runs, so a bad one stops the batch with a NetaError naming it.
+        ``p`` is the CNN's probability (averaged over its zooms, :mod:`neta.hiragana.reading`). Every
+        picture is read and checked before the model runs, so a bad one stops the batch with a NetaError
+        naming it.
         """
         _check_request(pictures, top)
         images = [prepare_image(picture, self.size, self.models.normalise) for picture in pictures]
@@ -144,9 +145,10 @@ class HiraganaPredictor:
         import torch
 
         from neta.hiragana.dataset import to_float_batch
+        from neta.hiragana.reading import class_probabilities
 
         with torch.inference_mode():
-            probs = torch.softmax(self.models.cnn(to_float_batch(images).to(self.device)).float(), dim=1).cpu()
+            probs = class_probabilities(self.models.cnn, to_float_batch(images).to(self.device)).cpu()
         values, indices = probs.topk(min(int(top), len(self.classes)), dim=1)
         return [[{"char": self.classes[i], "p": _truncate(float(p))}
                  for p, i in zip(row_p.tolist(), row_i.tolist(), strict=True)]
@@ -157,9 +159,9 @@ def predict_images(model_path: str | os.PathLike, paths: Sequence[str | os.PathL
                    limits: ImageLimits) -> list[dict]:
     """One dict an image, in order: ``{"image": path as given, "top5": [{"char", "p"}, ...]}``.
 
-    ``p`` is the CNN's softmax probability, best first; the key is ``f"top{top}"``. A picture that
-    cannot be used (unreadable, over ``limits``, no writing found) gets ``{"image", "error"}`` instead,
-    the NetaError's message, and the others are still predicted.
+    ``p`` is the CNN's probability (see :meth:`HiraganaPredictor.predict`), best first; the key is
+    ``f"top{top}"``. A picture that cannot be used (unreadable, over ``limits``, no writing found) gets
+    ``{"image", "error"}`` instead, the NetaError's message, and the others are still predicted.
     """
     _check_request(paths, top)  # before the model is loaded
     predictor = HiraganaPredictor(model_path, device=device)
