@@ -17,12 +17,15 @@ run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 
 # tests/cluster (a single-node Slurm, ~15 min) runs only from `make test-cluster`.
+# The suite runs on TEST_WORKERS processes (pytest-xdist), a test file to a worker and every file that
+# reads the finished tiny workflow on one (tests/conftest.py); TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP) system-packages
-	$(BIN)/python -m pytest -q --durations=15 tests --ignore=tests/cluster
+	$(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS) tests --ignore=tests/cluster
 
 # tests/unit only (no snakemake run, no browser, no Debian packages): the quick loop while editing src/.
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -q --durations=15 tests/unit
+	$(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS) tests/unit
 
 # The workflow on a single-node Slurm started by the tests (README: "Running on a cluster"): needs
 # root (the Slurm daemons), Debian's slurm-wlm and munge, and the `.[slurm]` extra in the venv.
