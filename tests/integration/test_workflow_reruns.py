@@ -193,7 +193,7 @@ def test_the_run_made_every_output_and_a_second_run_does_nothing(finished_workfl
     for name in ("test", "heldout_style"):
         paths = metrics["layouts"][name]
         assert set(paths) == {"ETL8G_eval", "ETL8B2_eval", "pictures_b64_predict", "pictures_g128_predict",
-                              "pictures_dust128_predict", "pictures_ruled128_predict",
+                              "pictures_g64_predict", "pictures_dust128_predict", "pictures_ruled128_predict",
                               "pictures_neighbour128_predict"}, paths
         for scored in paths.values():
             assert scored["n"] > 0 and 0 <= scored["accuracy"] <= 1 and 0 <= scored["phantom_dakuten_rate"] <= 1

@@ -9,9 +9,12 @@ grey (paper high) and then:
 1. the paper's brightness estimated at low resolution (a wide maximum filter, blurred) and divided
    out, so a photo's uneven light and grey paper become white paper; ink is ``1 - that``;
 2. ink separated from paper by Otsu's threshold, never lower than the paper's own noise (a robust
-   spread of the paper class) nor than :data:`MIN_CONTRAST`; specks far smaller than the pen dropped,
-   and lone dots of dust far outside the character (see :data:`STRAY_DOT`), which would set the crop;
-   before that, the lines of a ruled box along the picture's sides (see :data:`RULE_COVER`);
+   spread of the paper class) nor than :data:`MIN_CONTRAST`, and fainter ink above that noise kept
+   where it joins that ink or is a stroke of its own size (:data:`FAINT_SHARE`), so faint strokes and
+   the grey lines of a small picture stay; specks far smaller than the pen dropped, and lone dots
+   of dust far outside the character (see :data:`STRAY_DOT`), which would set the crop; before that,
+   the lines of a ruled box along the picture's sides (see :data:`RULE_COVER`); each stroke then
+   measured against its own darkness (:data:`LOCAL_PEAK`), so a faint one reads as dark as the rest;
 3. cropped to the ink's bounding box and centred on a square frame at twice the ETL8G resolution so
    that the box fills :data:`FILL` of it: stretched to a square (``ink_square``, the default: ETL8B2
    files stretch every character to fill their cell, so stretching everything makes a character the
@@ -60,6 +63,19 @@ PEN_RANGE = (2.0 * FILL / _SHEET_FILL, 4.9 * FILL / _SHEET_FILL)  # pen width, f
 PEN_TARGET = 3.6 * FILL / _SHEET_FILL  # ... median: the width a pen outside PEN_RANGE is brought to
 INK_LEVEL = 0.88  # a fully inked pixel as a fraction of 255: median (5th..95th pct 0.74..1.0)
 MIN_CONTRAST = 0.15  # ink must be at least this much darker than the paper around it (fraction)
+# Otsu's threshold falls between the paper and the dark cores of the strokes, so a stroke written
+# faint, or one a small picture's pixels average to grey (a 1-pixel pencil line shrunk to half its
+# resolution, a handakuten's thin ring), fell below it and was lost or broke into dashes. Faint ink,
+# above the paper's noise (PAPER_NOISE robust deviations of the paper's level, and MIN_CONTRAST) but
+# below Otsu's threshold, is ink where it joins ink above it, and a piece of its own when it holds at
+# least FAINT_SHARE of that ink's area: a sparse paper's specks, too few for the robust deviation to
+# see, stay paper.
+PAPER_NOISE = 6.0
+FAINT_SHARE = 0.03
+# Each stroke is as dark to the model as the darkest ink within LOCAL_PEAK pixels of it (capped at the
+# picture's ink level), so a faint stroke, or a grey one of a small picture, reads as a stroke, not as
+# a smudge beside the dark ones; a stroke's antialiased edge lies within two pixels of its core.
+LOCAL_PEAK = 5
 MIN_EXTENT = 8  # pixels the ink must span at least, so a speck of dust is not read as a character
 # Dust on a scan: a dot with no other ink within STRAY_ALONE pen widths, farther than STRAY_GAP of the
 # character's size (and STRAY_ALONE pens) outside the box of the rest, is dropped: it would set the
@@ -348,13 +364,11 @@ def _ink_of(ink: np.ndarray, path: str | os.PathLike) -> Ink:
     paper = ink[ink <= otsu]
     paper_level = float(np.median(paper)) if paper.size else 0.0
     spread = 1.4826 * float(np.median(np.abs(paper - paper_level))) if paper.size else 0.0
-    threshold = max(otsu, paper_level + 6.0 * spread, paper_level + MIN_CONTRAST)
-    mask = ink > threshold
+    faint = max(paper_level + PAPER_NOISE * spread, paper_level + MIN_CONTRAST)
+    labels, areas = _ink_components(ink > max(otsu, faint), ink > faint)
+    mask = labels > 0
     if not mask.any():
         raise NetaError(no_ink)
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
-    areas[0] = 0
     lines = centre_lines(mask)
     pen = _centre_line_width(lines)
     smallest = max(0.25 * pen * pen, 0.002 * float(areas.sum()), 2.0)
@@ -371,10 +385,22 @@ def _ink_of(ink: np.ndarray, path: str | os.PathLike) -> Ink:
     top, left = max(0, top - 2), max(0, left - 2)
     bottom, right = min(ink.shape[0], bottom + 2), min(ink.shape[1], right + 2)
     near = ndimage.binary_dilation(mask[top:bottom, left:right], structure=np.ones((3, 3), bool), iterations=2)
-    box = ink[top:bottom, left:right]
-    soft[top:bottom, left:right] = np.where(near, np.clip((box - paper_level) / max(ink_level - paper_level, 1e-3),
-                                                          0.0, 1.0), 0.0)
+    box = np.where(near, ink[top:bottom, left:right], 0.0)
+    level = np.clip(ndimage.maximum_filter(box, size=LOCAL_PEAK) - paper_level, MIN_CONTRAST,
+                    max(ink_level - paper_level, MIN_CONTRAST))
+    soft[top:bottom, left:right] = np.where(near, np.clip((box - paper_level) / level, 0.0, 1.0), 0.0)
     return Ink(soft, mask, lines.take(mask[lines.rows, lines.cols]))
+
+
+def _ink_components(dark: np.ndarray, faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The components of the ink: the ``faint`` mask's that hold ``dark`` ink or FAINT_SHARE of its
+    area (see there). Their labels, 1 to their number (0 the paper), and each label's area."""
+    labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool))
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    keep = (areas >= FAINT_SHARE * float(dark.sum())) | (np.bincount(labels[dark], minlength=count + 1) > 0)
+    keep[0] = False
+    renumber = np.where(keep, np.cumsum(keep), 0)
+    return renumber[labels], np.concatenate([[0], areas[keep]])
 
 
 def _component_spans(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

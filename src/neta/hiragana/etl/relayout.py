@@ -10,6 +10,8 @@ layout and through ``neta hiragana predict`` as pictures, and show whether the p
 ``ETL8B2/ETL8B2C1``     binarised as AIST made its B-type files and stretched to fill 64 x 63
 ``pictures/b64/*.png``  the ETL8B2 images as black-on-white pictures (64 x 63)
 ``pictures/g128/*.png`` the ETL8G cells as grey pictures, paper white (128 x 127)
+``pictures/g64/*.png``  the same shrunk to 64 x 63 by area averaging, as a set of small pictures of
+                        G-type records comes: the character some 40 pixels high, a thin stroke grey
 ``pictures/dust128/*.png`` the same with one to three specks of dust in the margin, as a scanner with
                         dust on its glass writes them (pen-sized dark dots, away from the ink)
 ``pictures/ruled128/*.png`` the grey ones as crops of a box on a ruled sheet that kept the box's line
@@ -47,7 +49,7 @@ from neta.hiragana.etl.writers_table import WRITERS_TABLE
 
 log = logging.getLogger(__name__)
 
-PICTURE_SETS = ("b64", "g128", "dust128", "ruled128", "neighbour128")
+PICTURE_SETS = ("b64", "g128", "g64", "dust128", "ruled128", "neighbour128")
 # the scan sets (dust, ruled lines, neighbours) picture every other record: each writer the classes of
 # one parity of writer id plus code, so every class of every writer set, at half the evaluation's time
 SCAN_SETS = ("dust128", "ruled128", "neighbour128")
@@ -153,6 +155,11 @@ def b_type(raw: np.ndarray, bits: int, *, width: int = 64, height: int = 63) -> 
     return (stretched >= 0.5).astype(np.uint8)
 
 
+def shrunk(grey: np.ndarray, *, width: int = 64, height: int = 63) -> np.ndarray:
+    """A grey picture (uint8) reduced to ``width`` x ``height`` by area averaging."""
+    return np.asarray(Image.fromarray(grey).resize((width, height), Image.BOX))
+
+
 def _save(picture: np.ndarray, path: Path) -> None:
     # the fastest zlib level: these PNGs are read once, and writing them took most of the relayout
     Image.fromarray(picture).save(path, compress_level=1)
@@ -192,6 +199,7 @@ def write_layouts(
             file = f"{i:05d}.png"
             _save(((1 - b_image) * 255).astype(np.uint8), tmp / "pictures" / "b64" / file)
             _save(grey, tmp / "pictures" / "g128" / file)
+            _save(shrunk(grey), tmp / "pictures" / "g64" / file)
             rows.append((file, char, writer))
             if (int(writer) + int(code)) % scan_every:
                 continue
@@ -219,9 +227,9 @@ def write_layouts(
 
 def layouts_bytes(records: int, etl8g_record: int) -> int:
     """The disk the layouts of ``records`` take: their ETL8G (``etl8g_record`` bytes each, 0 when not
-    written) and ETL8B2 records, five pictures (a few kB of PNG each: a file-system block for the 64 x 63
+    written) and ETL8B2 records, six pictures (a few kB of PNG each: a file-system block for each 64 x 63
     one, two for each 128 x 127 one) and a label row, with a margin."""
-    return estimate(records, etl8g_record + get_format("ETL8B2").record_size + 9 * FILE_BLOCK + 40)
+    return estimate(records, etl8g_record + get_format("ETL8B2").record_size + 10 * FILE_BLOCK + 40)
 
 
 def read_picture_labels(pictures_dir: str | os.PathLike) -> list[tuple[str, str, int]]:
