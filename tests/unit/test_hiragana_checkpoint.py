@@ -66,7 +66,9 @@ def test_save_then_load_gives_identical_weights_and_metadata(saved):
     assert checkpoint["arch"] == {"cnn": cnn.arch, "baseline": baseline.arch}
     assert list(written) == list(checkpoint) and written["classes"] == CLASSES
     x = torch.rand(2, 1, 16, 16)
-    cnn.eval()
+    # loaded channels-last, as the networks train (faster convolutions): the same layout, the same sums
+    assert loaded.cnn.conv2.weight.is_contiguous(memory_format=torch.channels_last)
+    cnn.eval().to(memory_format=torch.channels_last)
     assert torch.equal(cnn(x), loaded.cnn(x))
     assert model_classes(path) == CLASSES
 
@@ -111,6 +113,7 @@ def test_bn_cnn_checkpoint_round_trips_without_a_baseline(tmp_path):
     assert isinstance(loaded.cnn, BatchNormCNN) and not loaded.cnn.training
     assert "baseline_state_dict" not in loaded.checkpoint and "baseline" not in loaded.checkpoint["arch"]
     x = torch.rand(3, 1, 16, 16)
+    net.to(memory_format=torch.channels_last)  # as load_models holds it
     assert torch.equal(net(x), loaded.cnn(x))  # running statistics included
     assert loaded.cnn.arch["stride"] == 2
     # a bn_cnn.pt of before the stride setting is refused by name, not guessed at

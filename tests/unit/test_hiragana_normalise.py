@@ -29,6 +29,7 @@ from neta.hiragana.normalise import (
     normalise_pen,
     normalise_records,
     normalise_records_sizes,
+    record_grey,
 )
 from neta.hiragana.predict import prepare_image, prepare_image_sizes
 
@@ -164,6 +165,48 @@ def test_a_picture_set_whose_inputs_are_a_record_layouts_is_scored_once(layouts,
     assert paths["pictures_b64_predict"] == paths["ETL8B2_eval"]
     # no two of the inputs scored are the same
     assert all(not np.array_equal(a, b) for i, a in enumerate(scored) for b in scored[i + 1 :])
+
+
+def test_a_record_and_a_picture_of_it_are_the_same_grey_bit_for_bit(layouts):
+    """A 4-bit level l drawn in a picture as 255 - 17 l, and a 1-bit one as 0 or 255, reads back as the
+    record's own grey, bit for bit: one correctly rounded division each (1 - l / 15 is two roundings,
+    and differs in the last bit)."""
+    from neta.hiragana.predict import read_grey
+
+    levels = np.arange(16, dtype=np.uint8)
+    assert np.array_equal(record_grey(levels, 4), (255 - 17 * levels).astype(np.float32) / 255.0)
+    assert np.array_equal(record_grey(np.array([0, 1], np.uint8), 1), np.array([1.0, 0.0], np.float32))
+    root, _ = layouts
+    out = root / "layouts"
+    rows = read_picture_labels(out / "pictures")
+    for fmt, name in (("ETL8G", "g128"), ("ETL8B2", "b64")):
+        records = read_etl_dir(out / fmt, get_format(fmt), None)
+        for (file, _, _), raw in zip(rows, records.images, strict=True):
+            assert np.array_equal(read_grey(out / "pictures" / name / file), record_grey(raw, get_format(fmt).bits))
+
+
+def test_pictures_of_the_records_take_the_records_inputs_without_being_framed_again(layouts, monkeypatch):
+    """The report frames relayout's g128 and b64 pictures no more: each is a record's grey, so it
+    takes that record's inputs, which are what framing it would give (by one process and by two)."""
+    from neta.hiragana import evaluate, predict
+
+    root, _ = layouts
+    out = root / "layouts"
+    rows = read_picture_labels(out / "pictures")
+    classes, sizes = sorted(set(CHARS)), (28, 56)
+    known = {}
+    for fmt in ("ETL8G", "ETL8B2"):
+        evaluate.read_etl_inputs(out / fmt, fmt, classes, sizes, "ink_square", known=known)
+    files = [out / "pictures" / name / file for name in ("g128", "b64", "g64") for file, _, _ in rows]
+    whole = evaluate._prepare_many(files, sizes, "ink_square", 1)
+    framed = []
+    frame = predict.normalise_grey_sizes
+    monkeypatch.setattr(predict, "normalise_grey_sizes", lambda grey, *args: framed.append(1) or frame(grey, *args))
+    looked_up = evaluate._prepare_many(files, sizes, "ink_square", 1, known)
+    assert len(framed) == len(rows)  # the g64 pictures only
+    pooled = evaluate._prepare_many(files, sizes, "ink_square", 2, known)
+    for size in sizes:
+        assert np.array_equal(looked_up[size], whole[size]) and np.array_equal(pooled[size], whole[size]), size
 
 
 @pytest.mark.parametrize("side", [3, 5])

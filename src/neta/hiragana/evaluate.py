@@ -226,15 +226,17 @@ def evaluate_arrays(
 
 
 def read_etl_inputs(etl_dir: str | os.PathLike, fmt_name: str, classes: list[str], sizes: Sequence[int],
-                    normalise: str, workers: int = 1) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
+                    normalise: str, workers: int = 1, *, known: dict[bytes, list[np.ndarray]] | None = None,
+                    ) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
     """Every record of ``classes`` in ``etl_dir`` as model inputs: (a size -> images, characters, writers).
 
     Records are normalised as a model's training records were (its checkpoint's ``normalise``), once
-    for all ``sizes``.
+    for all ``sizes``. ``known``, if given, gets each record's grey (a digest) -> its inputs at ``sizes``,
+    for :func:`_prepare_many`, when pictures are framed as the records are.
     """
     from neta.hiragana.etl.formats import get_format
     from neta.hiragana.etl.reader import read_etl_dir
-    from neta.hiragana.normalise import normalise_records_sizes
+    from neta.hiragana.normalise import normalise_records_sizes, picture_framing, record_grey
 
     fmt = get_format(fmt_name)
     records = read_etl_dir(etl_dir, fmt, classes)
@@ -242,6 +244,9 @@ def read_etl_inputs(etl_dir: str | os.PathLike, fmt_name: str, classes: list[str
         raise NetaError(f"{etl_dir}: no {fmt.name} record of the model's {len(classes)} classes")
     names = [f"{etl_dir}: {fmt.name} record {i} ({c})" for i, c in enumerate(records.chars)]
     images = normalise_records_sizes(records.images, fmt.bits, sizes, normalise, names=names, workers=workers)
+    if known is not None and picture_framing(normalise) == normalise:
+        for i, raw in enumerate(records.images):
+            known.setdefault(_digest(record_grey(raw, fmt.bits)), [images[int(size)][i] for size in sizes])
     return images, records.chars, records.writers
 
 
@@ -266,18 +271,36 @@ def _brief(scored: dict) -> dict:
     return {"n": scored["n_test"], **{k: cnn[k] for k in _BRIEF_KEYS}, "most_confused": scored["most_confused"][:5]}
 
 
-def _prepare_many(paths: list[Path], sizes: tuple[int, ...], normalise: str, workers: int) -> dict[int, np.ndarray]:
-    """Pictures as ``neta hiragana predict`` prepares them, at each of ``sizes`` (a size -> images)."""
-    from neta.hiragana.predict import prepare_image_sizes
+def _prepare_many(paths: list[Path], sizes: tuple[int, ...], normalise: str, workers: int,
+                  known: Mapping[bytes, list[np.ndarray]] | None = None) -> dict[int, np.ndarray]:
+    """Pictures as ``neta hiragana predict`` prepares them, at each of ``sizes`` (a size -> images).
 
-    each_sizes, methods = [sizes] * len(paths), [normalise] * len(paths)
+    A picture whose grey is, bit for bit, a record's in ``known`` (see :func:`read_etl_inputs`) takes
+    that record's inputs: the same grey through the same normalisation. Relayout's g128 and b64
+    pictures are their ETL8G and ETL8B2 records' greys, and framing them again took a fifth of the
+    default run's evaluation.
+    """
+    from neta.hiragana.predict import picture_name, prepare_grey_sizes, prepare_image_sizes, read_grey
+
+    prepared: list[list[np.ndarray] | None] = [None] * len(paths)
+    pooled = list(range(len(paths)))
     # a picture's products are tiny: BLAS threads only cost time (see neta.hiragana.normalise)
-    if workers <= 1:
+    if known or workers <= 1:
+        pooled = []
         with threadpool_limits(1):
-            prepared = list(map(prepare_image_sizes, paths, each_sizes, methods))
-    else:
+            for i, path in enumerate(paths):
+                grey = read_grey(path)
+                prepared[i] = (known or {}).get(_digest(grey))
+                if prepared[i] is None and workers <= 1:
+                    prepared[i] = prepare_grey_sizes(grey, sizes, normalise, picture_name(path))
+                elif prepared[i] is None:
+                    pooled.append(i)
+    if pooled:
         with ProcessPoolExecutor(max_workers=workers, initializer=threadpool_limits, initargs=(1,)) as pool:
-            prepared = list(pool.map(prepare_image_sizes, paths, each_sizes, methods, chunksize=64))
+            framed = pool.map(prepare_image_sizes, [paths[i] for i in pooled], [sizes] * len(pooled),
+                              [normalise] * len(pooled), chunksize=64)
+            for i, images in zip(pooled, framed, strict=True):
+                prepared[i] = images
     return {size: np.stack([images[k] for images in prepared]) for k, size in enumerate(sizes)}
 
 
@@ -302,10 +325,11 @@ def score_layouts(models: Mapping[str, LoadedModels], layout_dir: str | os.PathL
                             "score them one at a time")
     sizes = tuple(dict.fromkeys(loaded.size for loaded in models.values()))
     inputs: dict[str, tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]] = {}
+    known: dict[bytes, list[np.ndarray]] = {}  # a record's grey -> its inputs, for the pictures of it
     for fmt in ("ETL8G", "ETL8B2"):
         if (layout_dir / fmt).is_dir() and any((layout_dir / fmt).iterdir()):  # no ETL8G copy of B-type input
             images, chars, writers = read_etl_inputs(layout_dir / fmt, fmt, first.classes, sizes, first.normalise,
-                                                     workers)
+                                                     workers, known=known)
             inputs[f"{fmt}_eval"] = images, _label_indices(chars, first.classes, str(layout_dir / fmt)), writers
     # as eval does with records: pictures of characters outside the model's classes are not scored
     rows = [row for row in read_picture_labels(layout_dir / "pictures") if row[1] in first.classes]
@@ -318,7 +342,7 @@ def score_layouts(models: Mapping[str, LoadedModels], layout_dir: str | os.PathL
             raise NetaError(f"{layout_dir / 'pictures' / name}: no picture of the records in labels.csv; "
                             "rerun `neta etl relayout`")
         files = [layout_dir / "pictures" / name / file for (file, _, _), h in zip(rows, held, strict=True) if h]
-        images = _prepare_many(files, sizes, first.normalise, workers)
+        images = _prepare_many(files, sizes, first.normalise, workers, known)
         inputs[f"pictures_{name}_predict"] = images, labels[held], writers[held]
     hands = read_writer_hands(layout_dir)
     out: dict[str, dict] = {}

@@ -10,11 +10,12 @@ grey (paper high) and then:
    out, so a photo's uneven light and grey paper become white paper; ink is ``1 - that``;
 2. ink separated from paper by Otsu's threshold, never lower than the paper's own noise (a robust
    spread of the paper class) nor than :data:`MIN_CONTRAST`, and fainter ink above that noise kept
-   where it joins that ink or is a stroke of its own size (:data:`FAINT_SHARE`), so faint strokes and
-   the grey lines of a small picture stay; specks far smaller than the pen dropped, and lone dots
-   of dust far outside the character (see :data:`STRAY_DOT`), which would set the crop; before that,
-   the lines of a ruled box along the picture's sides (see :data:`RULE_COVER`); each stroke then
-   measured against its own darkness (:data:`LOCAL_PEAK`), so a faint one reads as dark as the rest;
+   where it joins that ink or is a piece of its own of at least :data:`FAINT_SHARE` of that ink's
+   area, so faint strokes and the grey lines of a small picture stay; specks far smaller than the
+   pen dropped, and lone dots of dust far outside the character (see :data:`STRAY_DOT`), which would
+   set the crop; before that, the lines of a ruled box along the picture's sides (see
+   :data:`RULE_COVER`); each stroke then measured against its own darkness (:data:`LOCAL_PEAK`), so a
+   faint one reads as dark as the rest;
 3. cropped to the ink's bounding box and centred on a square frame at twice the ETL8G resolution so
    that the box fills :data:`FILL` of it: stretched to a square (``ink_square``, the default: ETL8B2
    files stretch every character to fill their cell, so stretching everything makes a character the
@@ -742,16 +743,26 @@ def _normalised_frame(grey: np.ndarray, name: str | os.PathLike, method: str) ->
     return framed
 
 
+def record_grey(raw: np.ndarray, bits: int) -> np.ndarray:
+    """An ETL record's levels ``(H, W)`` (ink high, ``bits`` deep) as grey in [0, 1], paper high.
+
+    ``(top - level) / top`` is one correctly rounded division, as a picture's ``value / 255`` is: a
+    record and a picture of it (4-bit level ``l`` drawn as ``255 - 17 l``) are then the same float32
+    array, bit for bit, and the normalisation makes the same model input of both.
+    """
+    top = np.float32((1 << bits) - 1)
+    return (top - raw.astype(np.float32)) / top
+
+
 def _normalise_chunk(raw_images: np.ndarray, bits: int, sizes: tuple[int, ...], names: list[str],
                      method: str) -> list[np.ndarray]:
-    top = float((1 << bits) - 1)
     out = [np.empty((len(raw_images), size, size), np.uint8) for size in sizes]
     # one record's products are tiny: BLAS threads cost 50 times the work (3.6 ms against 0.07 ms
     # measured for the final reduction), and the workers are the parallelism
     with threadpool_limits(1):
         for i, (raw, name) in enumerate(zip(raw_images, names, strict=True)):
-            for images, image in zip(out, normalise_grey_sizes(1.0 - raw.astype(np.float32) / top, sizes, name,
-                                                               method), strict=True):
+            for images, image in zip(out, normalise_grey_sizes(record_grey(raw, bits), sizes, name, method),
+                                     strict=True):
                 images[i] = image
     return out
 

@@ -89,13 +89,23 @@ def prepare_image(picture: Picture, size: int, normalise: str, limits: ImageLimi
 def prepare_image_sizes(picture: Picture, sizes: Sequence[int], normalise: str,
                         limits: ImageLimits | None = None) -> list[np.ndarray]:
     """:func:`prepare_image` at each of ``sizes``, the picture read and framed once."""
+    _check_sizes(sizes)
+    return prepare_grey_sizes(read_grey(picture, limits), sizes, normalise, picture_name(picture))
+
+
+def prepare_grey_sizes(grey: np.ndarray, sizes: Sequence[int], normalise: str, name: str) -> list[np.ndarray]:
+    """A picture already read (:func:`read_grey`) as the model's inputs at each of ``sizes``; ``name``
+    names it in errors."""
+    _check_sizes(sizes)
+    return normalise_grey_sizes(grey, [int(size) for size in sizes], name, picture_framing(normalise))
+
+
+def _check_sizes(sizes: Sequence[int]) -> None:
     for size in sizes:
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
             raise NetaError(f"image size must be a positive number of pixels, got {size!r}")
         if size > ETL_FRAME * SUPERSAMPLE:
             raise NetaError(f"image size {size} exceeds the {ETL_FRAME * SUPERSAMPLE}-pixel frame it is reduced from")
-    return normalise_grey_sizes(read_grey(picture, limits), [int(size) for size in sizes], picture_name(picture),
-                                picture_framing(normalise))
 
 
 # --- prediction --------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from neta.hiragana.etl.jis import HIRAGANA_75
 from neta.hiragana.etl.reader import read_etl_dir
 from neta.hiragana.etl.writer import build_records, write_etl_file
 from neta.hiragana.etl.writers_table import WRITERS_TABLE
+from neta.hiragana.normalise import record_grey
 
 log = logging.getLogger(__name__)
 
@@ -190,9 +191,8 @@ def write_layouts(
         write_etl_file(
             tmp / "ETL8B2" / "ETL8B2C1", etl8b2, build_records(etl8b2, records.codes, records.writers, b_images)
         )
-        top = float((1 << fmt.bits) - 1)
         rows = []
-        greys = np.rint(255.0 * (1.0 - records.images.astype(np.float32) / top)).astype(np.uint8)
+        greys = np.rint(255.0 * record_grey(records.images, fmt.bits)).astype(np.uint8)
         for i, (grey, b_image, char, writer, code) in enumerate(
             zip(greys, b_images, records.chars, records.writers.tolist(), records.codes.tolist(), strict=True)
         ):
