@@ -59,3 +59,30 @@ def test_paper_grain_is_still_not_ink():
     outside = mask_grainy.copy()
     outside[rows[0] - 2 : rows[-1] + 3, cols[0] - 2 : cols[-1] + 3] = False
     assert not outside.any()
+
+
+def pencil_sheet() -> np.ndarray:
+    """A pencil character on grainy paper, grey (paper 1.0): three strokes 2 pixels wide at half the
+    black, a voicing-mark-sized dot (4 x 4) at 0.35 in the character's upper right, and specks of the
+    paper's grain (3 pixels each) at 0.35 inside the character's box, apart from the strokes."""
+    grey = np.ones((200, 200), np.float32)
+    grey[20:22, 10:190] = 0.5
+    grey[20:190, 99:101] = 0.5
+    grey[188:190, 10:190] = 0.5
+    grey[40:44, 160:164] = 0.65
+    for row, col in ((60, 40), (90, 150), (140, 60), (160, 130)):
+        grey[row, col : col + 3] = 0.65
+    return grey
+
+
+def test_the_paper_grain_round_a_pencil_character_stays_as_faint_as_it_is():
+    """A speck of a pencil paper's grain inside the character's box is not brightened to a stroke's
+    darkness (it read as dots round the character, one of them where a dakuten goes), but a mark the
+    size of a voicing mark's stroke, as faint, still is (neta.hiragana.normalise.SPECK_SHARE)."""
+    ink = ink_map(pencil_sheet(), "pencil")
+    stroke = ink.soft[21, 50]
+    assert stroke > 0.95
+    specks = [ink.soft[row, col + 1] for row, col in ((60, 40), (90, 150), (140, 60), (160, 130))]
+    assert max(specks) < 0.8 * stroke, specks  # 0.35 of 0.5: 0.7, as faint as on the paper
+    assert min(specks) > 0.5 * stroke, specks  # still ink: nothing is thrown away
+    assert ink.soft[41, 161] > 0.95 * stroke  # the mark, measured against its own darkness

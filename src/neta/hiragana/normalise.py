@@ -15,7 +15,8 @@ grey (paper high) and then:
    pen dropped, and lone dots of dust far outside the character (see :data:`STRAY_DOT`), which would
    set the crop; before that, the lines of a ruled box along the picture's sides (see
    :data:`RULE_COVER`); each stroke then measured against its own darkness (:data:`LOCAL_PEAK`), so a
-   faint one reads as dark as the rest;
+   faint one reads as dark as the rest, and a lone speck of the paper's grain against the writing's
+   (:data:`SPECK_SHARE`), so it stays as faint as it is;
 3. cropped to the ink's bounding box and centred on a square frame at twice the ETL8G resolution so
    that the box fills :data:`FILL` of it: stretched to a square (``ink_square``, the default: ETL8B2
    files stretch every character to fill their cell, so stretching everything makes a character the
@@ -77,6 +78,15 @@ FAINT_SHARE = 0.03
 # picture's ink level), so a faint stroke, or a grey one of a small picture, reads as a stroke, not as
 # a smudge beside the dark ones; a stroke's antialiased edge lies within two pixels of its core.
 LOCAL_PEAK = 5
+# ... but a speck, more than LOCAL_PEAK pixels from the strokes, keeps its own contrast against the
+# writing's ink: the grain of a pencil's paper (a scan's specks of a pixel or two, above the paper's
+# robust noise when they are few) stays as faint as it is instead of reading as dots of ink round the
+# character, where a voicing mark would be. A speck holds at most SPECK_SHARE of a pen's square (a
+# voicing mark's stroke, or a round pen's dot, holds more) or the square of SPECK_SIDE of the
+# character's size (a pencil's pen is about as thin as its grain; a small picture's voicing mark is
+# larger than that share of its character).
+SPECK_SHARE = 0.5
+SPECK_SIDE = 0.015
 MIN_EXTENT = 8  # pixels the ink must span at least, so a speck of dust is not read as a character
 # Dust on a scan: a dot with no other ink within STRAY_ALONE pen widths, farther than STRAY_GAP of the
 # character's size (and STRAY_ALONE pens) outside the box of the rest, is dropped: it would set the
@@ -373,12 +383,13 @@ def _ink_of(ink: np.ndarray, path: str | os.PathLike) -> Ink:
     lines = centre_lines(mask)
     pen = _centre_line_width(lines)
     smallest = max(0.25 * pen * pen, 0.002 * float(areas.sum()), 2.0)
-    kept = _without_edge_fragments(labels, areas >= smallest, pen)
-    mask = _without_dust(labels, kept, areas, pen)[labels]
+    kept = _without_dust(labels, _without_edge_fragments(labels, areas >= smallest, pen), areas, pen)
+    mask = kept[labels]
     if not mask.any():
         raise NetaError(no_ink)
     top, bottom, left, right = _ink_box(mask)
-    if max(bottom - top, right - left) < MIN_EXTENT:
+    extent = max(bottom - top, right - left)
+    if extent < MIN_EXTENT:
         raise NetaError(no_ink)
     ink_level = float(np.percentile(ink[mask], 90))
     soft = np.zeros(ink.shape, np.float32)
@@ -389,6 +400,14 @@ def _ink_of(ink: np.ndarray, path: str | os.PathLike) -> Ink:
     box = np.where(near, ink[top:bottom, left:right], 0.0)
     level = np.clip(ndimage.maximum_filter(box, size=LOCAL_PEAK) - paper_level, MIN_CONTRAST,
                     max(ink_level - paper_level, MIN_CONTRAST))
+    speck = kept & (areas <= max(SPECK_SHARE * pen * pen, (SPECK_SIDE * extent) ** 2))
+    specks = speck[labels[top:bottom, left:right]]
+    if specks.any():
+        # a speck apart from the strokes keeps its own contrast against the writing's ink (SPECK_SHARE)
+        strokes = ndimage.binary_dilation(mask[top:bottom, left:right] & ~specks, structure=np.ones((3, 3), bool),
+                                          iterations=LOCAL_PEAK)
+        alone = ndimage.binary_dilation(specks, structure=np.ones((3, 3), bool), iterations=2) & ~strokes
+        level = np.where(alone, max(ink_level - paper_level, MIN_CONTRAST), level)
     soft[top:bottom, left:right] = np.where(near, np.clip((box - paper_level) / level, 0.0, 1.0), 0.0)
     return Ink(soft, mask, lines.take(mask[lines.rows, lines.cols]))
 
