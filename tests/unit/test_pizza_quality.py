@@ -6,10 +6,11 @@ import pytest
 import torch
 from pizza_fixtures import write_pizza_data
 
+from neta.features.backbones import build_extractor, fused_for_inference
 from neta.pizza.dataset import load_pizza_data
 from neta.pizza.evaluate import latent_metrics, mean_images
 from neta.pizza.models import build_pizza_model
-from neta.pizza.quality import active_dims, kid, pose_r2
+from neta.pizza.quality import active_dims, image_features, kid, pose_r2
 
 
 def views(angles_per_group=36, groups=3, seed=0):
@@ -117,3 +118,19 @@ def test_64_pixel_pizzas_train_and_evaluate_end_to_end(tmp_path):
     entry = metrics["models"]["cvae_a"]
     assert metrics["image_size"] == 64 and entry["kl"] >= 0 and entry["kid_std"] >= 0
     assert entry["unseen_fidelity_f1"] is not None
+
+
+def test_the_kid_network_with_its_batch_norms_folded_gives_the_same_features():
+    """The report's MobileNetV2 has each batch norm folded into its convolution (for speed): none is left,
+    and the features and the KID are those of the network as built, to float rounding."""
+    built = build_extractor("mobilenet_v2", "pooled", weights_file=None)[0]
+    fused = fused_for_inference(build_extractor("mobilenet_v2", "pooled", weights_file=None)[0])
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in built.modules())
+    images = np.random.default_rng(0).integers(0, 256, (40, 3, 32, 32), dtype=np.uint8)
+    cpu = torch.device("cpu")
+    expected = image_features(built.to(memory_format=torch.channels_last), images, device=cpu)
+    got = image_features(fused.to(memory_format=torch.channels_last), images, device=cpu)
+    assert got.shape == expected.shape == (40, 1280)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert kid(got[:20], got[20:]) == pytest.approx(kid(expected[:20], expected[20:]), abs=1e-5)

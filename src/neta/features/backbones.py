@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torchvision
 from torch import nn
+from torch.fx.experimental.optimization import fuse
 
 from neta.errors import NetaError
 from neta.features.preprocess import Normalise, ResizeCrop
@@ -119,6 +120,15 @@ def build_extractor(
     module = nn.Sequential(OrderedDict(normalise=Normalise(preset), network=_cut(model, spec, layer)))
     module.eval().requires_grad_(False)
     return module, ResizeCrop(preset), _info(backbone, layer, module, weights, preset, source)
+
+
+def fused_for_inference(module: nn.Module) -> nn.Module:
+    """:func:`build_extractor`'s ``module`` with each batch norm folded into the convolution before it:
+    the same function to float rounding (features within ~1e-5), in about half the time on a CPU, where
+    the batch norms of an eval-mode MobileNetV2 took a third of its time at 96 px. For features compared
+    only with each other (the pizza KID); those a captioner reads come from the network it was trained on."""
+    module.network = fuse(module.network)
+    return module
 
 
 def _cut(model: nn.Module, spec: Backbone, layer: str) -> nn.Module:
