@@ -124,8 +124,8 @@ def build_extractor(
 
 def fused_for_inference(module: nn.Module) -> nn.Module:
     """:func:`build_extractor`'s ``module`` with each batch norm folded into the convolution before it:
-    the same function to float rounding (features within ~1e-5), in about half the time on a CPU, where
-    the batch norms of an eval-mode MobileNetV2 took a third of its time at 96 px. For features compared
+    the same function to float rounding (features within ~1e-5), in two thirds of the time on a CPU,
+    where the batch norms of an eval-mode MobileNetV2 took a third of its time at 96 px. For features compared
     only with each other (the pizza KID); those a captioner reads come from the network it was trained on."""
     module.network = fuse(module.network)
     return module

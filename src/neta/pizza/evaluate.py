@@ -307,7 +307,7 @@ def evaluate_pizza(
 
     means = mean_images(data)
     # batch norms folded into the convolutions and channels-last: MobileNetV2's 7,000 images of the
-    # default run took 35 s of one core as built, 18 s so (96 px)
+    # default run (96 px) take ~22 s of one core so, ~33 s as built (benchmarks/pizza_kid_features.py)
     network = fused_for_inference(build_extractor(KID_BACKBONE, "pooled", weights_file=None)[0])
     network = network.to(dev, memory_format=torch.channels_last)
     kid_rows = np.sort(np.random.default_rng(seed).choice(data.seen_val_rows, min(kid_images, data.seen_val_rows.size),
