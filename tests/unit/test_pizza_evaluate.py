@@ -222,7 +222,7 @@ def models(data):
                       holdout_pizzas=UNSEEN, kl_warmup_epochs=1,
                       architecture={"latent": 8, "width": 8, "embedding": 8, "pixel_sigma": 0.1},
                       training=TrainingSettings(epochs=8, batch_size=16, lr=3e-3),
-                      progress_every=4, seed=0, device="cpu", threads=2)
+                      progress_every=4, seed=0, device="cpu", precision="fp32", threads=2)
     for kind in ("gan", "cvae_gan"):
         torch.manual_seed(0)
         model = build_pizza_model(kind, image_size=SIZE, slots=slots, classes=classes, latent=8, z_dim=8,

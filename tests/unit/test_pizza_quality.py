@@ -109,7 +109,7 @@ def test_64_pixel_pizzas_train_and_evaluate_end_to_end(tmp_path):
                                 progress_gif=tmp_path / "progress.gif",
                                 architecture={"latent": 4, "width": 4, "embedding": 4, "pixel_sigma": 0.1},
                                 training=TrainingSettings(epochs=1, batch_size=32, lr=1e-3), holdout_pizzas=1,
-                                kl_warmup_epochs=1, progress_every=1, **common)
+                                kl_warmup_epochs=1, progress_every=1, precision="fp32", **common)
     assert summary["image_size"] == 64
     metrics = evaluate_pizza({"cvae_a": model}, judge, data["augmented_h5"], data["recipes_json"],
                              metrics_out=tmp_path / "metrics.json", samples_dir=tmp_path / "samples", holdout_pizzas=1,

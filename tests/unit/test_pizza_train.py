@@ -21,7 +21,7 @@ from neta.settings import validate_config
 ARCHITECTURE = {"latent": 8, "dense": 32, "z_dim": 8, "conditioned": True, "adversarial_weight": 0.1, "width": 2,
                 "embedding": 4, "pixel_sigma": 0.1, "discriminator_width": 2}
 SETTINGS = {"holdout_every": 4, "holdout_pizzas": 1, "kl_warmup_epochs": 1, "progress_every": 1, "seed": 3,
-            "device": "cpu", "threads": 1}
+            "device": "cpu", "precision": "fp32", "threads": 1}
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +162,63 @@ def test_mismatched_recipes_and_bad_settings_are_clear_errors(data, tmp_path):
     with pytest.raises(NetaError, match="unknown pizza model kind"):
         train("vae", data, tmp_path)
     assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bf16_forward_passes_train_every_kind_with_float32_weights_and_losses(kind, data, tmp_path, monkeypatch):
+    casts = []
+    real_autocast = torch.autocast
+
+    def spy(device_type, *args, **kwargs):
+        casts.append((device_type, kwargs.get("dtype")))
+        return real_autocast(device_type, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "autocast", spy)
+    (tmp_path / "a").mkdir()
+    summary, out = train(kind, data, tmp_path / "a", precision="bf16")
+    assert casts and set(casts) == {("cpu", torch.bfloat16)}
+    log = pd.read_csv(out["log_csv"])
+    assert np.isfinite(log.drop(columns="epoch").to_numpy()).all()
+    model, info = load_pizza_model(out["model_out"], device="cpu")
+    assert info["settings"]["precision"] == "bf16"
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    # as repeatable as float32 steps
+    (tmp_path / "b").mkdir()
+    _, again = train(kind, data, tmp_path / "b", precision="bf16")
+    pd.testing.assert_frame_equal(log.drop(columns="seconds"), pd.read_csv(again["log_csv"]).drop(columns="seconds"))
+    casts.clear()
+    _, fp32 = train(kind, data, tmp_path, precision="fp32")
+    assert casts == []
+    assert load_pizza_model(fp32["model_out"], device="cpu")[1]["settings"]["precision"] == "fp32"
+    assert not pd.read_csv(fp32["log_csv"]).drop(columns="seconds").equals(log.drop(columns="seconds"))
+
+
+def test_precision_auto_takes_bf16_only_where_the_hardware_computes_it(monkeypatch):
+    import neta.device as device
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(device, "native_bf16", lambda dev: False)
+    assert device.resolve_precision("auto", cpu) is None
+    assert device.resolve_precision("fp32", cpu) is None
+    assert device.resolve_precision("bf16", cpu) is torch.bfloat16
+    monkeypatch.setattr(device, "native_bf16", lambda dev: True)
+    assert device.resolve_precision("auto", cpu) is torch.bfloat16
+    assert device.resolve_precision("fp32", cpu) is None
+    with pytest.raises(NetaError, match="precision: unknown precision 'fp16'"):
+        device.resolve_precision("fp16", cpu)
+    with pytest.raises(NetaError, match="pizza.models.precision"):
+        validate_config({"pizza": {"models": {"precision": "fp16"}}})
+    assert validate_config({})["pizza"]["models"]["precision"] == "auto"
+
+
+def test_bf16_forward_passes_round_in_bfloat16_and_hand_back_float32():
+    from neta.device import ForwardPrecision
+
+    torch.manual_seed(0)
+    layer, x = torch.nn.Linear(64, 8), torch.randn(16, 64)
+    exact = ForwardPrecision(None, torch.device("cpu"))(layer, x)
+    rounded = ForwardPrecision(torch.bfloat16, torch.device("cpu"))(layer, x)
+    pair = ForwardPrecision(torch.bfloat16, torch.device("cpu"))(lambda a: (layer(a), layer(a) * 2), x)
+    assert exact.dtype == rounded.dtype == torch.float32 and all(t.dtype == torch.float32 for t in pair)
+    assert torch.equal(exact, layer(x))
+    assert not torch.equal(rounded, exact) and torch.allclose(rounded, exact, atol=0.05)

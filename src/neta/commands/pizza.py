@@ -16,7 +16,7 @@ log = logging.getLogger("neta")
 RECIPES_KEYS = ("pizza.recipes", "pizza.max_failure_ratio")
 AUGMENT_KEYS = ("device", "pizza.augment", "pizza.max_failure_ratio")
 _MODELS = "pizza.models"
-_TRAINING = ("seed", "device", f"{_MODELS}.holdout_every", f"{_MODELS}.holdout_pizzas",
+_TRAINING = ("seed", "device", f"{_MODELS}.precision", f"{_MODELS}.holdout_every", f"{_MODELS}.holdout_pizzas",
              f"{_MODELS}.kl_warmup_epochs", f"{_MODELS}.progress_every")
 # A family's own part of pizza.models (its architecture and its training section), so a change to one
 # family retrains that one only. Keyed by the family (GeneratorKind.section).
@@ -90,7 +90,7 @@ def cmd_pizza_train(args) -> int:
         training=TrainingSettings.of(settings, f"{_MODELS}.{family}"), holdout_every=models["holdout_every"],
         holdout_pizzas=models["holdout_pizzas"], kl_warmup_epochs=models["kl_warmup_epochs"],
         progress_every=models["progress_every"], seed=settings["seed"], device=settings["device"],
-        threads=args.threads,
+        precision=models["precision"], threads=args.threads,
     )
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str))
     return 0

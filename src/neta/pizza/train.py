@@ -17,9 +17,10 @@ images from as many fakes, reconstructions and prior samples; its VAE step adds
 beta1 = 0.5 (the DCGAN paper's), the VAEs Adam's defaults.
 
 Cost on the default data (10,368 training images of 32 x 32, batch 64), seconds an epoch on one core
-with another training job on the other: compact CVAE-A / B 12, cvae_original (latent 512, dense 1024)
-16, DCGAN (width 8) 21, CVAE-GAN see the default run's log. Two threads sharing a core with another
-job are several times slower than one, so these rules are best run one thread each.
+with another training job on the other, with bfloat16 forward passes (``pizza.models.precision``; in
+float32 about 1.4 times as long): compact CVAE-A / B 11, cvae_original (latent 512, dense 1024) 9,
+DCGAN (width 8) 18, CVAE-GAN 15. Two threads sharing a core with another job are several times slower
+than one, so these rules are best run one thread each.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import pandas as pd
 import torch
 
 from neta.atomic import file_sha256, write_csv
-from neta.device import resolve_device, seed_everything, set_threads
+from neta.device import ForwardPrecision, resolve_device, resolve_precision, seed_everything, set_threads
 from neta.errors import NetaError
 from neta.pizza.checkpoint import save_pizza_model
 from neta.pizza.config import TrainingSettings
@@ -78,12 +79,12 @@ class CVAESteps:
     optimizer = "adam"
     keeps_best_epoch = True
 
-    def __init__(self, model: torch.nn.Module, lr: float, device: torch.device) -> None:
-        self.model = model
+    def __init__(self, model: torch.nn.Module, lr: float, device: torch.device, forward: ForwardPrecision) -> None:
+        self.model, self.forward = model, forward
         self.opt = _adam(model.parameters(), lr, adversarial=False, device=device)
 
     def __call__(self, images: torch.Tensor, recipes: torch.Tensor, kl_weight: float) -> dict[str, float]:
-        reconstruction, mu, logvar = self.model(images, recipes)
+        reconstruction, mu, logvar = self.forward(self.model, images, recipes)
         terms = self.model.loss_function(reconstruction, images, mu, logvar, kl_weight=kl_weight)
         self.opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
@@ -117,26 +118,27 @@ class GANSteps(_AdversarialSteps):
 
     log_columns = ("d_loss", "g_loss", "diversity")
 
-    def __init__(self, model: torch.nn.Module, lr: float, device: torch.device) -> None:
-        self.model = model
+    def __init__(self, model: torch.nn.Module, lr: float, device: torch.device, forward: ForwardPrecision) -> None:
+        self.model, self.forward = model, forward
         self.opt_g = _adam(model.generator.parameters(), lr, adversarial=True, device=device)
         self.opt_d = _adam(model.discriminator.parameters(), lr, adversarial=True, device=device)
 
     def __call__(self, images: torch.Tensor, recipes: torch.Tensor, kl_weight: float) -> dict[str, float]:
-        model = self.model
+        model, forward = self.model, self.forward
         half = images.shape[0] // 2
         z, z_again = model.noise(images.shape[0]), model.noise(half)
-        fake = model.decode(z, recipes)
-        d_loss = self._train_discriminator(lambda: model.discriminate(images, recipes),
-                                           lambda: model.discriminate(fake.detach(), recipes),
+        fake = forward(model.decode, z, recipes)
+        d_loss = self._train_discriminator(lambda: forward(model.discriminate, images, recipes),
+                                           lambda: forward(model.discriminate, fake.detach(), recipes),
                                            lambda real, fk: model.loss_function(real, fk, for_generator=False))
         # Frozen: the generator's step needs gradients through the discriminator, not of its weights.
         model.discriminator.requires_grad_(False)
         try:
-            g_loss = model.loss_function(None, model.discriminate(fake, recipes), for_generator=True)["g_loss"]
+            scores = forward(model.discriminate, fake, recipes)
+            g_loss = model.loss_function(None, scores, for_generator=True)["g_loss"]
         finally:
             model.discriminator.requires_grad_(True)
-        diversity = ((fake[:half] - model.decode(z_again, recipes[:half])).abs().mean()
+        diversity = ((fake[:half] - forward(model.decode, z_again, recipes[:half])).abs().mean()
                      / (z[:half] - z_again).abs().mean())
         self.opt_g.zero_grad(set_to_none=True)
         (g_loss + MODE_SEEKING / (diversity + 1e-5)).backward()
@@ -150,27 +152,27 @@ class CVAEGANSteps(_AdversarialSteps):
 
     log_columns = (*VAE_TERMS, "g_loss", "d_loss", *VAL_TERMS)
 
-    def __init__(self, model: torch.nn.Module, lr: float, device: torch.device) -> None:
-        self.model = model
+    def __init__(self, model: torch.nn.Module, lr: float, device: torch.device, forward: ForwardPrecision) -> None:
+        self.model, self.forward = model, forward
         self.opt_g = _adam(model.cvae.parameters(), lr, adversarial=False, device=device)
         self.opt_d = _adam(model.discriminator.parameters(), lr, adversarial=True, device=device)
 
     def __call__(self, images: torch.Tensor, recipes: torch.Tensor, kl_weight: float) -> dict[str, float]:
-        model = self.model
-        reconstruction, mu, logvar = model(images, recipes)
+        model, forward = self.model, self.forward
+        reconstruction, mu, logvar = forward(model, images, recipes)
         # The discriminator sees half the batch a side: the first half's real images, and fakes that are
         # reconstructions of the first quarter and prior samples for the second quarter's recipes. A full
         # batch a side made an epoch 2.5 times a CVAE's (30 s at the default sizes on one core).
         half, quarter = images.shape[0] // 2, images.shape[0] // 4
-        fakes = torch.cat([reconstruction[:quarter], model.sample(recipes[quarter:half])])
+        fakes = torch.cat([reconstruction[:quarter], forward(model.sample, recipes[quarter:half])])
         fake_recipes = recipes[:half]
-        d_loss = self._train_discriminator(lambda: model.discriminate(images[:half], recipes[:half]),
-                                           lambda: model.discriminate(fakes.detach(), fake_recipes),
+        d_loss = self._train_discriminator(lambda: forward(model.discriminate, images[:half], recipes[:half]),
+                                           lambda: forward(model.discriminate, fakes.detach(), fake_recipes),
                                            model.discriminator_loss)
         model.discriminator.requires_grad_(False)
         try:
             terms = model.loss_function(reconstruction, images, mu, logvar, kl_weight=kl_weight,
-                                        fake_scores=model.discriminate(fakes, fake_recipes))
+                                        fake_scores=forward(model.discriminate, fakes, fake_recipes))
         finally:
             model.discriminator.requires_grad_(True)
         self.opt_g.zero_grad(set_to_none=True)
@@ -251,6 +253,7 @@ def train_pizza_model(
     progress_every: int,
     seed: int,
     device: str,
+    precision: str,
     threads: int,
 ) -> dict:
     """Train the ``kind`` model and write its four outputs; return a summary (see the module docstring).
@@ -260,7 +263,9 @@ def train_pizza_model(
     the first ``kl_warmup_epochs`` epochs.
 
     ``architecture``: the model keywords (:func:`neta.pizza.config.architecture_of`); ``training``: the
-    kind's section of pizza.models. Deterministic on the CPU for a given ``seed`` and ``threads``.
+    kind's section of pizza.models. ``precision`` is the training steps' forward passes
+    (:func:`neta.device.resolve_precision`); the validation losses and sample grids are float32.
+    Deterministic on the CPU for a given ``seed``, ``threads`` and resolved precision.
     """
     started = time.perf_counter()
     try:
@@ -270,6 +275,8 @@ def train_pizza_model(
     set_threads(threads)
     seed_everything(seed)
     dev = resolve_device(device)
+    dtype = resolve_precision(precision, dev)
+    arithmetic = "bf16" if dtype is not None else "fp32"
 
     data = load_pizza_data(augmented_h5, holdout_every=holdout_every, holdout_pizzas=holdout_pizzas, seed=seed)
     recipes = read_recipes(recipes_json)
@@ -281,10 +288,10 @@ def train_pizza_model(
     parameters = count_parameters(model)
     n_train, n_val = int(data.generator_rows.size), int(data.seen_val_rows.size)
     log.info("train %s: %d parameters; %d training images (%d pizzas), %d at held-out angles (every %d-th), "
-             "pizzas never seen: %s; %dx%d; device %s, %d threads", kind, parameters, n_train,
+             "pizzas never seen: %s; %dx%d; device %s (%s forward passes), %d threads", kind, parameters, n_train,
              len(np.unique(data.pizza_ids[data.generator_rows])), n_val, holdout_every,
-             ", ".join(data.unseen_ids) or "none", data.size, data.size, dev, torch.get_num_threads())
-    steps = STEPS[family.section](model, float(training.lr), dev)
+             ", ".join(data.unseen_ids) or "none", data.size, data.size, dev, arithmetic, torch.get_num_threads())
+    steps = STEPS[family.section](model, float(training.lr), dev, ForwardPrecision(dtype, dev))
     fit = _fit(family, model, steps, data, recipes, training=training, kl_warmup_epochs=kl_warmup_epochs,
                progress_every=progress_every, seed=seed, device=dev)
 
@@ -298,7 +305,7 @@ def train_pizza_model(
         "epochs": int(training.epochs), "batch_size": int(training.batch_size), "lr": float(training.lr),
         "holdout_every": int(holdout_every), "holdout_pizzas": int(holdout_pizzas), "unseen_pizzas": data.unseen_ids,
         "kl_warmup_epochs": float(kl_warmup_epochs), "progress_every": int(progress_every), "seed": int(seed),
-        "device": str(dev), "threads": int(threads), "optimizer": steps.optimizer,
+        "device": str(dev), "precision": arithmetic, "threads": int(threads), "optimizer": steps.optimizer,
         "kept_epoch": int(fit.kept_epoch), "parameters": int(parameters), "n_train": n_train, "n_val": n_val,
         "image_size": int(data.size), "seconds_per_epoch": round(seconds_per_epoch, 3),
         "augmented_sha256": file_sha256(augmented_h5), "recipes_sha256": file_sha256(recipes_json),
