@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from neta.device import native_bf16
 from neta.errors import NetaError
 from neta.h5io import write_h5
 from neta.hiragana.augment import augment_batch
@@ -205,8 +206,8 @@ def test_checkpoint_params_are_the_config_values_in_their_documented_layout(trai
     params = torch.load(model, weights_only=True)["params"]
     assert list(params) == [
         "steps", "batch_size", "lr_schedule", "keep_prob_schedule", "baseline_steps", "baseline_lr",
-        "baseline_batch_size", "init_std", "bias_init", "augment", "seed", "device", "threads", "optimizer",
-        "baseline_optimizer",
+        "baseline_batch_size", "init_std", "bias_init", "precision", "augment", "seed", "device", "threads",
+        "optimizer", "baseline_optimizer",
     ]
     train, baseline = SETTINGS["hiragana"]["train"], SETTINGS["hiragana"]["baseline"]
     assert params["keep_prob_schedule"] == train["keep_prob_schedule"]
@@ -217,6 +218,7 @@ def test_checkpoint_params_are_the_config_values_in_their_documented_layout(trai
     assert params["augment"] == SETTINGS["hiragana"]["augment"] == TRAIN_ARGS["augment"].record()
     assert list(params["augment"]) == list(SCHEMA["augment"]["properties"])
     assert (params["seed"], params["device"], params["threads"]) == (7, "cpu", 1)
+    assert params["precision"] == ("bf16" if native_bf16(torch.device("cpu")) else "fp32")  # auto, the default
 
 
 def test_bad_inputs_fail_before_writing(tmp_path, trained):
@@ -474,3 +476,31 @@ def test_both_trainings_refuse_a_log_window_below_one_step_before_writing(traine
     with pytest.raises(ValueError, match="log_every: expected an integer >= 1, got 0"):
         train_bn_cnn(etl, out, **{**BN_ARGS, "log_every": 0})
     assert not list(tmp_path.iterdir())
+
+
+def test_the_cnn_steps_in_bfloat16_and_fp32_keeps_the_seed_arithmetic(trained, tmp_path, monkeypatch):
+    etl, _, _ = trained
+    casts = []
+    real_autocast = torch.autocast
+
+    def spy(device_type, *args, **kwargs):
+        casts.append(kwargs.get("dtype"))
+        return real_autocast(device_type, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "autocast", spy)
+    short = {"train": dataclasses.replace(TRAIN_ARGS["train"], steps=20),
+             "baseline": dataclasses.replace(TRAIN_ARGS["baseline"], steps=20)}
+    runs = {}
+    for precision in ("bf16", "fp32"):
+        casts.clear()
+        out = tmp_path / f"{precision}.pt"
+        train_hiragana(etl, out, **{**TRAIN_ARGS, **short,
+                                    "train": dataclasses.replace(short["train"], precision=precision)})
+        runs[precision] = torch.load(out, weights_only=True)
+        # the CNN's 20 steps only: the baseline and the train accuracies are float32
+        assert casts == ([torch.bfloat16] * 20 if precision == "bf16" else [])
+        assert runs[precision]["params"]["precision"] == precision
+        assert all(t.dtype == torch.float32 for t in runs[precision]["cnn_state_dict"].values())
+    assert not torch.equal(runs["bf16"]["cnn_state_dict"]["fc1.weight"], runs["fp32"]["cnn_state_dict"]["fc1.weight"])
+    for key, tensor in runs["bf16"]["baseline_state_dict"].items():
+        assert torch.equal(tensor, runs["fp32"]["baseline_state_dict"][key]), key

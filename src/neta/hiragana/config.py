@@ -25,6 +25,7 @@ class HiraganaTrain(ConfigSection):
     keep_prob_schedule: Schedule
     init_std: float
     bias_init: float
+    precision: str
 
 
 @dataclass(frozen=True)

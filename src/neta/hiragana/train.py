@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from neta.atomic import file_sha256
-from neta.device import resolve_device, seed_everything, set_threads
+from neta.device import ForwardPrecision, resolve_device, resolve_precision, seed_everything, set_threads
 from neta.errors import NetaError
 from neta.hiragana.augment import augment_batch
 from neta.hiragana.checkpoint import save_checkpoint
@@ -157,8 +157,10 @@ def train_cnn(
     rng: np.random.Generator,
     augment_rng: torch.Generator,
     log_every: int,
+    forward: ForwardPrecision,
 ) -> tuple[dict[str, list], float]:
-    """Adam with the stepped learning rate and dropout on augmented batches: (history, seconds)."""
+    """Adam with the stepped learning rate and dropout on augmented batches, the forward passes at
+    ``forward``'s precision: (history, seconds)."""
     lr_at, keep_at = schedules
     x, y = data.x, data.y
     sampler = EpochSampler(x.shape[0], rng)
@@ -173,7 +175,7 @@ def train_cnn(
         # augment's pixels are given at hiragana.size, the size this CNN reads
         batch = augment_batch(x[idx], augment, augment_rng, pixel_scale=1.0)
         batch = batch.contiguous(memory_format=torch.channels_last)
-        logits = cnn(batch, drop_p=1.0 - keep_at(step))
+        logits = forward(cnn, batch, drop_p=1.0 - keep_at(step))
         loss = F.cross_entropy(logits, y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -223,10 +225,12 @@ def training_params(
     *,
     seed: int,
     dev: torch.device,
+    forward: ForwardPrecision,
     threads: int,
 ) -> dict:
     """The checkpoint's ``params``: the stage's config values (numbers as their schema types, the
-    schedules as [int step, float value] pairs), the device, the threads and the optimisers."""
+    schedules as [int step, float value] pairs), the device, the CNN's resolved precision, the threads
+    and the optimisers."""
     lr_at, keep_at = schedules
     return {
         "steps": int(train.steps),
@@ -238,6 +242,7 @@ def training_params(
         "baseline_batch_size": int(baseline.batch_size),
         "init_std": float(train.init_std),
         "bias_init": float(train.bias_init),
+        "precision": "fp32" if forward.dtype is None else "bf16",
         "augment": augment.record(),
         "seed": int(seed),
         "device": str(dev),
@@ -307,7 +312,9 @@ def train_hiragana(
     the final train accuracy and all evaluation see the images as they are.
     ``log_every`` (steps a logged window spans, also the resolution of the saved training curves)
     only changes what is reported. Returns a summary (sizes, times, final train accuracies).
-    Deterministic on the CPU for a given ``seed`` and ``threads``.
+    ``train.precision`` sets the CNN's forward passes (:func:`neta.device.resolve_precision`); the
+    baseline and the final train accuracies are float32. Deterministic on the CPU for a given ``seed``,
+    ``threads`` and resolved precision.
     """
     started = time.perf_counter()
     schedules = (
@@ -325,7 +332,10 @@ def train_hiragana(
     log.info("CNN %d parameters, baseline %d parameters", count_parameters(cnn), count_parameters(base_model))
 
     cnn_rng, base_rng, augment_rng = random_streams(seed)
-    cnn_history, cnn_seconds = train_cnn(cnn, data, train, augment, schedules, cnn_rng, augment_rng, log_every)
+    forward = ForwardPrecision(resolve_precision(train.precision, dev), dev)
+    log.info("the CNN's forward passes in %s", "float32" if forward.dtype is None else "bfloat16")
+    cnn_history, cnn_seconds = train_cnn(cnn, data, train, augment, schedules, cnn_rng, augment_rng, log_every,
+                                         forward)
     base_history, baseline_seconds = train_baseline(base_model, data, baseline, base_rng, log_every)
 
     train_accuracy = write_checkpoint(
@@ -334,7 +344,8 @@ def train_hiragana(
         data,
         cnn=cnn,
         baseline=base_model,
-        params=training_params(train, baseline, augment, schedules, seed=seed, dev=dev, threads=threads),
+        params=training_params(train, baseline, augment, schedules, seed=seed, dev=dev, forward=forward,
+                               threads=threads),
         histories=(cnn_history, base_history),
         seconds=(cnn_seconds, baseline_seconds),
     )
