@@ -80,6 +80,11 @@ class ForwardPrecision:
     def __init__(self, dtype, device) -> None:
         self.dtype, self.device_type = dtype, device.type
 
+    @property
+    def name(self) -> str:
+        """``bf16`` or ``fp32``, as a checkpoint records it."""
+        return "fp32" if self.dtype is None else "bf16"
+
     def __call__(self, forward, *args, **kwargs):
         """``forward(*args, **kwargs)``, a tensor or a tuple of tensors, returned in float32."""
         import torch

@@ -220,5 +220,7 @@ def test_bf16_forward_passes_round_in_bfloat16_and_hand_back_float32():
     rounded = ForwardPrecision(torch.bfloat16, torch.device("cpu"))(layer, x)
     pair = ForwardPrecision(torch.bfloat16, torch.device("cpu"))(lambda a: (layer(a), layer(a) * 2), x)
     assert exact.dtype == rounded.dtype == torch.float32 and all(t.dtype == torch.float32 for t in pair)
+    names = [ForwardPrecision(dtype, torch.device("cpu")).name for dtype in (None, torch.bfloat16)]
+    assert names == ["fp32", "bf16"]
     assert torch.equal(exact, layer(x))
     assert not torch.equal(rounded, exact) and torch.allclose(rounded, exact, atol=0.05)

@@ -242,7 +242,7 @@ def training_params(
         "baseline_batch_size": int(baseline.batch_size),
         "init_std": float(train.init_std),
         "bias_init": float(train.bias_init),
-        "precision": "fp32" if forward.dtype is None else "bf16",
+        "precision": forward.name,
         "augment": augment.record(),
         "seed": int(seed),
         "device": str(dev),
@@ -333,7 +333,7 @@ def train_hiragana(
 
     cnn_rng, base_rng, augment_rng = random_streams(seed)
     forward = ForwardPrecision(resolve_precision(train.precision, dev), dev)
-    log.info("the CNN's forward passes in %s", "float32" if forward.dtype is None else "bfloat16")
+    log.info("the CNN's forward passes in %s", forward.name)
     cnn_history, cnn_seconds = train_cnn(cnn, data, train, augment, schedules, cnn_rng, augment_rng, log_every,
                                          forward)
     base_history, baseline_seconds = train_baseline(base_model, data, baseline, base_rng, log_every)

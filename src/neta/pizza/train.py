@@ -275,8 +275,7 @@ def train_pizza_model(
     set_threads(threads)
     seed_everything(seed)
     dev = resolve_device(device)
-    dtype = resolve_precision(precision, dev)
-    arithmetic = "bf16" if dtype is not None else "fp32"
+    forward = ForwardPrecision(resolve_precision(precision, dev), dev)
 
     data = load_pizza_data(augmented_h5, holdout_every=holdout_every, holdout_pizzas=holdout_pizzas, seed=seed)
     recipes = read_recipes(recipes_json)
@@ -290,8 +289,8 @@ def train_pizza_model(
     log.info("train %s: %d parameters; %d training images (%d pizzas), %d at held-out angles (every %d-th), "
              "pizzas never seen: %s; %dx%d; device %s (%s forward passes), %d threads", kind, parameters, n_train,
              len(np.unique(data.pizza_ids[data.generator_rows])), n_val, holdout_every,
-             ", ".join(data.unseen_ids) or "none", data.size, data.size, dev, arithmetic, torch.get_num_threads())
-    steps = STEPS[family.section](model, float(training.lr), dev, ForwardPrecision(dtype, dev))
+             ", ".join(data.unseen_ids) or "none", data.size, data.size, dev, forward.name, torch.get_num_threads())
+    steps = STEPS[family.section](model, float(training.lr), dev, forward)
     fit = _fit(family, model, steps, data, recipes, training=training, kl_warmup_epochs=kl_warmup_epochs,
                progress_every=progress_every, seed=seed, device=dev)
 
@@ -305,7 +304,7 @@ def train_pizza_model(
         "epochs": int(training.epochs), "batch_size": int(training.batch_size), "lr": float(training.lr),
         "holdout_every": int(holdout_every), "holdout_pizzas": int(holdout_pizzas), "unseen_pizzas": data.unseen_ids,
         "kl_warmup_epochs": float(kl_warmup_epochs), "progress_every": int(progress_every), "seed": int(seed),
-        "device": str(dev), "precision": arithmetic, "threads": int(threads), "optimizer": steps.optimizer,
+        "device": str(dev), "precision": forward.name, "threads": int(threads), "optimizer": steps.optimizer,
         "kept_epoch": int(fit.kept_epoch), "parameters": int(parameters), "n_train": n_train, "n_val": n_val,
         "image_size": int(data.size), "seconds_per_epoch": round(seconds_per_epoch, 3),
         "augmented_sha256": file_sha256(augmented_h5), "recipes_sha256": file_sha256(recipes_json),
