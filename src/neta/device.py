@@ -48,7 +48,8 @@ def native_bf16(device) -> bool:
     import torch
 
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        # by default torch also says yes for GPUs that only emulate it (before Ampere)
+        return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type == "cpu":
         # private in torch 2.x, so each is asked for only if it is there
         checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")

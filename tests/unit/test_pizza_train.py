@@ -211,6 +211,19 @@ def test_precision_auto_takes_bf16_only_where_the_hardware_computes_it(monkeypat
     assert validate_config({})["pizza"]["models"]["precision"] == "auto"
 
 
+def test_native_bf16_asks_for_the_hardware_not_its_emulation(monkeypatch):
+    import neta.device as device
+
+    asked = []
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda **kwargs: asked.append(kwargs) or False)
+    assert device.native_bf16(torch.device("cuda")) is False
+    assert asked == [{"including_emulation": False}]
+    for (avx512_bf16, amx), expected in (((False, False), False), ((True, False), True), ((False, True), True)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v)
+        assert device.native_bf16(torch.device("cpu")) is expected
+
+
 def test_bf16_forward_passes_round_in_bfloat16_and_hand_back_float32():
     from neta.device import ForwardPrecision
 
